@@ -1,0 +1,43 @@
+//! Echoes every message back with the same type.
+//!
+//! ```text
+//! cargo run --release --example echo_server -- 127.0.0.1:9001
+//! ```
+//! The Autobahn|Testsuite drives it as the server under test.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use ferrosocket::{blocking, Accept, Config, Error, Message};
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".into());
+    let listener = TcpListener::bind(&addr)?;
+    println!("echo_server listening on ws://{}", listener.local_addr()?);
+    for stream in listener.incoming() {
+        let stream = stream?;
+        std::thread::spawn(move || {
+            if let Err(e) = serve(stream) {
+                eprintln!("connection ended: {e}");
+            }
+        });
+    }
+    Ok(())
+}
+
+fn serve(stream: std::net::TcpStream) -> ferrosocket::Result<()> {
+    stream.set_nodelay(true)?;
+    // Bound the handshake; no timeout afterwards.
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let config = Config::default().max_message_size(256 << 20);
+    let mut ws = blocking::accept_with(stream, config, |_request| Ok(Accept::new()))?;
+    ws.get_ref().set_read_timeout(None)?;
+    loop {
+        match ws.read() {
+            Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message)?,
+            Ok(Message::Close(_)) | Err(Error::AlreadyClosed) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}

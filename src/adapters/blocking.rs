@@ -1,0 +1,289 @@
+//! Blocking adapter over any `std::io::Read + Write` transport.
+//!
+//! ```no_run
+//! use ferrosocket::{blocking, Message};
+//!
+//! // Client
+//! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/")?;
+//! ws.send(Message::text("hello"))?;
+//! let reply = ws.read()?;
+//! ws.close(1000, "done")?;
+//!
+//! // Server: a thread per connection
+//! let listener = std::net::TcpListener::bind("127.0.0.1:9002")?;
+//! for stream in listener.incoming() {
+//!     std::thread::spawn(move || -> ferrosocket::Result<()> {
+//!         let mut ws = blocking::accept(stream?)?;
+//!         loop {
+//!             match ws.read()? {
+//!                 msg @ (Message::Text(_) | Message::Binary(_)) => ws.send(msg)?,
+//!                 Message::Close(_) => return Ok(()),
+//!                 _ => {}
+//!             }
+//!         }
+//!     });
+//! }
+//! # Ok::<(), ferrosocket::Error>(())
+//! ```
+//!
+//! Timeouts come from the transport: set `TcpStream::set_read_timeout` before
+//! [`accept`] to bound the handshake; [`connect_request`] takes a handshake timeout.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::{Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request, Response, Result, State};
+
+/// How many bytes one `read` call on the transport asks for.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A WebSocket over a blocking transport.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    read_buf: Vec<u8>,
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a transport and a connection whose handshake is done (or that will do it: any
+    /// [`read_event`](Self::read_event) drives the handshake too).
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        WebSocket {
+            stream,
+            conn,
+            read_buf: Vec::new(),
+        }
+    }
+
+    /// Reads the next whole message. Pings are answered before they are returned; a Close is
+    /// answered too and returned as `Message::Close(Some(frame))` (code 1006 when the
+    /// transport ended without one), after which reads fail with [`Error::AlreadyClosed`].
+    pub fn read(&mut self) -> Result<Message> {
+        loop {
+            return Ok(match self.read_event()? {
+                Event::Text(text) => Message::Text(text),
+                Event::Binary(data) => Message::Binary(data),
+                Event::Ping(data) => Message::Ping(data),
+                Event::Pong(data) => Message::Pong(data),
+                Event::Close(frame) => Message::Close(Some(frame)),
+                Event::Fragment(_) => return Err(Error::FragmentEventsEnabled),
+                Event::Open(_) | Event::Request(_) => continue,
+            });
+        }
+    }
+
+    /// Reads the next [`Event`] of the engine, reading the transport as needed and writing
+    /// every reply (pong, close) the engine queues.
+    pub fn read_event(&mut self) -> Result<Event> {
+        loop {
+            match self.conn.next_event() {
+                Ok(Some(event)) => {
+                    if matches!(event, Event::Ping(_) | Event::Close(_)) {
+                        self.flush_quietly();
+                    }
+                    return Ok(event);
+                }
+                Ok(None) if self.conn.state() == State::Closed => {
+                    self.flush_quietly();
+                    return Err(Error::AlreadyClosed);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.flush_quietly();
+                    return Err(e);
+                }
+            }
+            self.flush()?;
+            self.fill()?;
+        }
+    }
+
+    /// Reads once from the transport into the engine.
+    fn fill(&mut self) -> Result<()> {
+        if self.read_buf.len() < READ_CHUNK {
+            self.read_buf.resize(READ_CHUNK, 0);
+        }
+        let n = loop {
+            match self.stream.read(&mut self.read_buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break 0,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if n == 0 {
+            self.conn.receive_eof();
+        } else {
+            self.conn.receive(&self.read_buf[..n]);
+        }
+        Ok(())
+    }
+
+    /// Sends a message and flushes it.
+    pub fn send(&mut self, message: Message) -> Result<()> {
+        self.write(message)?;
+        self.flush()
+    }
+
+    /// Queues a message without flushing (batch several, then [`flush`](Self::flush)).
+    pub fn write(&mut self, message: Message) -> Result<()> {
+        self.conn.send(&message)
+    }
+
+    /// Writes everything queued to the transport.
+    pub fn flush(&mut self) -> Result<()> {
+        loop {
+            let out = self.conn.outgoing();
+            if out.is_empty() {
+                break;
+            }
+            match self.stream.write(out) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => self.conn.advance_outgoing(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Flushes, ignoring errors: used where a more useful error or event is about to be
+    /// returned (a peer that already hung up cannot read our close frame anyway).
+    fn flush_quietly(&mut self) {
+        let _ = self.flush();
+    }
+
+    /// Starts the closing handshake and flushes the Close frame. Keep calling
+    /// [`read`](Self::read) until it returns the peer's Close.
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// The engine, e.g. for [`Connection::state`] or [`Connection::buffered_amount`].
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The engine, mutably, to queue frames directly.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The transport, mutably (e.g. to change its timeouts).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Gives back the transport and the engine.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+}
+
+/// Connects to a `ws://` URL over TCP and performs the handshake.
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response)> {
+    connect_request(ClientRequest::new(url)?, Config::default(), None)
+}
+
+/// Connects over TCP with the full request, config, and a timeout covering the TCP connect
+/// and the handshake. `wss://` needs a TLS stream: use [`client`] over it.
+pub fn connect_request(
+    request: ClientRequest,
+    config: Config,
+    handshake_timeout: Option<Duration>,
+) -> Result<(WebSocket<TcpStream>, Response)> {
+    if request.is_secure() {
+        return Err(HandshakeError::InvalidUrl("wss:// needs a TLS stream: use blocking::client over it".into()).into());
+    }
+    let stream = tcp_connect(request.host(), request.port(), handshake_timeout)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(handshake_timeout)?;
+    stream.set_write_timeout(handshake_timeout)?;
+    let (ws, response) = client(stream, request, config)?;
+    ws.get_ref().set_read_timeout(None)?;
+    ws.get_ref().set_write_timeout(None)?;
+    Ok((ws, response))
+}
+
+fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+    for addr in (host, port).to_socket_addrs()? {
+        let attempt = match timeout {
+            Some(t) => TcpStream::connect_timeout(&addr, t),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
+pub fn client<S: Read + Write>(stream: S, request: ClientRequest, config: Config) -> Result<(WebSocket<S>, Response)> {
+    let mut ws = WebSocket::from_connection(stream, Connection::client(request, config));
+    match ws.read_event()? {
+        Event::Open(response) => Ok((ws, *response)),
+        _ => Err(HandshakeError::Incomplete.into()),
+    }
+}
+
+/// Performs the server handshake, accepting any valid upgrade request.
+pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
+}
+
+/// Performs the server handshake, letting `decide` inspect the request and accept it (choose
+/// a subprotocol, add headers) or refuse it with any response (e.g. 401).
+///
+/// A refusal is written to the transport and returned as
+/// [`HandshakeError::Rejected`].
+pub fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>>
+where
+    S: Read + Write,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+{
+    finish_accept(WebSocket::from_connection(stream, Connection::server(config)), decide)
+}
+
+/// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes it read
+/// past the request head (Node's `handleUpgrade`).
+pub fn accept_request<S, F>(stream: S, request: Request, leftover: &[u8], config: Config, decide: F) -> Result<WebSocket<S>>
+where
+    S: Read + Write,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+{
+    finish_accept(WebSocket::from_connection(stream, Connection::from_request(request, leftover, config)), decide)
+}
+
+fn finish_accept<S, F>(mut ws: WebSocket<S>, decide: F) -> Result<WebSocket<S>>
+where
+    S: Read + Write,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+{
+    let Event::Request(request) = ws.read_event()? else {
+        return Err(HandshakeError::Incomplete.into());
+    };
+    match decide(&request) {
+        Ok(accept) => {
+            ws.conn.accept(accept)?;
+            ws.flush()?;
+            Ok(ws)
+        }
+        Err(response) => {
+            ws.conn.reject(response.clone())?;
+            ws.flush()?;
+            Err(HandshakeError::Rejected(Box::new(response)).into())
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Connection settings and limits.
+
+/// Settings and limits of a [`Connection`](crate::Connection).
+///
+/// The defaults follow Node's `ws` and fibjs: messages up to 64 MiB, automatic pongs, whole
+/// messages rather than fragments.
+///
+/// ```
+/// let config = ferrosocket::Config::default()
+///     .max_message_size(1 << 20)
+///     .fragment_events(true);
+/// assert_eq!(config.max_frame_size, 1 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest incoming message, in bytes, after decompression (default 64 MiB, ws's
+    /// `maxPayload`). A message that would grow past it fails the connection with 1009 before
+    /// its bytes are buffered.
+    pub max_message_size: usize,
+    /// Largest incoming frame payload (default: the message limit).
+    pub max_frame_size: usize,
+    /// Largest outgoing buffer: a send that would grow it further fails with
+    /// [`CapacityError::WriteBufferFull`](crate::CapacityError::WriteBufferFull) and queues
+    /// nothing (default unlimited; adapters flush before they queue more).
+    pub max_write_buffer_size: usize,
+    /// Largest HTTP head of the upgrade request or response (default 16 KiB; 431 beyond).
+    pub max_header_bytes: usize,
+    /// Most header fields in the upgrade request or response (default 100; 431 beyond).
+    pub max_headers: usize,
+    /// Answer pings with pongs automatically (default on). Pongs not yet taken from the
+    /// outgoing buffer are coalesced: only the latest ping is answered, so a ping flood cannot
+    /// grow the buffer.
+    pub auto_pong: bool,
+    /// Deliver messages as [`Event::Fragment`](crate::Event::Fragment) chunks as their bytes
+    /// arrive, instead of whole messages (default off). Lets an application stream messages
+    /// far larger than it wants to buffer; `max_message_size` still applies.
+    pub fragment_events: bool,
+    /// Server: accept unmasked client frames (default off, as RFC 6455 requires).
+    pub accept_unmasked_frames: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message_size: 64 << 20,
+            max_frame_size: 64 << 20,
+            max_write_buffer_size: usize::MAX,
+            max_header_bytes: 16 << 10,
+            max_headers: 100,
+            auto_pong: true,
+            fragment_events: false,
+            accept_unmasked_frames: false,
+        }
+    }
+}
+
+impl Config {
+    /// Sets `max_message_size`, and `max_frame_size` to the same value.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets `max_frame_size`.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets `max_write_buffer_size`.
+    pub fn max_write_buffer_size(mut self, bytes: usize) -> Self {
+        self.max_write_buffer_size = bytes;
+        self
+    }
+
+    /// Sets `max_header_bytes`.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets `max_headers`.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// Sets `auto_pong`.
+    pub fn auto_pong(mut self, on: bool) -> Self {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Sets `fragment_events`.
+    pub fn fragment_events(mut self, on: bool) -> Self {
+        self.fragment_events = on;
+        self
+    }
+
+    /// Sets `accept_unmasked_frames`.
+    pub fn accept_unmasked_frames(mut self, on: bool) -> Self {
+        self.accept_unmasked_frames = on;
+        self
+    }
+}

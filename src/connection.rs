@@ -1,0 +1,813 @@
+//! The sans-IO state machine: bytes in, events and bytes out.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result};
+use crate::frame::{Header, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::handshake::http::{self, HeadLimits};
+use crate::handshake::{self, Accept, ClientRequest, PendingClientHandshake, Request, Response, ValidatedRequest};
+use crate::mask;
+use crate::message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
+use crate::rng::Rng;
+use crate::utf8;
+
+/// Which end of the connection this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sends the upgrade request and masks every frame it sends.
+    Client,
+    /// Answers the upgrade request and requires masked frames.
+    Server,
+}
+
+/// The connection's life cycle, as browsers' `readyState` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum State {
+    /// The opening handshake is under way.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// This side sent a Close frame and waits for the peer's.
+    Closing,
+    /// Both Close frames were exchanged, the connection failed, or the transport ended.
+    /// Flush what [`Connection::outgoing`] still holds; then the server closes the transport,
+    /// and the client waits (briefly) for the server to do so.
+    Closed,
+}
+
+/// Where the handshake or framing stands.
+#[derive(Debug)]
+enum Stage {
+    /// Client: request queued, reading the response head.
+    AwaitingResponse(PendingClientHandshake),
+    /// Client: the server refused; reading the body of its response.
+    ReadingRefusal { response: Box<Response>, remaining: usize },
+    /// Server: reading the request head.
+    ReadingRequest { scanned: usize },
+    /// Server: a complete request, not yet validated or shown to the application.
+    RequestReceived(Box<Request>),
+    /// Server: a valid request shown to the application, waiting for accept or reject.
+    AwaitingDecision { validated: ValidatedRequest, protocols: Vec<String> },
+    /// Frames flow.
+    Open,
+    /// Nothing more is read.
+    Done,
+}
+
+/// The data frame whose payload is being received.
+#[derive(Debug, Clone, Copy)]
+struct FrameInProgress {
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    remaining: u64,
+    /// Payload bytes of this frame already consumed (the masking offset).
+    consumed: usize,
+}
+
+/// The data message being received.
+#[derive(Debug)]
+struct MessageInProgress {
+    kind: MessageKind,
+    /// Payload bytes received so far, over all frames.
+    size: u64,
+    /// No chunk of it has been delivered yet (fragment events).
+    first_chunk: bool,
+}
+
+/// A WebSocket connection, client or server, without I/O.
+///
+/// Feed it the bytes the transport reads with [`receive`](Self::receive), take
+/// [`Event`]s from [`next_event`](Self::next_event), queue messages with the `send_*`
+/// methods, and write what [`outgoing`](Self::outgoing) holds to the transport.
+///
+/// ```
+/// use ferrosocket::{ClientRequest, Config, Connection, Event, handshake::Accept};
+///
+/// let mut client = Connection::client(ClientRequest::new("ws://localhost/chat")?, Config::default());
+/// let mut server = Connection::server(Config::default());
+///
+/// // Move the client's upgrade request to the server; accept it.
+/// server.receive(&client.take_outgoing());
+/// let Some(Event::Request(request)) = server.next_event()? else { panic!() };
+/// assert_eq!(request.path(), "/chat");
+/// server.accept(Accept::new())?;
+///
+/// // Move the 101 back; the client opens.
+/// client.receive(&server.take_outgoing());
+/// assert!(matches!(client.next_event()?, Some(Event::Open(_))));
+///
+/// client.send_text("hello")?;
+/// server.receive(&client.take_outgoing());
+/// assert_eq!(server.next_event()?, Some(Event::Text("hello".into())));
+/// # Ok::<(), ferrosocket::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    stage: Stage,
+    state: State,
+    rng: Rng,
+    /// Received bytes not yet consumed.
+    read: BytesMut,
+    /// Bytes queued for the transport.
+    write: BytesMut,
+    /// The payload of the pong that answers the latest ping, not yet written.
+    pending_pong: Option<Bytes>,
+    frame: Option<FrameInProgress>,
+    message: Option<MessageInProgress>,
+    /// Reassembles fragmented messages; reused from message to message.
+    assembly: BytesMut,
+    utf8: utf8::Validator,
+    /// The kind of the fragmented message being sent, if one is.
+    sending: Option<MessageKind>,
+    close_sent: bool,
+    eof: bool,
+}
+
+impl Connection {
+    /// A client connection; the upgrade request is queued in [`outgoing`](Self::outgoing).
+    pub fn client(request: ClientRequest, config: Config) -> Self {
+        let mut conn = Connection::new(Role::Client, config, Stage::Done);
+        let mut head = Vec::with_capacity(256);
+        let pending = request.encode(conn.rng.nonce(), None, &mut head);
+        conn.write.extend_from_slice(&head);
+        conn.stage = Stage::AwaitingResponse(pending);
+        conn
+    }
+
+    /// A server connection that reads the upgrade request from the bytes it receives.
+    pub fn server(config: Config) -> Self {
+        Connection::new(Role::Server, config, Stage::ReadingRequest { scanned: 0 })
+    }
+
+    /// A server connection for a request an HTTP server already parsed (Node's `noServer`
+    /// mode and `handleUpgrade`), with the bytes the HTTP server read past the request head.
+    ///
+    /// The first [`next_event`](Self::next_event) validates the request: it yields
+    /// [`Event::Request`], or an error with a 400/426 response queued.
+    pub fn from_request(request: Request, leftover: &[u8], config: Config) -> Self {
+        let mut conn = Connection::new(Role::Server, config, Stage::RequestReceived(Box::new(request)));
+        conn.read.extend_from_slice(leftover);
+        conn
+    }
+
+    fn new(role: Role, config: Config, stage: Stage) -> Self {
+        Connection {
+            role,
+            config,
+            stage,
+            state: State::Connecting,
+            rng: Rng::new(),
+            read: BytesMut::new(),
+            write: BytesMut::new(),
+            pending_pong: None,
+            frame: None,
+            message: None,
+            assembly: BytesMut::new(),
+            utf8: utf8::Validator::default(),
+            sending: None,
+            close_sent: false,
+            eof: false,
+        }
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The settings this connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Receiving
+
+    /// Hands the engine bytes read from the transport. Nothing is parsed until
+    /// [`next_event`](Self::next_event); bytes arriving after the connection closed are
+    /// dropped.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if !matches!(self.stage, Stage::Done) {
+            self.read.extend_from_slice(bytes);
+        }
+    }
+
+    /// Tells the engine the transport's read side ended. Once the buffered bytes are
+    /// processed, a connection that saw no Close frame reports [`Event::Close`] with 1006.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Processes buffered bytes up to the next event.
+    ///
+    /// `Ok(None)` means more bytes are needed (or the connection is closed). An `Err` fails
+    /// the connection: a Close frame with the error's [close code](Error::close_code) (or an
+    /// HTTP error response during the handshake) is queued, the state becomes
+    /// [`State::Closed`], and later calls return `Ok(None)`.
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        let result = match &self.stage {
+            Stage::AwaitingResponse(_) => self.poll_response(),
+            Stage::ReadingRefusal { .. } => self.poll_refusal(),
+            Stage::ReadingRequest { .. } => self.poll_request(),
+            Stage::RequestReceived(_) => self.validate_request(),
+            Stage::AwaitingDecision { .. } | Stage::Done => Ok(None),
+            Stage::Open => self.poll_frames(),
+        };
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn head_limits(&self) -> HeadLimits {
+        HeadLimits {
+            max_bytes: self.config.max_header_bytes,
+            max_headers: self.config.max_headers,
+        }
+    }
+
+    /// Splits a complete HTTP head off the read buffer.
+    fn take_head(&mut self, scanned: &mut usize) -> Result<Option<http::Head>> {
+        match http::find_head_end(&self.read, scanned, self.head_limits())? {
+            Some(end) => {
+                let head = self.read.split_to(end);
+                Ok(Some(http::parse_head(&head, self.head_limits())?))
+            }
+            None if self.eof => Err(HandshakeError::Incomplete.into()),
+            None => Ok(None),
+        }
+    }
+
+    fn poll_request(&mut self) -> Result<Option<Event>> {
+        let Stage::ReadingRequest { mut scanned } = self.stage else {
+            return Ok(None);
+        };
+        let head = self.take_head(&mut scanned);
+        self.stage = Stage::ReadingRequest { scanned };
+        match head? {
+            Some(head) => {
+                self.stage = Stage::RequestReceived(Box::new(Request::from_head(head)?));
+                self.validate_request()
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn validate_request(&mut self) -> Result<Option<Event>> {
+        let Stage::RequestReceived(request) = std::mem::replace(&mut self.stage, Stage::Done) else {
+            return Ok(None);
+        };
+        let validated = handshake::validate_request(&request)?;
+        let protocols = request.protocols().map(str::to_owned).collect();
+        self.stage = Stage::AwaitingDecision { validated, protocols };
+        Ok(Some(Event::Request(request)))
+    }
+
+    /// Server: accepts the pending upgrade request and queues the 101 response. The
+    /// connection is open from here on; frames the client sent early are processed next.
+    pub fn accept(&mut self, accept: Accept) -> Result<()> {
+        let Stage::AwaitingDecision { validated, protocols } = &self.stage else {
+            return Err(Error::NoPendingRequest);
+        };
+        if let Some(protocol) = &accept.protocol {
+            if !protocols.iter().any(|p| p == protocol) {
+                return Err(HandshakeError::UnofferedProtocol(protocol.clone()).into());
+            }
+        }
+        let mut head = Vec::with_capacity(256);
+        handshake::server::encode_switching_protocols(validated, &accept, None, &mut head);
+        self.write.extend_from_slice(&head);
+        self.stage = Stage::Open;
+        self.state = State::Open;
+        Ok(())
+    }
+
+    /// Server: refuses the pending upgrade request with `response` (e.g. a 401 with a body).
+    /// The connection is closed; flush the response, then close the transport.
+    pub fn reject(&mut self, response: Response) -> Result<()> {
+        if !matches!(self.stage, Stage::AwaitingDecision { .. }) {
+            return Err(Error::NoPendingRequest);
+        }
+        self.queue_refusal(&response);
+        Ok(())
+    }
+
+    fn queue_refusal(&mut self, response: &Response) {
+        let mut out = Vec::with_capacity(128 + response.body.len());
+        response.encode_refusal(&mut out);
+        self.write.extend_from_slice(&out);
+        self.close_for_good();
+    }
+
+    fn poll_response(&mut self) -> Result<Option<Event>> {
+        let mut scanned = 0;
+        let Some(head) = self.take_head(&mut scanned)? else {
+            return Ok(None);
+        };
+        let Stage::AwaitingResponse(pending) = &self.stage else {
+            return Ok(None);
+        };
+        let response = PendingClientHandshake::parse_response(head)?;
+        if response.status != 101 {
+            let length = response
+                .headers
+                .get("content-length")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let remaining = length.min(self.config.max_header_bytes.max(64 << 10));
+            self.stage = Stage::ReadingRefusal {
+                response: Box::new(response),
+                remaining,
+            };
+            return self.poll_refusal();
+        }
+        pending.validate(&response)?;
+        if let Some(extension) = response.headers.list("sec-websocket-extensions").next() {
+            return Err(HandshakeError::UnofferedExtension(extension.to_owned()).into());
+        }
+        self.stage = Stage::Open;
+        self.state = State::Open;
+        Ok(Some(Event::Open(Box::new(response))))
+    }
+
+    fn poll_refusal(&mut self) -> Result<Option<Event>> {
+        let Stage::ReadingRefusal { response, remaining } = &mut self.stage else {
+            return Ok(None);
+        };
+        if self.read.len() < *remaining && !self.eof {
+            return Ok(None);
+        }
+        let body_len = (*remaining).min(self.read.len());
+        response.body = self.read.split_to(body_len).freeze();
+        let response = std::mem::replace(response, Box::new(Response::new(0)));
+        Err(HandshakeError::Rejected(response).into())
+    }
+
+    fn poll_frames(&mut self) -> Result<Option<Event>> {
+        loop {
+            let Some(frame) = self.frame else {
+                match self.start_frame()? {
+                    Progress::Event(event) => return Ok(Some(event)),
+                    Progress::Continue => continue,
+                    Progress::NeedMore => return Ok(self.end_of_input()),
+                }
+            };
+            if frame.remaining > 0 && self.read.is_empty() {
+                return Ok(self.end_of_input());
+            }
+            if let Some(event) = self.continue_frame(frame)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// With no more bytes to process: the 1006 close if the transport ended.
+    fn end_of_input(&mut self) -> Option<Event> {
+        if !self.eof {
+            return None;
+        }
+        self.close_for_good();
+        Some(Event::Close(CloseFrame::new(CloseCode::ABNORMAL, "")))
+    }
+
+    /// Parses the next frame header and handles what can be handled at once.
+    fn start_frame(&mut self) -> Result<Progress> {
+        let Some((header, header_len)) = Header::parse(&self.read)? else {
+            return Ok(Progress::NeedMore);
+        };
+        self.check_header(&header)?;
+        let payload_len = header.payload_len as usize; // checked against the limits
+        let available = self.read.len() - header_len;
+        if header.opcode.is_control() {
+            if available < payload_len {
+                return Ok(Progress::NeedMore);
+            }
+            self.read.advance(header_len);
+            let payload = self.take_payload(payload_len, header.mask);
+            return self.control_frame(header.opcode, payload).map(Progress::Event);
+        }
+        let kind = match header.opcode {
+            OpCode::Text => Some(MessageKind::Text),
+            OpCode::Binary => Some(MessageKind::Binary),
+            _ => None,
+        };
+        self.read.advance(header_len);
+        // Fast path: a whole single-frame message is already here.
+        if let (Some(kind), true, true) = (kind, header.fin, available >= payload_len) {
+            if !self.config.fragment_events {
+                let payload = self.take_payload(payload_len, header.mask);
+                return self.whole_message(kind, payload).map(Progress::Event);
+            }
+        }
+        if let Some(kind) = kind {
+            self.message = Some(MessageInProgress {
+                kind,
+                size: 0,
+                first_chunk: true,
+            });
+        }
+        self.frame = Some(FrameInProgress {
+            fin: header.fin,
+            mask: header.mask,
+            remaining: header.payload_len,
+            consumed: 0,
+        });
+        Ok(Progress::Continue)
+    }
+
+    /// Enforces RFC 6455 §5 and the configured limits on a header before any payload is read.
+    fn check_header(&self, header: &Header) -> Result<()> {
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(ProtocolError::ReservedBits.into());
+        }
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) if !self.config.accept_unmasked_frames => {
+                return Err(ProtocolError::UnmaskedFrame.into())
+            }
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            if !header.fin {
+                return Err(ProtocolError::FragmentedControlFrame.into());
+            }
+            if header.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlFrameTooLong.into());
+            }
+            return Ok(());
+        }
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation.into()),
+            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation.into()),
+            _ => {}
+        }
+        if header.payload_len > self.config.max_frame_size as u64 {
+            return Err(CapacityError::FrameTooLarge {
+                size: header.payload_len,
+                max: self.config.max_frame_size,
+            }
+            .into());
+        }
+        let size = self.message.as_ref().map_or(0, |m| m.size) + header.payload_len;
+        if size > self.config.max_message_size as u64 {
+            return Err(CapacityError::MessageTooLarge {
+                size,
+                max: self.config.max_message_size,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Splits `len` bytes off the read buffer and unmasks them in place.
+    fn take_payload(&mut self, len: usize, mask: Option<[u8; 4]>) -> Bytes {
+        let mut payload = self.read.split_to(len);
+        if let Some(key) = mask {
+            mask::apply(&mut payload, key, 0);
+        }
+        payload.freeze()
+    }
+
+    fn whole_message(&mut self, kind: MessageKind, payload: Bytes) -> Result<Event> {
+        Ok(match kind {
+            MessageKind::Text => {
+                utf8::validate(&payload)?;
+                Event::Text(Utf8Bytes::from_validated(payload))
+            }
+            MessageKind::Binary => Event::Binary(payload),
+        })
+    }
+
+    /// Consumes what has arrived of the current data frame's payload.
+    fn continue_frame(&mut self, mut frame: FrameInProgress) -> Result<Option<Event>> {
+        let take = frame.remaining.min(self.read.len() as u64) as usize;
+        let mut chunk = self.read.split_to(take);
+        if let Some(key) = frame.mask {
+            mask::apply(&mut chunk, key, frame.consumed);
+        }
+        frame.consumed += take;
+        frame.remaining -= take as u64;
+        let frame_done = frame.remaining == 0;
+        let message_done = frame_done && frame.fin;
+        self.frame = if frame_done { None } else { Some(frame) };
+
+        let Some(message) = self.message.as_mut() else {
+            return Ok(None); // unreachable: data frames always belong to a message
+        };
+        message.size += take as u64;
+        if message.kind == MessageKind::Text {
+            // Fail fast: reject invalid UTF-8 as soon as it arrives.
+            self.utf8.feed(&chunk)?;
+            if message_done {
+                self.utf8.finish()?;
+            }
+        }
+        if self.config.fragment_events {
+            if chunk.is_empty() && !message_done && !message.first_chunk {
+                return Ok(None);
+            }
+            let fragment = Fragment {
+                kind: message.kind,
+                data: chunk.freeze(),
+                is_first: std::mem::replace(&mut message.first_chunk, false),
+                is_last: message_done,
+            };
+            if message_done {
+                self.message = None;
+            }
+            return Ok(Some(Event::Fragment(fragment)));
+        }
+        if self.assembly.is_empty() && message_done {
+            // A message that was one frame after all: hand over the chunk itself.
+            let kind = message.kind;
+            self.message = None;
+            return Ok(Some(self.assembled(kind, chunk.freeze())));
+        }
+        self.assembly.extend_from_slice(&chunk);
+        if !message_done {
+            return Ok(None);
+        }
+        let kind = message.kind;
+        self.message = None;
+        let payload = self.assembly.split().freeze();
+        Ok(Some(self.assembled(kind, payload)))
+    }
+
+    /// A reassembled message, already validated chunk by chunk.
+    fn assembled(&self, kind: MessageKind, payload: Bytes) -> Event {
+        match kind {
+            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
+            MessageKind::Binary => Event::Binary(payload),
+        }
+    }
+
+    fn control_frame(&mut self, opcode: OpCode, payload: Bytes) -> Result<Event> {
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    self.pending_pong = Some(payload.clone());
+                }
+                Ok(Event::Ping(payload))
+            }
+            OpCode::Pong => Ok(Event::Pong(payload)),
+            _ => {
+                let frame = parse_close_payload(payload)?;
+                if !self.close_sent {
+                    // Echo the code (RFC 6455 §5.5.1); an empty Close is answered with an empty one.
+                    let reply = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
+                    self.queue_close(reply, "");
+                }
+                self.close_for_good();
+                Ok(Event::Close(frame))
+            }
+        }
+    }
+
+    /// Fails the connection: queues the close frame or HTTP error the error calls for.
+    fn fail(&mut self, error: Error) -> Error {
+        match (&error, self.state) {
+            (Error::Handshake(e), State::Connecting) if self.role == Role::Server => {
+                self.queue_refusal(&handshake::server::failure_response(e));
+            }
+            _ => {
+                if let (Some(code), State::Open) = (error.close_code(), self.state) {
+                    let reason = error.to_string();
+                    self.queue_close(Some(code), truncate_utf8(&reason, 123));
+                }
+                self.close_for_good();
+            }
+        }
+        error
+    }
+
+    /// No more reading: drops buffered input and state.
+    fn close_for_good(&mut self) {
+        self.stage = Stage::Done;
+        self.state = State::Closed;
+        self.read = BytesMut::new();
+        self.assembly = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Sending
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<()> {
+        self.send_data(OpCode::Text, text.as_bytes(), true)
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.send_data(OpCode::Binary, data, true)
+    }
+
+    /// Queues one fragment of a message: the first call opens a message of `kind`, the call
+    /// with `is_last` ends it. Control frames may be sent between fragments; other messages
+    /// may not.
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<()> {
+        let opcode = match (self.sending, kind) {
+            (None, MessageKind::Text) => OpCode::Text,
+            (None, MessageKind::Binary) => OpCode::Binary,
+            (Some(current), _) if current == kind => OpCode::Continuation,
+            (Some(_), _) => return Err(Error::FragmentOrder),
+        };
+        self.send_data(opcode, data, is_last)?;
+        self.sending = if is_last { None } else { Some(kind) };
+        Ok(())
+    }
+
+    fn send_data(&mut self, opcode: OpCode, data: &[u8], fin: bool) -> Result<()> {
+        self.check_can_send()?;
+        if opcode != OpCode::Continuation && self.sending.is_some() {
+            return Err(Error::FragmentOrder);
+        }
+        self.write_frame(opcode, fin, data)
+    }
+
+    /// Queues a ping (at most 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (at most 125 bytes), e.g. a unidirectional heartbeat.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<()> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
+        self.check_can_send()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        self.write_frame(opcode, true, payload)
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes). Keep
+    /// reading: messages the peer sent before its Close still arrive, then [`Event::Close`].
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        let code = code.into();
+        self.check_can_send()?;
+        if !code.is_allowed_on_wire() {
+            return Err(Error::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        self.queue_close(Some(code), reason);
+        Ok(())
+    }
+
+    /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
+    pub fn send(&mut self, message: &Message) -> Result<()> {
+        match message {
+            Message::Text(text) => self.send_data(OpCode::Text, text.as_bytes(), true),
+            Message::Binary(data) => self.send_binary(data),
+            Message::Ping(data) => self.ping(data),
+            Message::Pong(data) => self.pong(data),
+            Message::Close(Some(frame)) => self.close(frame.code, frame.reason.as_str()),
+            Message::Close(None) => {
+                self.check_can_send()?;
+                self.queue_close(None, "");
+                Ok(())
+            }
+        }
+    }
+
+    fn check_can_send(&self) -> Result<()> {
+        match self.state {
+            State::Connecting => Err(Error::NotOpen),
+            State::Open => Ok(()),
+            State::Closing | State::Closed => Err(Error::AlreadyClosed),
+        }
+    }
+
+    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            Some(code) => {
+                payload[..2].copy_from_slice(&code.0.to_be_bytes());
+                payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+                2 + reason.len()
+            }
+            None => 0,
+        };
+        self.flush_pending_pong();
+        // Closing can only be refused by the write-buffer limit; a close must still go out.
+        let limit = std::mem::replace(&mut self.config.max_write_buffer_size, usize::MAX);
+        let _ = self.write_frame(OpCode::Close, true, &payload[..len]);
+        self.config.max_write_buffer_size = limit;
+        self.close_sent = true;
+        if self.state == State::Open {
+            self.state = State::Closing;
+        }
+        self.pending_pong = None;
+    }
+
+    /// Encodes a frame into the write buffer, masked if this is a client.
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<()> {
+        let mask = match self.role {
+            Role::Client => Some(self.rng.mask_key()),
+            Role::Server => None,
+        };
+        let mut header = Header::new(opcode, payload.len() as u64);
+        header.fin = fin;
+        header.mask = mask;
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let size = self.write.len() + head_len + payload.len();
+        if size > self.config.max_write_buffer_size {
+            return Err(CapacityError::WriteBufferFull {
+                size,
+                max: self.config.max_write_buffer_size,
+            }
+            .into());
+        }
+        self.write.reserve(head_len + payload.len());
+        self.write.extend_from_slice(&head[..head_len]);
+        let start = self.write.len();
+        self.write.extend_from_slice(payload);
+        if let Some(key) = mask {
+            mask::apply(&mut self.write[start..], key, 0);
+        }
+        Ok(())
+    }
+
+    fn flush_pending_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            if !self.close_sent {
+                let _ = self.write_frame(OpCode::Pong, true, &payload);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Outgoing bytes
+
+    /// The bytes waiting to be written to the transport. After writing some of them, call
+    /// [`advance_outgoing`](Self::advance_outgoing).
+    pub fn outgoing(&mut self) -> &[u8] {
+        self.flush_pending_pong();
+        &self.write
+    }
+
+    /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
+    pub fn advance_outgoing(&mut self, n: usize) {
+        self.write.advance(n.min(self.write.len()));
+    }
+
+    /// Takes all waiting outgoing bytes at once.
+    pub fn take_outgoing(&mut self) -> Bytes {
+        self.flush_pending_pong();
+        self.write.split().freeze()
+    }
+
+    /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`), the
+    /// signal for backpressure.
+    pub fn buffered_amount(&self) -> usize {
+        self.write.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 2)
+    }
+
+    /// Whether anything waits to be written.
+    pub fn wants_write(&self) -> bool {
+        self.buffered_amount() > 0
+    }
+}
+
+/// What starting a frame led to.
+enum Progress {
+    Event(Event),
+    Continue,
+    NeedMore,
+}
+
+/// Decodes and checks a Close frame's payload (RFC 6455 §5.5.1, §7.4).
+fn parse_close_payload(payload: Bytes) -> Result<CloseFrame> {
+    match payload.len() {
+        0 => Ok(CloseFrame::new(CloseCode::NO_STATUS, "")),
+        1 => Err(ProtocolError::InvalidClosePayload.into()),
+        _ => {
+            let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
+            if !code.is_allowed_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode(code.0).into());
+            }
+            let reason = Utf8Bytes::try_from_bytes(payload.slice(2..))?;
+            Ok(CloseFrame { code, reason })
+        }
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,342 @@
+//! Errors and close codes.
+//!
+//! Every error the peer can cause knows the close code the connection is failed with
+//! ([`Error::close_code`]): 1002 for protocol violations, 1007 for invalid UTF-8 and 1009 for
+//! exceeded limits. Handshake failures carry the HTTP status the server answers with.
+
+use std::fmt;
+
+use crate::handshake::Response;
+
+/// A close status code (RFC 6455 §7.4 and the IANA registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CloseCode(pub u16);
+
+impl CloseCode {
+    /// 1000: the purpose of the connection has been fulfilled.
+    pub const NORMAL: CloseCode = CloseCode(1000);
+    /// 1001: the endpoint goes away (server shutdown, page navigation).
+    pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: the peer broke the protocol.
+    pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1003: a data type the endpoint cannot accept.
+    pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
+    /// 1005: reported locally when a Close frame carried no code; never sent.
+    pub const NO_STATUS: CloseCode = CloseCode(1005);
+    /// 1006: reported locally when the transport ended without a Close frame; never sent.
+    pub const ABNORMAL: CloseCode = CloseCode(1006);
+    /// 1007: a text message (or close reason) was not valid UTF-8.
+    pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
+    /// 1008: a message violated the endpoint's policy.
+    pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
+    /// 1009: a message was too big to process.
+    pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
+    /// 1010: the client needed an extension the server did not negotiate.
+    pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
+    /// 1011: the server hit an unexpected condition.
+    pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: the service is restarting.
+    pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later.
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: a gateway got an invalid response upstream.
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+
+    /// Whether this code may appear in a Close frame on the wire.
+    ///
+    /// The registered codes 1000–1003 and 1007–1014 and the application ranges 3000–4999 may;
+    /// 1004 (reserved), 1005, 1006 and 1015 (local-only) and the unassigned rest may not. A
+    /// received Close frame with any other code is a protocol error.
+    pub fn is_allowed_on_wire(self) -> bool {
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> Self {
+        CloseCode(code)
+    }
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> Self {
+        code.0
+    }
+}
+
+impl fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The peer broke RFC 6455 framing rules; the connection is failed with 1002.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A frame used one of the reserved opcodes 3–7 or 11–15.
+    ReservedOpcode(u8),
+    /// A frame set an RSV bit that no negotiated extension claims.
+    ReservedBits,
+    /// A client sent an unmasked frame.
+    UnmaskedFrame,
+    /// A server sent a masked frame.
+    MaskedFrame,
+    /// A control frame had FIN clear.
+    FragmentedControlFrame,
+    /// A control frame carried more than 125 bytes.
+    ControlFrameTooLong,
+    /// A 64-bit payload length had its most significant bit set.
+    InvalidPayloadLength,
+    /// A continuation frame arrived with no message in progress.
+    UnexpectedContinuation,
+    /// A new Text or Binary frame arrived while a fragmented message was unfinished.
+    ExpectedContinuation,
+    /// A Close frame carried a one-byte payload.
+    InvalidClosePayload,
+    /// A Close frame carried a code that may not be sent.
+    InvalidCloseCode(u16),
+    /// A frame arrived after the peer's Close frame.
+    FrameAfterClose,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            Self::ReservedBits => f.write_str("RSV bit set without a negotiated extension"),
+            Self::UnmaskedFrame => f.write_str("client frame is not masked"),
+            Self::MaskedFrame => f.write_str("server frame is masked"),
+            Self::FragmentedControlFrame => f.write_str("fragmented control frame"),
+            Self::ControlFrameTooLong => f.write_str("control frame payload over 125 bytes"),
+            Self::InvalidPayloadLength => f.write_str("payload length has its top bit set"),
+            Self::UnexpectedContinuation => f.write_str("continuation frame without a message"),
+            Self::ExpectedContinuation => f.write_str("new message inside a fragmented message"),
+            Self::InvalidClosePayload => f.write_str("close frame with a one-byte payload"),
+            Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
+            Self::FrameAfterClose => f.write_str("frame received after the close frame"),
+        }
+    }
+}
+
+/// A configured limit was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CapacityError {
+    /// A frame announced a payload over `max_frame_size` (close code 1009).
+    FrameTooLarge {
+        /// The announced payload length.
+        size: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A message grew past `max_message_size` (close code 1009).
+    MessageTooLarge {
+        /// The size the message would reach.
+        size: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// Sending would grow the outgoing buffer past `max_write_buffer_size`; nothing was queued.
+    WriteBufferFull {
+        /// The size the buffer would reach.
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::FrameTooLarge { size, max } => {
+                write!(f, "frame of {size} bytes exceeds max_frame_size {max}")
+            }
+            Self::MessageTooLarge { size, max } => {
+                write!(f, "message of {size} bytes exceeds max_message_size {max}")
+            }
+            Self::WriteBufferFull { size, max } => {
+                write!(f, "outgoing buffer would reach {size} bytes, over max_write_buffer_size {max}")
+            }
+        }
+    }
+}
+
+/// The opening handshake failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The bytes are not a well-formed HTTP/1.1 message head.
+    MalformedHttp(&'static str),
+    /// The head is larger than `max_header_bytes` (server answers 431).
+    HeaderTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The head has more than `max_headers` fields (server answers 431).
+    TooManyHeaders {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The request method is not GET.
+    MethodNotGet,
+    /// The HTTP version is below 1.1.
+    HttpVersion,
+    /// A required header is missing.
+    MissingHeader(&'static str),
+    /// A header has a value the protocol does not allow.
+    InvalidHeader(&'static str),
+    /// The client asked for a `Sec-WebSocket-Version` other than 13 or 8 (server answers 426).
+    UnsupportedVersion(String),
+    /// The server answered with a status other than 101; the whole response is kept.
+    Rejected(Box<Response>),
+    /// `Sec-WebSocket-Accept` does not match the key the client sent.
+    AcceptMismatch,
+    /// The server chose a subprotocol the client did not offer.
+    UnofferedProtocol(String),
+    /// The server chose an extension the client did not offer.
+    UnofferedExtension(String),
+    /// The URL is not a `ws://` or `wss://` URL this crate can connect to.
+    InvalidUrl(String),
+    /// The transport ended before the handshake did.
+    Incomplete,
+}
+
+impl HandshakeError {
+    /// The status a server answers a failed request with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::HeaderTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
+            Self::UnsupportedVersion(_) => 426,
+            Self::MethodNotGet => 405,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MalformedHttp(what) => write!(f, "malformed HTTP: {what}"),
+            Self::HeaderTooLarge { max } => write!(f, "header block over {max} bytes"),
+            Self::TooManyHeaders { max } => write!(f, "more than {max} header fields"),
+            Self::MethodNotGet => f.write_str("upgrade request method is not GET"),
+            Self::HttpVersion => f.write_str("HTTP version below 1.1"),
+            Self::MissingHeader(name) => write!(f, "missing header {name}"),
+            Self::InvalidHeader(name) => write!(f, "invalid value in header {name}"),
+            Self::UnsupportedVersion(v) => write!(f, "unsupported Sec-WebSocket-Version {v:?}"),
+            Self::Rejected(response) => write!(f, "server rejected the upgrade with status {}", response.status),
+            Self::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key"),
+            Self::UnofferedProtocol(p) => write!(f, "server chose subprotocol {p:?} that was not offered"),
+            Self::UnofferedExtension(e) => write!(f, "server chose extension {e:?} that was not offered"),
+            Self::InvalidUrl(url) => write!(f, "invalid WebSocket URL {url:?}"),
+            Self::Incomplete => f.write_str("transport closed during the handshake"),
+        }
+    }
+}
+
+/// Everything that can go wrong on a WebSocket connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer broke the protocol (close code 1002).
+    Protocol(ProtocolError),
+    /// A text message or close reason was not valid UTF-8 (close code 1007).
+    InvalidUtf8,
+    /// A limit was exceeded (close code 1009 for incoming data).
+    Capacity(CapacityError),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// The operation needs an open connection, and the handshake has not finished.
+    NotOpen,
+    /// The connection is closing or closed: no more messages can be sent.
+    AlreadyClosed,
+    /// A close code the application may not send (1005, 1006, 1015, unassigned codes).
+    InvalidCloseCode(u16),
+    /// A control payload over 125 bytes, or a close reason over 123 bytes.
+    ControlPayloadTooLong,
+    /// A fragment was sent out of order (a continuation without a started message, or a new
+    /// message while another is still being sent).
+    FragmentOrder,
+    /// `accept` or `reject` was called when no upgrade request awaited a decision.
+    NoPendingRequest,
+    /// A whole-message API met a fragment event: it needs `fragment_events` off.
+    FragmentEventsEnabled,
+    /// An I/O error from the transport (adapters only; the engine does no I/O).
+    Io(std::io::Error),
+}
+
+impl Error {
+    /// The close code the connection is failed with, for errors the peer caused.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
+            Self::InvalidUtf8 => Some(CloseCode::INVALID_PAYLOAD),
+            Self::Capacity(CapacityError::FrameTooLarge { .. } | CapacityError::MessageTooLarge { .. }) => {
+                Some(CloseCode::MESSAGE_TOO_BIG)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message or close reason"),
+            Self::Capacity(e) => write!(f, "limit exceeded: {e}"),
+            Self::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Self::NotOpen => f.write_str("the connection is not open yet"),
+            Self::AlreadyClosed => f.write_str("the connection is closing or closed"),
+            Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
+            Self::ControlPayloadTooLong => f.write_str("control payload over 125 bytes"),
+            Self::FragmentOrder => f.write_str("fragment sent out of order"),
+            Self::NoPendingRequest => f.write_str("no upgrade request awaits a decision"),
+            Self::FragmentEventsEnabled => f.write_str("whole-message read with fragment_events on"),
+            Self::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<CapacityError> for Error {
+    fn from(e: CapacityError) -> Self {
+        Error::Capacity(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+
+impl From<crate::utf8::InvalidUtf8> for Error {
+    fn from(_: crate::utf8::InvalidUtf8) -> Self {
+        Error::InvalidUtf8
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

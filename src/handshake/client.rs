@@ -1,0 +1,297 @@
+//! Client side: building the upgrade request and checking the server's answer.
+
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::{accept_key, http, Headers, Response};
+use crate::error::HandshakeError;
+
+/// What a client asks for: the URL's parts plus the optional headers of the upgrade request.
+///
+/// ```
+/// use ferrosocket::ClientRequest;
+/// let req = ClientRequest::new("wss://example.com/chat?room=1")
+///     .unwrap()
+///     .origin("https://example.com")
+///     .protocol("chat.v2")
+///     .header("Authorization", "Bearer abc");
+/// assert_eq!((req.host(), req.port(), req.target()), ("example.com", 443, "/chat?room=1"));
+/// assert!(req.is_secure());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    host: String,
+    port: u16,
+    secure: bool,
+    target: String,
+    host_header: String,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    headers: Headers,
+    version: u8,
+}
+
+impl ClientRequest {
+    /// Parses a `ws://` or `wss://` URL.
+    pub fn new(url: &str) -> Result<Self, HandshakeError> {
+        let invalid = || HandshakeError::InvalidUrl(url.to_owned());
+        let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+        let secure = match scheme.to_ascii_lowercase().as_str() {
+            "ws" | "http" => false,
+            "wss" | "https" => true,
+            _ => return Err(invalid()),
+        };
+        if rest.contains('#') {
+            return Err(invalid());
+        }
+        let (authority, target) = match rest.find(['/', '?']) {
+            Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], format!("/{}", &rest[i..])),
+            Some(i) => (&rest[..i], rest[i..].to_owned()),
+            None => (rest, "/".to_owned()),
+        };
+        // Credentials in the URL are not sent; the caller adds an Authorization header.
+        let authority = authority.rsplit('@').next().unwrap_or_default();
+        let (host, port) = split_host_port(authority).ok_or_else(invalid)?;
+        let default_port = if secure { 443 } else { 80 };
+        let port = port.unwrap_or(default_port);
+        let host_header = if port == default_port {
+            bracket(host)
+        } else {
+            format!("{}:{port}", bracket(host))
+        };
+        if host.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(invalid());
+        }
+        Ok(ClientRequest {
+            host: host.to_owned(),
+            port,
+            secure,
+            target,
+            host_header,
+            origin: None,
+            protocols: Vec::new(),
+            headers: Headers::default(),
+            version: 13,
+        })
+    }
+
+    /// Sends an `Origin` header (builder style).
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Offers a subprotocol; call again to offer several, most preferred first.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Adds a header to the request (builder style).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Speaks hybi-08 (`Sec-WebSocket-Version: 8`, `Sec-WebSocket-Origin`) instead of RFC 6455's
+    /// version 13; pass 13 to go back.
+    pub fn version(mut self, version: u8) -> Self {
+        self.version = if version == 8 { 8 } else { 13 };
+        self
+    }
+
+    /// Host name or IP address to connect to (without IPv6 brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Port to connect to (80 / 443 unless the URL names one).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL asked for TLS (`wss://`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The request target: path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The subprotocols offered.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// Writes the request with a fresh `key` and returns what the answer must contain.
+    pub(crate) fn encode(&self, key: [u8; 16], extensions: Option<&str>, out: &mut Vec<u8>) -> PendingClientHandshake {
+        let key = base64::engine::general_purpose::STANDARD.encode(key);
+        out.extend_from_slice(b"GET ");
+        out.extend_from_slice(self.target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        let mut line = |name: &str, value: &str| {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
+        line("Host", &self.host_header);
+        line("Upgrade", "websocket");
+        line("Connection", "Upgrade");
+        line("Sec-WebSocket-Key", &key);
+        line("Sec-WebSocket-Version", if self.version == 8 { "8" } else { "13" });
+        if let Some(origin) = &self.origin {
+            line(if self.version == 8 { "Sec-WebSocket-Origin" } else { "Origin" }, origin);
+        }
+        if !self.protocols.is_empty() {
+            line("Sec-WebSocket-Protocol", &self.protocols.join(", "));
+        }
+        if let Some(extensions) = extensions {
+            line("Sec-WebSocket-Extensions", extensions);
+        }
+        for (name, value) in self.headers.iter() {
+            line(name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+        PendingClientHandshake {
+            accept: accept_key(&key),
+            protocols: self.protocols.clone(),
+        }
+    }
+}
+
+/// Splits `host[:port]` or `[v6]:port`.
+fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return match after.strip_prefix(':') {
+            Some(port) => Some((host, Some(port.parse().ok()?))),
+            None if after.is_empty() => Some((host, None)),
+            None => None,
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host, Some(port.parse().ok()?))),
+        None => Some((authority, None)),
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// What the client waits for after sending its request.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingClientHandshake {
+    accept: String,
+    protocols: Vec<String>,
+}
+
+impl PendingClientHandshake {
+    /// Turns the response head into a [`Response`] (body still empty).
+    pub(crate) fn parse_response(head: http::Head) -> Result<Response, HandshakeError> {
+        let [version, status, reason] = head.start;
+        if !version.starts_with("HTTP/1.") {
+            return Err(HandshakeError::MalformedHttp("bad HTTP version"));
+        }
+        let status = match status.parse::<u16>() {
+            Ok(s) if (100..1000).contains(&s) && status.len() == 3 => s,
+            _ => return Err(HandshakeError::MalformedHttp("bad status code")),
+        };
+        Ok(Response {
+            status,
+            reason,
+            headers: head.headers,
+            body: Bytes::new(),
+        })
+    }
+
+    /// Checks a 101 response against RFC 6455 §4.1; extensions are checked by the caller.
+    pub(crate) fn validate(&self, response: &Response) -> Result<(), HandshakeError> {
+        let headers = &response.headers;
+        if !headers.has_token("upgrade", "websocket") {
+            return Err(HandshakeError::InvalidHeader("Upgrade"));
+        }
+        if !headers.has_token("connection", "upgrade") {
+            return Err(HandshakeError::InvalidHeader("Connection"));
+        }
+        match headers.get("sec-websocket-accept") {
+            Some(accept) if accept == self.accept => {}
+            Some(_) => return Err(HandshakeError::AcceptMismatch),
+            None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
+        }
+        let mut chosen = headers.get_all("sec-websocket-protocol");
+        if let Some(protocol) = chosen.next() {
+            if chosen.next().is_some() || !self.protocols.iter().any(|p| p == protocol) {
+                return Err(HandshakeError::UnofferedProtocol(protocol.to_owned()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let r = ClientRequest::new("ws://127.0.0.1:9001").unwrap();
+        assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("127.0.0.1", 9001, "/", false));
+        assert_eq!(r.host_header, "127.0.0.1:9001");
+        let r = ClientRequest::new("ws://[::1]:8080/a/b?c=d").unwrap();
+        assert_eq!((r.host(), r.port(), r.target()), ("::1", 8080, "/a/b?c=d"));
+        assert_eq!(r.host_header, "[::1]:8080");
+        let r = ClientRequest::new("wss://user:pw@example.com?x=1").unwrap();
+        assert_eq!((r.host(), r.port(), r.target()), ("example.com", 443, "/?x=1"));
+        assert_eq!(r.host_header, "example.com");
+        for bad in ["ftp://x", "ws://", "ws://host:port", "ws://a/#frag", "no-scheme", "ws://a/b c"] {
+            assert!(ClientRequest::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn encodes_the_request() {
+        let req = ClientRequest::new("ws://example.com/chat")
+            .unwrap()
+            .origin("http://example.com")
+            .protocol("a")
+            .protocol("b")
+            .header("X-Token", "t");
+        let mut out = Vec::new();
+        let pending = req.encode(*b"the sample nonce", None, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("GET /chat HTTP/1.1\r\nHost: example.com\r\n"), "{text}");
+        assert!(text.contains("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+        assert!(text.contains("Origin: http://example.com\r\nSec-WebSocket-Protocol: a, b\r\nX-Token: t\r\n\r\n"));
+        assert_eq!(pending.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn validates_the_response() {
+        let mut out = Vec::new();
+        let pending = ClientRequest::new("ws://h/").unwrap().protocol("chat").encode(*b"the sample nonce", None, &mut out);
+        let ok = Response::new(101)
+            .header("Upgrade", "WebSocket")
+            .header("Connection", "upgrade")
+            .header("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(pending.validate(&ok), Ok(()));
+        assert_eq!(pending.validate(&ok.clone().header("Sec-WebSocket-Protocol", "chat")), Ok(()));
+        assert!(matches!(
+            pending.validate(&ok.clone().header("Sec-WebSocket-Protocol", "other")),
+            Err(HandshakeError::UnofferedProtocol(_))
+        ));
+        let mut wrong = ok.clone();
+        wrong.headers = Headers::default();
+        wrong.headers.append("Upgrade", "websocket");
+        wrong.headers.append("Connection", "Upgrade");
+        wrong.headers.append("Sec-WebSocket-Accept", "AAAA");
+        assert_eq!(pending.validate(&wrong), Err(HandshakeError::AcceptMismatch));
+    }
+}

@@ -1,0 +1,140 @@
+//! Server side: validating an upgrade request and writing the answer.
+
+use base64::Engine as _;
+
+use super::{accept_key, Accept, Request, Response};
+use crate::error::HandshakeError;
+
+/// What a valid request tells the server.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidatedRequest {
+    /// The `Sec-WebSocket-Accept` value to answer with.
+    pub accept: String,
+}
+
+/// Checks an upgrade request against RFC 6455 §4.2.1.
+pub(crate) fn validate_request(req: &Request) -> Result<ValidatedRequest, HandshakeError> {
+    if req.method != "GET" {
+        return Err(HandshakeError::MethodNotGet);
+    }
+    if req.http_minor_version < 1 {
+        return Err(HandshakeError::HttpVersion);
+    }
+    if !req.headers.contains("host") {
+        return Err(HandshakeError::MissingHeader("Host"));
+    }
+    if !req.headers.has_token("upgrade", "websocket") {
+        return Err(missing_or_invalid(req, "upgrade", "Upgrade"));
+    }
+    if !req.headers.has_token("connection", "upgrade") {
+        return Err(missing_or_invalid(req, "connection", "Connection"));
+    }
+    match req.version() {
+        Some("13" | "8") => {}
+        Some(other) => return Err(HandshakeError::UnsupportedVersion(other.to_owned())),
+        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
+    }
+    let key = req
+        .headers
+        .get("sec-websocket-key")
+        .ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Key"))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Key"))?;
+    if decoded.len() != 16 {
+        return Err(HandshakeError::InvalidHeader("Sec-WebSocket-Key"));
+    }
+    Ok(ValidatedRequest {
+        accept: accept_key(key),
+    })
+}
+
+fn missing_or_invalid(req: &Request, lower: &str, name: &'static str) -> HandshakeError {
+    if req.headers.contains(lower) {
+        HandshakeError::InvalidHeader(name)
+    } else {
+        HandshakeError::MissingHeader(name)
+    }
+}
+
+/// The 101 response for an accepted request.
+pub(crate) fn encode_switching_protocols(
+    validated: &ValidatedRequest,
+    accept: &Accept,
+    extensions: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+    out.extend_from_slice(b"Sec-WebSocket-Accept: ");
+    out.extend_from_slice(validated.accept.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    if let Some(protocol) = &accept.protocol {
+        out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
+        out.extend_from_slice(protocol.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(extensions) = extensions {
+        out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+        out.extend_from_slice(extensions.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    accept.headers.write_to(out);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The error response for a request that failed validation.
+pub(crate) fn failure_response(error: &HandshakeError) -> Response {
+    let mut response = Response::new(error.status()).body(format!("{error}\n"));
+    if let HandshakeError::UnsupportedVersion(_) = error {
+        response = response.header("Sec-WebSocket-Version", "13");
+    }
+    response.header("Content-Type", "text/plain; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request::new("GET", "/chat")
+            .header("Host", "server.example.com")
+            .header("Upgrade", "websocket")
+            .header("Connection", "keep-alive, Upgrade")
+            .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("Sec-WebSocket-Version", "13")
+    }
+
+    fn without(name: &str) -> Request {
+        let mut r = request();
+        r.headers.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        r
+    }
+
+    #[test]
+    fn accepts_the_rfc_example() {
+        assert_eq!(validate_request(&request()).unwrap().accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        let hybi08 = without("sec-websocket-version").header("Sec-WebSocket-Version", "8");
+        assert!(validate_request(&hybi08).is_ok());
+    }
+
+    #[test]
+    fn rejects_each_missing_or_wrong_header() {
+        for name in ["host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"] {
+            assert!(matches!(validate_request(&without(name)), Err(HandshakeError::MissingHeader(_))));
+        }
+        let mut post = request();
+        post.method = "POST".into();
+        assert_eq!(validate_request(&post).unwrap_err().status(), 405);
+        let v7 = without("sec-websocket-version").header("Sec-WebSocket-Version", "7");
+        let err = validate_request(&v7).unwrap_err();
+        assert_eq!(err.status(), 426);
+        assert_eq!(failure_response(&err).headers.get("sec-websocket-version"), Some("13"));
+        let short_key = without("sec-websocket-key").header("Sec-WebSocket-Key", "c2hvcnQ=");
+        assert_eq!(
+            validate_request(&short_key).unwrap_err(),
+            HandshakeError::InvalidHeader("Sec-WebSocket-Key")
+        );
+        let wrong_upgrade = without("upgrade").header("Upgrade", "h2c");
+        assert_eq!(validate_request(&wrong_upgrade).unwrap_err(), HandshakeError::InvalidHeader("Upgrade"));
+    }
+}
