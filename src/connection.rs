@@ -6,7 +6,9 @@ use crate::config::Config;
 use crate::error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result};
 use crate::frame::{Header, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::handshake::http::{self, HeadLimits};
-use crate::handshake::{self, Accept, ClientRequest, PendingClientHandshake, Request, Response, ValidatedRequest};
+use crate::handshake::{
+    self, Accept, ClientRequest, PendingClientHandshake, Request, Response, ValidatedRequest,
+};
 use crate::mask;
 use crate::message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
 use crate::rng::Rng;
@@ -42,13 +44,19 @@ enum Stage {
     /// Client: request queued, reading the response head.
     AwaitingResponse(PendingClientHandshake),
     /// Client: the server refused; reading the body of its response.
-    ReadingRefusal { response: Box<Response>, remaining: usize },
+    ReadingRefusal {
+        response: Box<Response>,
+        remaining: usize,
+    },
     /// Server: reading the request head.
     ReadingRequest { scanned: usize },
     /// Server: a complete request, not yet validated or shown to the application.
     RequestReceived(Box<Request>),
     /// Server: a valid request shown to the application, waiting for accept or reject.
-    AwaitingDecision { validated: ValidatedRequest, protocols: Vec<String> },
+    AwaitingDecision {
+        validated: ValidatedRequest,
+        protocols: Vec<String>,
+    },
     /// Frames flow.
     Open,
     /// Nothing more is read.
@@ -443,7 +451,9 @@ impl Connection {
         }
         match (header.opcode, &self.message) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation.into()),
-            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation.into()),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation.into())
+            }
             _ => {}
         }
         if header.payload_len > self.config.max_frame_size as u64 {

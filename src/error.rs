@@ -156,7 +156,10 @@ impl fmt::Display for CapacityError {
                 write!(f, "message of {size} bytes exceeds max_message_size {max}")
             }
             Self::WriteBufferFull { size, max } => {
-                write!(f, "outgoing buffer would reach {size} bytes, over max_write_buffer_size {max}")
+                write!(
+                    f,
+                    "outgoing buffer would reach {size} bytes, over max_write_buffer_size {max}"
+                )
             }
         }
     }
@@ -225,7 +228,9 @@ impl fmt::Display for HandshakeError {
             Self::MissingHeader(name) => write!(f, "missing header {name}"),
             Self::InvalidHeader(name) => write!(f, "invalid value in header {name}"),
             Self::UnsupportedVersion(v) => write!(f, "unsupported Sec-WebSocket-Version {v:?}"),
-            Self::Rejected(response) => write!(f, "server rejected the upgrade with status {}", response.status),
+            Self::Rejected(response) => {
+                write!(f, "server rejected the upgrade with status {}", response.status)
+            }
             Self::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key"),
             Self::UnofferedProtocol(p) => write!(f, "server chose subprotocol {p:?} that was not offered"),
             Self::UnofferedExtension(e) => write!(f, "server chose extension {e:?} that was not offered"),

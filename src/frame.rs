@@ -238,7 +238,10 @@ mod tests {
     fn rfc_6455_section_5_7_headers() {
         // Unmasked "Hello"
         let (h, n) = Header::parse(&[0x81, 0x05, b'H']).unwrap().unwrap();
-        assert_eq!((h.fin, h.opcode, h.payload_len, h.mask, n), (true, OpCode::Text, 5, None, 2));
+        assert_eq!(
+            (h.fin, h.opcode, h.payload_len, h.mask, n),
+            (true, OpCode::Text, 5, None, 2)
+        );
         // First fragment of an unmasked text message
         let (h, _) = Header::parse(&[0x01, 0x03]).unwrap().unwrap();
         assert_eq!((h.fin, h.opcode), (false, OpCode::Text));
@@ -254,7 +257,10 @@ mod tests {
     #[test]
     fn rejects_reserved_opcodes_and_huge_lengths() {
         for op in [3, 4, 5, 6, 7, 11, 12, 13, 14, 15] {
-            assert_eq!(Header::parse(&[0x80 | op, 0]), Err(ProtocolError::ReservedOpcode(op)));
+            assert_eq!(
+                Header::parse(&[0x80 | op, 0]),
+                Err(ProtocolError::ReservedOpcode(op))
+            );
         }
         let wire = [0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(Header::parse(&wire), Err(ProtocolError::InvalidPayloadLength));

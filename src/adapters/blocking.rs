@@ -33,7 +33,10 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::{Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request, Response, Result, State};
+use crate::{
+    Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
+    Response, Result, State,
+};
 
 /// How many bytes one `read` call on the transport asks for.
 const READ_CHUNK: usize = 16 * 1024;
@@ -202,7 +205,10 @@ pub fn connect_request(
     handshake_timeout: Option<Duration>,
 ) -> Result<(WebSocket<TcpStream>, Response)> {
     if request.is_secure() {
-        return Err(HandshakeError::InvalidUrl("wss:// needs a TLS stream: use blocking::client over it".into()).into());
+        return Err(HandshakeError::InvalidUrl(
+            "wss:// needs a TLS stream: use blocking::client over it".into(),
+        )
+        .into());
     }
     let stream = tcp_connect(request.host(), request.port(), handshake_timeout)?;
     stream.set_nodelay(true)?;
@@ -230,7 +236,11 @@ fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<T
 }
 
 /// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
-pub fn client<S: Read + Write>(stream: S, request: ClientRequest, config: Config) -> Result<(WebSocket<S>, Response)> {
+pub fn client<S: Read + Write>(
+    stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, Response)> {
     let mut ws = WebSocket::from_connection(stream, Connection::client(request, config));
     match ws.read_event()? {
         Event::Open(response) => Ok((ws, *response)),
@@ -253,17 +263,29 @@ where
     S: Read + Write,
     F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
 {
-    finish_accept(WebSocket::from_connection(stream, Connection::server(config)), decide)
+    finish_accept(
+        WebSocket::from_connection(stream, Connection::server(config)),
+        decide,
+    )
 }
 
 /// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes it read
 /// past the request head (Node's `handleUpgrade`).
-pub fn accept_request<S, F>(stream: S, request: Request, leftover: &[u8], config: Config, decide: F) -> Result<WebSocket<S>>
+pub fn accept_request<S, F>(
+    stream: S,
+    request: Request,
+    leftover: &[u8],
+    config: Config,
+    decide: F,
+) -> Result<WebSocket<S>>
 where
     S: Read + Write,
     F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
 {
-    finish_accept(WebSocket::from_connection(stream, Connection::from_request(request, leftover, config)), decide)
+    finish_accept(
+        WebSocket::from_connection(stream, Connection::from_request(request, leftover, config)),
+        decide,
+    )
 }
 
 fn finish_accept<S, F>(mut ws: WebSocket<S>, decide: F) -> Result<WebSocket<S>>

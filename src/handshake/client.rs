@@ -126,7 +126,12 @@ impl ClientRequest {
     }
 
     /// Writes the request with a fresh `key` and returns what the answer must contain.
-    pub(crate) fn encode(&self, key: [u8; 16], extensions: Option<&str>, out: &mut Vec<u8>) -> PendingClientHandshake {
+    pub(crate) fn encode(
+        &self,
+        key: [u8; 16],
+        extensions: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> PendingClientHandshake {
         let key = base64::engine::general_purpose::STANDARD.encode(key);
         out.extend_from_slice(b"GET ");
         out.extend_from_slice(self.target.as_bytes());
@@ -141,9 +146,19 @@ impl ClientRequest {
         line("Upgrade", "websocket");
         line("Connection", "Upgrade");
         line("Sec-WebSocket-Key", &key);
-        line("Sec-WebSocket-Version", if self.version == 8 { "8" } else { "13" });
+        line(
+            "Sec-WebSocket-Version",
+            if self.version == 8 { "8" } else { "13" },
+        );
         if let Some(origin) = &self.origin {
-            line(if self.version == 8 { "Sec-WebSocket-Origin" } else { "Origin" }, origin);
+            line(
+                if self.version == 8 {
+                    "Sec-WebSocket-Origin"
+                } else {
+                    "Origin"
+                },
+                origin,
+            );
         }
         if !self.protocols.is_empty() {
             line("Sec-WebSocket-Protocol", &self.protocols.join(", "));
@@ -243,7 +258,10 @@ mod tests {
     #[test]
     fn parses_urls() {
         let r = ClientRequest::new("ws://127.0.0.1:9001").unwrap();
-        assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("127.0.0.1", 9001, "/", false));
+        assert_eq!(
+            (r.host(), r.port(), r.target(), r.is_secure()),
+            ("127.0.0.1", 9001, "/", false)
+        );
         assert_eq!(r.host_header, "127.0.0.1:9001");
         let r = ClientRequest::new("ws://[::1]:8080/a/b?c=d").unwrap();
         assert_eq!((r.host(), r.port(), r.target()), ("::1", 8080, "/a/b?c=d"));
@@ -251,7 +269,14 @@ mod tests {
         let r = ClientRequest::new("wss://user:pw@example.com?x=1").unwrap();
         assert_eq!((r.host(), r.port(), r.target()), ("example.com", 443, "/?x=1"));
         assert_eq!(r.host_header, "example.com");
-        for bad in ["ftp://x", "ws://", "ws://host:port", "ws://a/#frag", "no-scheme", "ws://a/b c"] {
+        for bad in [
+            "ftp://x",
+            "ws://",
+            "ws://host:port",
+            "ws://a/#frag",
+            "no-scheme",
+            "ws://a/b c",
+        ] {
             assert!(ClientRequest::new(bad).is_err(), "{bad}");
         }
     }
@@ -267,22 +292,34 @@ mod tests {
         let mut out = Vec::new();
         let pending = req.encode(*b"the sample nonce", None, &mut out);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("GET /chat HTTP/1.1\r\nHost: example.com\r\n"), "{text}");
+        assert!(
+            text.starts_with("GET /chat HTTP/1.1\r\nHost: example.com\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
-        assert!(text.contains("Origin: http://example.com\r\nSec-WebSocket-Protocol: a, b\r\nX-Token: t\r\n\r\n"));
+        assert!(
+            text.contains("Origin: http://example.com\r\nSec-WebSocket-Protocol: a, b\r\nX-Token: t\r\n\r\n")
+        );
         assert_eq!(pending.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]
     fn validates_the_response() {
         let mut out = Vec::new();
-        let pending = ClientRequest::new("ws://h/").unwrap().protocol("chat").encode(*b"the sample nonce", None, &mut out);
+        let pending = ClientRequest::new("ws://h/").unwrap().protocol("chat").encode(
+            *b"the sample nonce",
+            None,
+            &mut out,
+        );
         let ok = Response::new(101)
             .header("Upgrade", "WebSocket")
             .header("Connection", "upgrade")
             .header("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
         assert_eq!(pending.validate(&ok), Ok(()));
-        assert_eq!(pending.validate(&ok.clone().header("Sec-WebSocket-Protocol", "chat")), Ok(()));
+        assert_eq!(
+            pending.validate(&ok.clone().header("Sec-WebSocket-Protocol", "chat")),
+            Ok(())
+        );
         assert!(matches!(
             pending.validate(&ok.clone().header("Sec-WebSocket-Protocol", "other")),
             Err(HandshakeError::UnofferedProtocol(_))

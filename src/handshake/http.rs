@@ -31,13 +31,17 @@ pub(crate) fn find_head_end(
     if let Some(pos) = buf[start..].windows(4).position(|w| w == b"\r\n\r\n") {
         let end = start + pos + 4;
         if end > limits.max_bytes {
-            return Err(HandshakeError::HeaderTooLarge { max: limits.max_bytes });
+            return Err(HandshakeError::HeaderTooLarge {
+                max: limits.max_bytes,
+            });
         }
         return Ok(Some(end));
     }
     *scanned = buf.len();
     if buf.len() >= limits.max_bytes {
-        return Err(HandshakeError::HeaderTooLarge { max: limits.max_bytes });
+        return Err(HandshakeError::HeaderTooLarge {
+            max: limits.max_bytes,
+        });
     }
     Ok(None)
 }
@@ -45,9 +49,12 @@ pub(crate) fn find_head_end(
 /// Parses a complete head (as delimited by [`find_head_end`]).
 pub(crate) fn parse_head(head: &[u8], limits: HeadLimits) -> Result<Head, HandshakeError> {
     let head = head.strip_suffix(b"\r\n\r\n").unwrap_or(head);
-    let mut lines = head.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
     let start_line = lines.next().ok_or(HandshakeError::MalformedHttp("empty head"))?;
-    let start_line = std::str::from_utf8(start_line).map_err(|_| HandshakeError::MalformedHttp("start line is not ASCII"))?;
+    let start_line = std::str::from_utf8(start_line)
+        .map_err(|_| HandshakeError::MalformedHttp("start line is not ASCII"))?;
     let mut parts = start_line.splitn(3, ' ');
     let mut start: [String; 3] = Default::default();
     for (i, slot) in start.iter_mut().enumerate() {
@@ -61,7 +68,9 @@ pub(crate) fn parse_head(head: &[u8], limits: HeadLimits) -> Result<Head, Handsh
     let mut headers = Headers::default();
     for line in lines {
         if headers.len() == limits.max_headers {
-            return Err(HandshakeError::TooManyHeaders { max: limits.max_headers });
+            return Err(HandshakeError::TooManyHeaders {
+                max: limits.max_headers,
+            });
         }
         if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
             return Err(HandshakeError::MalformedHttp("obsolete line folding"));
@@ -125,13 +134,19 @@ mod tests {
             Err(HandshakeError::HeaderTooLarge { .. })
         ));
         let many = b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\ne: 5\r\n\r\n";
-        assert!(matches!(parse_head(many, LIMITS), Err(HandshakeError::TooManyHeaders { .. })));
+        assert!(matches!(
+            parse_head(many, LIMITS),
+            Err(HandshakeError::TooManyHeaders { .. })
+        ));
     }
 
     #[test]
     fn parses_fields_and_rejects_bad_ones() {
         let head = parse_head(b"GET /x?y HTTP/1.1\r\nHost:  a.b \r\nX-Y: \xe9\r\n\r\n", LIMITS).unwrap();
-        assert_eq!(head.start, ["GET".to_owned(), "/x?y".to_owned(), "HTTP/1.1".to_owned()]);
+        assert_eq!(
+            head.start,
+            ["GET".to_owned(), "/x?y".to_owned(), "HTTP/1.1".to_owned()]
+        );
         assert_eq!(head.headers.get("host"), Some("a.b"));
         assert_eq!(head.headers.get("x-y"), Some("é"));
         assert!(parse_head(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", LIMITS).is_err());

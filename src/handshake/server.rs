@@ -64,7 +64,9 @@ pub(crate) fn encode_switching_protocols(
     extensions: Option<&str>,
     out: &mut Vec<u8>,
 ) {
-    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+    out.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+    );
     out.extend_from_slice(b"Sec-WebSocket-Accept: ");
     out.extend_from_slice(validated.accept.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -112,15 +114,27 @@ mod tests {
 
     #[test]
     fn accepts_the_rfc_example() {
-        assert_eq!(validate_request(&request()).unwrap().accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            validate_request(&request()).unwrap().accept,
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
         let hybi08 = without("sec-websocket-version").header("Sec-WebSocket-Version", "8");
         assert!(validate_request(&hybi08).is_ok());
     }
 
     #[test]
     fn rejects_each_missing_or_wrong_header() {
-        for name in ["host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"] {
-            assert!(matches!(validate_request(&without(name)), Err(HandshakeError::MissingHeader(_))));
+        for name in [
+            "host",
+            "upgrade",
+            "connection",
+            "sec-websocket-key",
+            "sec-websocket-version",
+        ] {
+            assert!(matches!(
+                validate_request(&without(name)),
+                Err(HandshakeError::MissingHeader(_))
+            ));
         }
         let mut post = request();
         post.method = "POST".into();
@@ -128,13 +142,19 @@ mod tests {
         let v7 = without("sec-websocket-version").header("Sec-WebSocket-Version", "7");
         let err = validate_request(&v7).unwrap_err();
         assert_eq!(err.status(), 426);
-        assert_eq!(failure_response(&err).headers.get("sec-websocket-version"), Some("13"));
+        assert_eq!(
+            failure_response(&err).headers.get("sec-websocket-version"),
+            Some("13")
+        );
         let short_key = without("sec-websocket-key").header("Sec-WebSocket-Key", "c2hvcnQ=");
         assert_eq!(
             validate_request(&short_key).unwrap_err(),
             HandshakeError::InvalidHeader("Sec-WebSocket-Key")
         );
         let wrong_upgrade = without("upgrade").header("Upgrade", "h2c");
-        assert_eq!(validate_request(&wrong_upgrade).unwrap_err(), HandshakeError::InvalidHeader("Upgrade"));
+        assert_eq!(
+            validate_request(&wrong_upgrade).unwrap_err(),
+            HandshakeError::InvalidHeader("Upgrade")
+        );
     }
 }

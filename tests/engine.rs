@@ -1,0 +1,357 @@
+//! The engine end to end in memory: messages, fragmentation, control frames, close handshake,
+//! limits and protocol violations, with the close code each one sends.
+
+mod util;
+
+use bytes::Bytes;
+use ferrosocket::{CloseCode, CloseFrame, Config, Connection, Error, Event, Fragment, MessageKind, State};
+use util::*;
+
+/// The close code in the Close frame `conn` queued, if any.
+fn queued_close_code(conn: &mut Connection) -> Option<u16> {
+    let out = conn.take_outgoing();
+    let pos = out.iter().position(|&b| b == 0x88)?;
+    let len = out[pos + 1] as usize & 0x7F;
+    (len >= 2).then(|| u16::from_be_bytes([out[pos + 2], out[pos + 3]]))
+}
+
+#[test]
+fn rfc_6455_section_5_7_examples_byte_for_byte() {
+    // A single-frame unmasked text message, as a server sends it.
+    let mut pair = Pair::default_open();
+    pair.server.send_text("Hello").unwrap();
+    assert_eq!(
+        &pair.server.take_outgoing()[..],
+        &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]
+    );
+
+    // A single-frame masked text message, as a server receives it.
+    let mut server = open_server(Config::default());
+    server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    assert_eq!(server.next_event().unwrap(), Some(Event::Text("Hello".into())));
+
+    // A fragmented unmasked text message, as a client receives it.
+    let mut client = open_client(Config::default());
+    client.receive(&[0x01, 0x03, 0x48, 0x65, 0x6c]);
+    assert_eq!(client.next_event().unwrap(), None);
+    client.receive(&[0x80, 0x02, 0x6c, 0x6f]);
+    assert_eq!(client.next_event().unwrap(), Some(Event::Text("Hello".into())));
+
+    // Unmasked Ping and the masked Pong answering it.
+    client.receive(&[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(
+        client.next_event().unwrap(),
+        Some(Event::Ping(Bytes::from_static(b"Hello")))
+    );
+    let pong = client.take_outgoing();
+    assert_eq!((pong[0], pong[1]), (0x8a, 0x85));
+    let mut payload = pong[6..].to_vec();
+    ferrosocket::mask::apply(&mut payload, [pong[2], pong[3], pong[4], pong[5]], 0);
+    assert_eq!(payload, b"Hello");
+
+    // 256 bytes and 64 KiB binary messages in single unmasked frames.
+    let mut pair = Pair::default_open();
+    pair.server.send_binary(&[7; 256]).unwrap();
+    assert_eq!(&pair.server.take_outgoing()[..4], &[0x82, 0x7E, 0x01, 0x00]);
+    pair.server.send_binary(&vec![7; 65536]).unwrap();
+    assert_eq!(
+        &pair.server.take_outgoing()[..10],
+        &[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]
+    );
+}
+
+#[test]
+fn messages_cross_in_both_directions() {
+    let mut pair = Pair::default_open();
+    pair.client.send_text("ping?").unwrap();
+    pair.client.send_binary(&[1, 2, 3]).unwrap();
+    pair.client.send_text("").unwrap();
+    pair.deliver_to_server();
+    assert_eq!(
+        events(&mut pair.server),
+        vec![
+            Ok(Event::Text("ping?".into())),
+            Ok(Event::Binary(Bytes::from_static(&[1, 2, 3]))),
+            Ok(Event::Text("".into())),
+        ]
+    );
+    pair.server.send_text("pong!").unwrap();
+    pair.deliver_to_client();
+    assert_eq!(events(&mut pair.client), vec![Ok(Event::Text("pong!".into()))]);
+}
+
+#[test]
+fn fragmented_send_with_interleaved_control_frames() {
+    let mut pair = Pair::default_open();
+    pair.client
+        .send_fragment(MessageKind::Text, "κό".as_bytes(), false)
+        .unwrap();
+    pair.client.ping(b"p").unwrap();
+    // A new message may not start inside another.
+    assert!(matches!(pair.client.send_text("x"), Err(Error::FragmentOrder)));
+    assert!(matches!(
+        pair.client.send_fragment(MessageKind::Binary, b"x", false),
+        Err(Error::FragmentOrder)
+    ));
+    pair.client.send_fragment(MessageKind::Text, &[], false).unwrap();
+    pair.client
+        .send_fragment(MessageKind::Text, "σμε".as_bytes(), true)
+        .unwrap();
+    pair.deliver_to_server();
+    assert_eq!(
+        events(&mut pair.server),
+        vec![
+            Ok(Event::Ping(Bytes::from_static(b"p"))),
+            Ok(Event::Text("κόσμε".into()))
+        ]
+    );
+}
+
+#[test]
+fn fragment_events_stream_a_message_as_it_arrives() {
+    let mut server = open_server(Config::default().fragment_events(true));
+    let mut wire = client_frame(0x02, &[1; 100]); // binary, not final
+    wire.extend(client_frame(0x80, &[2; 50])); // final continuation
+    let got = feed_chunked(&mut server, &wire, &[40]);
+    let chunks: Vec<Fragment> = got
+        .into_iter()
+        .map(|e| match e {
+            Ok(Event::Fragment(f)) => f,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(chunks.len() > 2, "delivered in pieces: {chunks:?}");
+    assert!(chunks[0].is_first && !chunks[0].is_last);
+    assert!(chunks.last().unwrap().is_last);
+    assert!(chunks.iter().all(|c| c.kind == MessageKind::Binary));
+    let data: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+    assert_eq!(data, [vec![1; 100], vec![2; 50]].concat());
+}
+
+#[test]
+fn pings_are_answered_and_coalesced() {
+    let mut server = open_server(Config::default());
+    for i in 0..1000u32 {
+        server.receive(&client_frame(0x89, &i.to_be_bytes()));
+        assert!(matches!(server.next_event().unwrap(), Some(Event::Ping(_))));
+    }
+    // A thousand unanswered pings leave one pong, for the latest.
+    assert_eq!(server.buffered_amount(), 6);
+    assert_eq!(&server.take_outgoing()[..], &[0x8a, 0x04, 0, 0, 0x03, 0xe7]);
+
+    let mut quiet = open_server(Config::default().auto_pong(false));
+    quiet.receive(&client_frame(0x89, b"x"));
+    assert!(matches!(quiet.next_event().unwrap(), Some(Event::Ping(_))));
+    assert!(quiet.take_outgoing().is_empty());
+}
+
+#[test]
+fn close_handshake_initiated_by_the_client() {
+    let mut pair = Pair::default_open();
+    pair.client.close(CloseCode::NORMAL, "bye").unwrap();
+    assert_eq!(pair.client.state(), State::Closing);
+    assert!(matches!(pair.client.send_text("late"), Err(Error::AlreadyClosed)));
+    pair.deliver_to_server();
+    assert_eq!(
+        events(&mut pair.server),
+        vec![Ok(Event::Close(CloseFrame::new(1000, "bye")))]
+    );
+    assert_eq!(pair.server.state(), State::Closed);
+    // The server echoes the code.
+    pair.deliver_to_client();
+    assert_eq!(
+        events(&mut pair.client),
+        vec![Ok(Event::Close(CloseFrame::new(1000, "")))]
+    );
+    assert_eq!(pair.client.state(), State::Closed);
+    assert!(pair.client.take_outgoing().is_empty(), "no second close");
+}
+
+#[test]
+fn messages_sent_before_the_close_still_arrive() {
+    let mut pair = Pair::default_open();
+    pair.server.close(4000, "").unwrap();
+    pair.client.send_text("in flight").unwrap();
+    pair.deliver_to_client();
+    pair.deliver_to_server();
+    assert_eq!(
+        events(&mut pair.server),
+        vec![Ok(Event::Text("in flight".into()))],
+        "a message sent before the client saw our close"
+    );
+    let client_events = events(&mut pair.client);
+    assert_eq!(client_events, vec![Ok(Event::Close(CloseFrame::new(4000, "")))]);
+    pair.deliver_to_server();
+    assert_eq!(
+        events(&mut pair.server),
+        vec![Ok(Event::Close(CloseFrame::new(4000, "")))]
+    );
+}
+
+#[test]
+fn empty_close_is_reported_as_1005_and_answered_empty() {
+    let mut server = open_server(Config::default());
+    server.receive(&client_frame(0x88, &[]));
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Close(CloseFrame::new(1005, "")))
+    );
+    assert_eq!(&server.take_outgoing()[..], &[0x88, 0x00]);
+}
+
+#[test]
+fn transport_end_without_close_is_1006() {
+    let mut server = open_server(Config::default());
+    server.receive(&client_frame(0x81, b"hi")[..4]);
+    server.receive_eof();
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Close(CloseFrame::new(1006, "")))
+    );
+    assert_eq!(server.state(), State::Closed);
+    assert_eq!(server.next_event().unwrap(), None);
+}
+
+#[test]
+fn local_close_arguments_are_checked() {
+    let mut pair = Pair::default_open();
+    for code in [0, 999, 1004, 1005, 1006, 1015, 2000, 5000] {
+        assert!(
+            matches!(pair.client.close(code, ""), Err(Error::InvalidCloseCode(_))),
+            "{code}"
+        );
+    }
+    assert!(matches!(
+        pair.client.close(1000, &"x".repeat(124)),
+        Err(Error::ControlPayloadTooLong)
+    ));
+    assert!(matches!(
+        pair.client.ping(&[0; 126]),
+        Err(Error::ControlPayloadTooLong)
+    ));
+    pair.client.close(1000, &"x".repeat(123)).unwrap();
+}
+
+/// Feeds `wire` to an open server and returns the error and the close code it sent.
+fn server_fails(config: Config, wire: &[u8]) -> (String, Option<u16>) {
+    let mut server = open_server(config);
+    server.receive(wire);
+    let events = events(&mut server);
+    let error = match events.last() {
+        Some(Err(e)) => e.clone(),
+        other => panic!("expected an error, got {other:?}"),
+    };
+    assert_eq!(server.state(), State::Closed);
+    (error, queued_close_code(&mut server))
+}
+
+#[test]
+fn protocol_violations_close_with_1002() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("reserved opcode", client_frame(0x83, b"")),
+        ("reserved opcode", client_frame(0x8B, b"")),
+        ("RSV bit", client_frame(0xC1, b"x")),
+        ("RSV bit", client_frame(0xA1, b"x")),
+        ("RSV bit", client_frame(0x91, b"x")),
+        ("not masked", frame(0x81, b"x", None)),
+        ("fragmented control", client_frame(0x09, b"")),
+        ("over 125", client_frame(0x89, &[0; 126])),
+        ("continuation frame without", client_frame(0x80, b"x")),
+        (
+            "new message inside",
+            [client_frame(0x01, b"a"), client_frame(0x81, b"b")].concat(),
+        ),
+        ("one-byte", client_frame(0x88, &[3])),
+        ("close code 1005", client_frame(0x88, &1005u16.to_be_bytes())),
+        ("close code 999", client_frame(0x88, &999u16.to_be_bytes())),
+        ("close code 2999", client_frame(0x88, &2999u16.to_be_bytes())),
+        ("top bit", {
+            let mut f = vec![0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0];
+            f.extend_from_slice(&[1, 2, 3, 4]);
+            f
+        }),
+    ];
+    for (what, wire) in cases {
+        let (error, code) = server_fails(Config::default(), &wire);
+        assert!(error.contains(what), "{what}: {error}");
+        assert_eq!(code, Some(1002), "{what}");
+    }
+    // A client must reject masked frames.
+    let mut client = open_client(Config::default());
+    client.receive(&client_frame(0x81, b"x"));
+    assert!(matches!(client.next_event(), Err(Error::Protocol(_))));
+}
+
+#[test]
+fn invalid_utf8_closes_with_1007_and_fails_fast() {
+    let (_, code) = server_fails(
+        Config::default(),
+        &client_frame(0x81, &[0xce, 0xba, 0xed, 0xa0, 0x80]),
+    );
+    assert_eq!(code, Some(1007));
+    let (_, code) = server_fails(Config::default(), &client_frame(0x88, &[0x03, 0xe8, 0xff]));
+    assert_eq!(code, Some(1007), "close reason");
+    // A message truncated inside a code point fails at its end.
+    let (_, code) = server_fails(Config::default(), &client_frame(0x81, &[b'a', 0xe2, 0x82]));
+    assert_eq!(code, Some(1007));
+
+    // Fail fast: the first bytes of a long frame already prove it invalid.
+    let mut server = open_server(Config::default());
+    let wire = client_frame(0x81, &[[b'a', 0xc0, 0xaf].as_slice(), &[b'a'; 1000]].concat());
+    server.receive(&wire[..20]);
+    assert!(matches!(server.next_event(), Err(Error::InvalidUtf8)));
+}
+
+#[test]
+fn limits_close_with_1009_before_buffering() {
+    let config = Config::default().max_message_size(1000);
+    // The header alone announces too much: nothing of the payload is needed.
+    let wire = client_frame(0x82, &[0; 1001]);
+    let (error, code) = server_fails(config.clone(), &wire[..8]);
+    assert!(error.contains("max_frame_size"), "{error}");
+    assert_eq!(code, Some(1009));
+    // Fragments adding up past the message limit.
+    let wire = [client_frame(0x02, &[0; 600]), client_frame(0x80, &[0; 600])].concat();
+    let (error, code) = server_fails(config, &wire);
+    assert!(error.contains("max_message_size"), "{error}");
+    assert_eq!(code, Some(1009));
+    // A 2^63-1 length with the default limits.
+    let mut huge = vec![0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    huge.extend_from_slice(&[1, 2, 3, 4]);
+    let (_, code) = server_fails(Config::default(), &huge);
+    assert_eq!(code, Some(1009));
+}
+
+#[test]
+fn write_buffer_limit_refuses_without_queueing() {
+    let mut pair = Pair::open(Config::default().max_write_buffer_size(100), Config::default());
+    pair.client.send_binary(&[0; 50]).unwrap();
+    let before = pair.client.buffered_amount();
+    assert!(matches!(
+        pair.client.send_binary(&[0; 50]),
+        Err(Error::Capacity(
+            ferrosocket::CapacityError::WriteBufferFull { .. }
+        ))
+    ));
+    assert_eq!(pair.client.buffered_amount(), before);
+    // Once flushed, sending works again.
+    pair.deliver_to_server();
+    pair.client.send_binary(&[0; 50]).unwrap();
+}
+
+#[test]
+fn unmasked_frames_can_be_allowed_explicitly() {
+    let mut server = open_server(Config::default().accept_unmasked_frames(true));
+    server.receive(&frame(0x81, b"plain", None));
+    assert_eq!(server.next_event().unwrap(), Some(Event::Text("plain".into())));
+}
+
+#[test]
+fn sending_before_open_is_refused() {
+    let mut conn = Connection::server(Config::default());
+    assert!(matches!(conn.send_text("x"), Err(Error::NotOpen)));
+    assert!(matches!(
+        conn.accept(Default::default()),
+        Err(Error::NoPendingRequest)
+    ));
+}
