@@ -4,7 +4,7 @@
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT
 //! ```
 
-use ferrosocket::{blocking, ClientRequest, Config, Error, Message};
+use ferrosocket::{blocking, deflate::DeflateConfig, ClientRequest, Config, Error, Message};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -29,7 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn open(url: &str) -> ferrosocket::Result<blocking::WebSocket<std::net::TcpStream>> {
-    let config = Config::default().max_message_size(256 << 20);
+    // Offers permessage-deflate (`client_max_window_bits` announced).
+    let config = Config::default()
+        .max_message_size(256 << 20)
+        .permessage_deflate(DeflateConfig::default());
     Ok(blocking::connect_request(ClientRequest::new(url)?, config, None)?.0)
 }
 

@@ -8,7 +8,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use ferrosocket::{blocking, Accept, Config, Error, Message};
+use ferrosocket::{blocking, deflate::DeflateConfig, Accept, Config, Error, Message};
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".into());
@@ -29,7 +29,10 @@ fn serve(stream: std::net::TcpStream) -> ferrosocket::Result<()> {
     stream.set_nodelay(true)?;
     // Bound the handshake; no timeout afterwards.
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let config = Config::default().max_message_size(256 << 20);
+    // permessage-deflate on, accepting any valid client offer.
+    let config = Config::default()
+        .max_message_size(256 << 20)
+        .permessage_deflate(DeflateConfig::default());
     let mut ws = blocking::accept_with(stream, config, |_request| Ok(Accept::new()))?;
     ws.get_ref().set_read_timeout(None)?;
     loop {

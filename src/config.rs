@@ -1,5 +1,7 @@
 //! Connection settings and limits.
 
+use crate::deflate::DeflateConfig;
+
 /// Settings and limits of a [`Connection`](crate::Connection).
 ///
 /// The defaults follow Node's `ws` and fibjs: messages up to 64 MiB, automatic pongs, whole
@@ -38,6 +40,9 @@ pub struct Config {
     pub fragment_events: bool,
     /// Server: accept unmasked client frames (default off, as RFC 6455 requires).
     pub accept_unmasked_frames: bool,
+    /// permessage-deflate (RFC 7692): a client offers it and a server accepts offers when
+    /// set. Off by default, as in `ws` and fibjs servers.
+    pub permessage_deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -51,6 +56,7 @@ impl Default for Config {
             auto_pong: true,
             fragment_events: false,
             accept_unmasked_frames: false,
+            permessage_deflate: None,
         }
     }
 }
@@ -96,6 +102,12 @@ impl Config {
     /// Sets `fragment_events`.
     pub fn fragment_events(mut self, on: bool) -> Self {
         self.fragment_events = on;
+        self
+    }
+
+    /// Enables permessage-deflate with these settings.
+    pub fn permessage_deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.permessage_deflate = Some(deflate);
         self
     }
 

@@ -3,7 +3,9 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::config::Config;
+use crate::deflate::{self, DeflateParams, Deflater, InflateError, Inflater};
 use crate::error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result};
+use crate::extensions;
 use crate::frame::{Header, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::handshake::http::{self, HeadLimits};
 use crate::handshake::{
@@ -56,6 +58,7 @@ enum Stage {
     AwaitingDecision {
         validated: ValidatedRequest,
         protocols: Vec<String>,
+        deflate: Option<DeflateParams>,
     },
     /// Frames flow.
     Open,
@@ -81,6 +84,19 @@ struct MessageInProgress {
     size: u64,
     /// No chunk of it has been delivered yet (fragment events).
     first_chunk: bool,
+    /// RSV1 was set: the payload is deflated.
+    compressed: bool,
+    /// Bytes of it already handed out as fragments.
+    delivered: usize,
+}
+
+/// The negotiated permessage-deflate contexts.
+#[derive(Debug)]
+struct Compression {
+    params: DeflateParams,
+    deflater: Deflater,
+    inflater: Inflater,
+    threshold: usize,
 }
 
 /// A WebSocket connection, client or server, without I/O.
@@ -130,6 +146,11 @@ pub struct Connection {
     utf8: utf8::Validator,
     /// The kind of the fragmented message being sent, if one is.
     sending: Option<MessageKind>,
+    /// Whether that message is compressed.
+    sending_compressed: bool,
+    compression: Option<Compression>,
+    /// Compressed output of the message being sent; reused.
+    scratch: Vec<u8>,
     close_sent: bool,
     eof: bool,
 }
@@ -139,7 +160,8 @@ impl Connection {
     pub fn client(request: ClientRequest, config: Config) -> Self {
         let mut conn = Connection::new(Role::Client, config, Stage::Done);
         let mut head = Vec::with_capacity(256);
-        let pending = request.encode(conn.rng.nonce(), None, &mut head);
+        let offer = conn.config.permessage_deflate.as_ref().map(|d| d.offer());
+        let pending = request.encode(conn.rng.nonce(), offer.as_deref(), &mut head);
         conn.write.extend_from_slice(&head);
         conn.stage = Stage::AwaitingResponse(pending);
         conn
@@ -176,6 +198,9 @@ impl Connection {
             assembly: BytesMut::new(),
             utf8: utf8::Validator::default(),
             sending: None,
+            sending_compressed: false,
+            compression: None,
+            scratch: Vec::new(),
             close_sent: false,
             eof: false,
         }
@@ -189,6 +214,24 @@ impl Connection {
     /// Where the connection stands.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// The permessage-deflate parameters, if the extension was negotiated.
+    pub fn permessage_deflate(&self) -> Option<DeflateParams> {
+        self.compression.as_ref().map(|c| c.params)
+    }
+
+    fn enable_compression(&mut self, params: DeflateParams) {
+        let Some(config) = &self.config.permessage_deflate else {
+            return;
+        };
+        let (deflater, inflater) = params.contexts(self.role, config);
+        self.compression = Some(Compression {
+            params,
+            deflater,
+            inflater,
+            threshold: config.threshold,
+        });
     }
 
     /// The settings this connection was made with.
@@ -272,14 +315,28 @@ impl Connection {
         };
         let validated = handshake::validate_request(&request)?;
         let protocols = request.protocols().map(str::to_owned).collect();
-        self.stage = Stage::AwaitingDecision { validated, protocols };
+        // A malformed extension header declines every extension rather than the upgrade.
+        let deflate = self.config.permessage_deflate.as_ref().and_then(|config| {
+            let offers = extensions::parse_all(request.headers.get_all("sec-websocket-extensions")).ok()?;
+            config.negotiate(&offers)
+        });
+        self.stage = Stage::AwaitingDecision {
+            validated,
+            protocols,
+            deflate,
+        };
         Ok(Some(Event::Request(request)))
     }
 
     /// Server: accepts the pending upgrade request and queues the 101 response. The
     /// connection is open from here on; frames the client sent early are processed next.
     pub fn accept(&mut self, accept: Accept) -> Result<()> {
-        let Stage::AwaitingDecision { validated, protocols } = &self.stage else {
+        let Stage::AwaitingDecision {
+            validated,
+            protocols,
+            deflate,
+        } = &self.stage
+        else {
             return Err(Error::NoPendingRequest);
         };
         if let Some(protocol) = &accept.protocol {
@@ -287,9 +344,14 @@ impl Connection {
                 return Err(HandshakeError::UnofferedProtocol(protocol.clone()).into());
             }
         }
+        let deflate = *deflate;
         let mut head = Vec::with_capacity(256);
-        handshake::server::encode_switching_protocols(validated, &accept, None, &mut head);
+        let extensions = deflate.map(|params| params.response());
+        handshake::server::encode_switching_protocols(validated, &accept, extensions.as_deref(), &mut head);
         self.write.extend_from_slice(&head);
+        if let Some(params) = deflate {
+            self.enable_compression(params);
+        }
         self.stage = Stage::Open;
         self.state = State::Open;
         Ok(())
@@ -335,8 +397,17 @@ impl Connection {
             return self.poll_refusal();
         }
         pending.validate(&response)?;
-        if let Some(extension) = response.headers.list("sec-websocket-extensions").next() {
-            return Err(HandshakeError::UnofferedExtension(extension.to_owned()).into());
+        let extensions = extensions::parse_all(response.headers.get_all("sec-websocket-extensions"))
+            .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
+        match (extensions.as_slice(), &self.config.permessage_deflate) {
+            ([], _) => {}
+            ([extension], Some(offered)) if extension.name.eq_ignore_ascii_case(deflate::NAME) => {
+                let params = offered.accept_response(extension)?;
+                self.enable_compression(params);
+            }
+            ([extension, ..], _) => {
+                return Err(HandshakeError::UnofferedExtension(extension.name.clone()).into())
+            }
         }
         self.stage = Stage::Open;
         self.state = State::Open;
@@ -405,8 +476,8 @@ impl Connection {
             _ => None,
         };
         self.read.advance(header_len);
-        // Fast path: a whole single-frame message is already here.
-        if let (Some(kind), true, true) = (kind, header.fin, available >= payload_len) {
+        // Fast path: a whole single-frame uncompressed message is already here.
+        if let (Some(kind), true, true, false) = (kind, header.fin, available >= payload_len, header.rsv1) {
             if !self.config.fragment_events {
                 let payload = self.take_payload(payload_len, header.mask);
                 return self.whole_message(kind, payload).map(Progress::Event);
@@ -417,6 +488,8 @@ impl Connection {
                 kind,
                 size: 0,
                 first_chunk: true,
+                compressed: header.rsv1,
+                delivered: 0,
             });
         }
         self.frame = Some(FrameInProgress {
@@ -430,7 +503,10 @@ impl Connection {
 
     /// Enforces RFC 6455 §5 and the configured limits on a header before any payload is read.
     fn check_header(&self, header: &Header) -> Result<()> {
-        if header.rsv1 || header.rsv2 || header.rsv3 {
+        // RSV1 marks a compressed message, on its first frame only.
+        let rsv1_allowed =
+            self.compression.is_some() && matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        if header.rsv2 || header.rsv3 || (header.rsv1 && !rsv1_allowed) {
             return Err(ProtocolError::ReservedBits.into());
         }
         match (self.role, header.mask.is_some()) {
@@ -510,20 +586,34 @@ impl Connection {
             return Ok(None); // unreachable: data frames always belong to a message
         };
         message.size += take as u64;
-        if message.kind == MessageKind::Text {
+        let (kind, compressed, delivered) = (message.kind, message.compressed, message.delivered);
+
+        if compressed {
+            let start = self.assembly.len();
+            self.inflate(&chunk, message_done, delivered)?;
+            if kind == MessageKind::Text {
+                self.utf8.feed(&self.assembly[start..])?;
+            }
+        } else if kind == MessageKind::Text {
             // Fail fast: reject invalid UTF-8 as soon as it arrives.
             self.utf8.feed(&chunk)?;
-            if message_done {
-                self.utf8.finish()?;
-            }
         }
+        if message_done && kind == MessageKind::Text {
+            self.utf8.finish()?;
+        }
+
         if self.config.fragment_events {
-            if chunk.is_empty() && !message_done && !message.first_chunk {
+            let data = if compressed { self.assembly.split() } else { chunk };
+            let Some(message) = self.message.as_mut() else {
+                return Ok(None);
+            };
+            if data.is_empty() && !message_done && !message.first_chunk {
                 return Ok(None);
             }
+            message.delivered += data.len();
             let fragment = Fragment {
-                kind: message.kind,
-                data: chunk.freeze(),
+                kind,
+                data: data.freeze(),
                 is_first: std::mem::replace(&mut message.first_chunk, false),
                 is_last: message_done,
             };
@@ -532,20 +622,42 @@ impl Connection {
             }
             return Ok(Some(Event::Fragment(fragment)));
         }
-        if self.assembly.is_empty() && message_done {
-            // A message that was one frame after all: hand over the chunk itself.
-            let kind = message.kind;
-            self.message = None;
-            return Ok(Some(self.assembled(kind, chunk.freeze())));
+        if !compressed {
+            if self.assembly.is_empty() && message_done {
+                // A message that was one frame after all: hand over the chunk itself.
+                self.message = None;
+                return Ok(Some(self.assembled(kind, chunk.freeze())));
+            }
+            self.assembly.extend_from_slice(&chunk);
         }
-        self.assembly.extend_from_slice(&chunk);
         if !message_done {
             return Ok(None);
         }
-        let kind = message.kind;
         self.message = None;
         let payload = self.assembly.split().freeze();
         Ok(Some(self.assembled(kind, payload)))
+    }
+
+    /// Inflates a chunk of a compressed message into the assembly buffer, enforcing the
+    /// message limit on the inflated size (`delivered` bytes were already handed out).
+    fn inflate(&mut self, chunk: &[u8], message_done: bool, delivered: usize) -> Result<()> {
+        let Some(compression) = self.compression.as_mut() else {
+            return Err(ProtocolError::ReservedBits.into());
+        };
+        let max = self.config.max_message_size;
+        let limit = max.saturating_sub(delivered);
+        let mut result = compression.inflater.inflate(chunk, &mut self.assembly, limit);
+        if message_done && result.is_ok() {
+            result = compression.inflater.finish(&mut self.assembly, limit);
+        }
+        result.map_err(|e| match e {
+            InflateError::Invalid => Error::InvalidCompressedData,
+            InflateError::TooLarge => CapacityError::MessageTooLarge {
+                size: (delivered + self.assembly.len()) as u64,
+                max,
+            }
+            .into(),
+        })
     }
 
     /// A reassembled message, already validated chunk by chunk.
@@ -610,12 +722,25 @@ impl Connection {
 
     /// Queues a text message.
     pub fn send_text(&mut self, text: &str) -> Result<()> {
-        self.send_data(OpCode::Text, text.as_bytes(), true)
+        self.send_data(OpCode::Text, text.as_bytes(), true, true)
     }
 
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.send_data(OpCode::Binary, data, true)
+        self.send_data(OpCode::Binary, data, true, true)
+    }
+
+    /// Queues a message, choosing whether it may be compressed (Node `ws`'s `compress`
+    /// option). With `compress` on, it is compressed if permessage-deflate was negotiated and
+    /// it reaches the configured threshold.
+    ///
+    /// A text message's `data` must be UTF-8; [`send_text`](Self::send_text) guarantees it.
+    pub fn send_message(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<()> {
+        let opcode = match kind {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        };
+        self.send_data(opcode, data, true, compress)
     }
 
     /// Queues one fragment of a message: the first call opens a message of `kind`, the call
@@ -628,17 +753,42 @@ impl Connection {
             (Some(current), _) if current == kind => OpCode::Continuation,
             (Some(_), _) => return Err(Error::FragmentOrder),
         };
-        self.send_data(opcode, data, is_last)?;
+        self.send_data(opcode, data, is_last, true)?;
         self.sending = if is_last { None } else { Some(kind) };
         Ok(())
     }
 
-    fn send_data(&mut self, opcode: OpCode, data: &[u8], fin: bool) -> Result<()> {
+    fn send_data(&mut self, opcode: OpCode, data: &[u8], fin: bool, compress: bool) -> Result<()> {
         self.check_can_send()?;
         if opcode != OpCode::Continuation && self.sending.is_some() {
             return Err(Error::FragmentOrder);
         }
-        self.write_frame(opcode, fin, data)
+        // Whether a message is compressed is decided on its first frame; a fragmented one
+        // is compressed whenever it may be, as its total size is unknown.
+        let compressed = match (&self.compression, opcode) {
+            (_, OpCode::Continuation) => self.sending_compressed,
+            (Some(c), _) => compress && (!fin || data.len() >= c.threshold),
+            (None, _) => false,
+        };
+        if !fin {
+            self.sending_compressed = compressed;
+        }
+        if !compressed {
+            return self.write_frame(opcode, fin, false, data);
+        }
+        // Refuse before the compressor's state moves on; deflate output is about the
+        // input's size at worst.
+        self.check_write_room(data.len() + MAX_HEADER_LEN)?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if let Some(compression) = self.compression.as_mut() {
+            compression.deflater.compress(data, fin, &mut scratch);
+        }
+        self.write_frame_unchecked(opcode, fin, opcode != OpCode::Continuation, &scratch);
+        scratch.clear();
+        if scratch.capacity() <= 64 << 10 {
+            self.scratch = scratch; // keep small buffers, free large ones
+        }
+        Ok(())
     }
 
     /// Queues a ping (at most 125 bytes).
@@ -656,7 +806,7 @@ impl Connection {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(Error::ControlPayloadTooLong);
         }
-        self.write_frame(opcode, true, payload)
+        self.write_frame(opcode, true, false, payload)
     }
 
     /// Starts the closing handshake with `code` and `reason` (at most 123 bytes). Keep
@@ -677,7 +827,7 @@ impl Connection {
     /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
     pub fn send(&mut self, message: &Message) -> Result<()> {
         match message {
-            Message::Text(text) => self.send_data(OpCode::Text, text.as_bytes(), true),
+            Message::Text(text) => self.send_data(OpCode::Text, text.as_bytes(), true, true),
             Message::Binary(data) => self.send_binary(data),
             Message::Ping(data) => self.ping(data),
             Message::Pong(data) => self.pong(data),
@@ -709,10 +859,8 @@ impl Connection {
             None => 0,
         };
         self.flush_pending_pong();
-        // Closing can only be refused by the write-buffer limit; a close must still go out.
-        let limit = std::mem::replace(&mut self.config.max_write_buffer_size, usize::MAX);
-        let _ = self.write_frame(OpCode::Close, true, &payload[..len]);
-        self.config.max_write_buffer_size = limit;
+        // A close goes out whatever the write-buffer limit says.
+        self.write_frame_unchecked(OpCode::Close, true, false, &payload[..len]);
         self.close_sent = true;
         if self.state == State::Open {
             self.state = State::Closing;
@@ -720,18 +868,9 @@ impl Connection {
         self.pending_pong = None;
     }
 
-    /// Encodes a frame into the write buffer, masked if this is a client.
-    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<()> {
-        let mask = match self.role {
-            Role::Client => Some(self.rng.mask_key()),
-            Role::Server => None,
-        };
-        let mut header = Header::new(opcode, payload.len() as u64);
-        header.fin = fin;
-        header.mask = mask;
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.encode(&mut head);
-        let size = self.write.len() + head_len + payload.len();
+    /// Fails if `len` more bytes would take the write buffer over its limit.
+    fn check_write_room(&self, len: usize) -> Result<()> {
+        let size = self.write.len().saturating_add(len);
         if size > self.config.max_write_buffer_size {
             return Err(CapacityError::WriteBufferFull {
                 size,
@@ -739,6 +878,28 @@ impl Connection {
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// Encodes a frame into the write buffer if it fits under the limit.
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Result<()> {
+        self.check_write_room(payload.len() + MAX_HEADER_LEN)?;
+        self.write_frame_unchecked(opcode, fin, rsv1, payload);
+        Ok(())
+    }
+
+    /// Encodes a frame into the write buffer, masked if this is a client.
+    fn write_frame_unchecked(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => Some(self.rng.mask_key()),
+            Role::Server => None,
+        };
+        let mut header = Header::new(opcode, payload.len() as u64);
+        header.fin = fin;
+        header.rsv1 = rsv1;
+        header.mask = mask;
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
         self.write.reserve(head_len + payload.len());
         self.write.extend_from_slice(&head[..head_len]);
         let start = self.write.len();
@@ -746,13 +907,12 @@ impl Connection {
         if let Some(key) = mask {
             mask::apply(&mut self.write[start..], key, 0);
         }
-        Ok(())
     }
 
     fn flush_pending_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             if !self.close_sent {
-                let _ = self.write_frame(OpCode::Pong, true, &payload);
+                self.write_frame_unchecked(OpCode::Pong, true, false, &payload);
             }
         }
     }

@@ -248,6 +248,8 @@ pub enum Error {
     Protocol(ProtocolError),
     /// A text message or close reason was not valid UTF-8 (close code 1007).
     InvalidUtf8,
+    /// A compressed message was not a valid deflate stream (close code 1007, as `ws` sends).
+    InvalidCompressedData,
     /// A limit was exceeded (close code 1009 for incoming data).
     Capacity(CapacityError),
     /// The opening handshake failed.
@@ -276,7 +278,7 @@ impl Error {
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Self::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
-            Self::InvalidUtf8 => Some(CloseCode::INVALID_PAYLOAD),
+            Self::InvalidUtf8 | Self::InvalidCompressedData => Some(CloseCode::INVALID_PAYLOAD),
             Self::Capacity(CapacityError::FrameTooLarge { .. } | CapacityError::MessageTooLarge { .. }) => {
                 Some(CloseCode::MESSAGE_TOO_BIG)
             }
@@ -290,6 +292,7 @@ impl fmt::Display for Error {
         match self {
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
             Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message or close reason"),
+            Self::InvalidCompressedData => f.write_str("invalid compressed data"),
             Self::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Self::Handshake(e) => write!(f, "handshake failed: {e}"),
             Self::NotOpen => f.write_str("the connection is not open yet"),

@@ -54,7 +54,9 @@
 
 pub mod config;
 pub mod connection;
+pub mod deflate;
 pub mod error;
+pub mod extensions;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
@@ -72,3 +74,8 @@ pub use connection::{Connection, Role, State};
 pub use error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result};
 pub use handshake::{Accept, ClientRequest, Request, Response};
 pub use message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
+
+/// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

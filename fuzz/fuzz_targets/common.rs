@@ -1,0 +1,88 @@
+//! Shared driving and invariant checks for the fuzz targets.
+#![allow(dead_code)]
+
+use ferrosocket::{Accept, ClientRequest, CloseCode, Config, Connection, Event, State};
+
+/// Small limits so the limit paths are reached.
+pub fn small_limits() -> Config {
+    Config::default()
+        .max_message_size(4096)
+        .max_header_bytes(2048)
+        .max_headers(16)
+}
+
+/// Feeds `data` in chunks whose sizes come from the data itself, draining events and checking
+/// invariants after each chunk.
+pub fn feed(conn: &mut Connection, data: &[u8]) {
+    let (sizes, body) = data.split_at(data.len().min(4));
+    let mut pos = 0;
+    let mut i = 0;
+    let mut last_state = conn.state();
+    while pos < body.len() {
+        let size = usize::from(sizes.get(i % sizes.len().max(1)).copied().unwrap_or(255)).max(1);
+        let end = (pos + size).min(body.len());
+        conn.receive(&body[pos..end]);
+        drain(conn, &mut last_state);
+        pos = end;
+        i += 1;
+    }
+    conn.receive_eof();
+    drain(conn, &mut last_state);
+    assert_eq!(conn.state(), State::Closed, "EOF always ends the connection");
+}
+
+fn drain(conn: &mut Connection, last_state: &mut State) {
+    let max = conn.config().max_message_size;
+    loop {
+        let event = conn.next_event();
+        // The state only moves forward.
+        assert!(conn.state() >= *last_state, "state went back");
+        *last_state = conn.state();
+        match event {
+            Ok(Some(Event::Request(_))) => {
+                let _ = conn.accept(Accept::new());
+            }
+            Ok(Some(Event::Text(t))) => assert!(t.len() <= max && std::str::from_utf8(t.as_bytes()).is_ok()),
+            Ok(Some(Event::Binary(b))) => assert!(b.len() <= max),
+            Ok(Some(Event::Fragment(f))) => assert!(f.data.len() <= max),
+            Ok(Some(Event::Ping(p) | Event::Pong(p))) => assert!(p.len() <= 125),
+            Ok(Some(Event::Close(frame))) => {
+                let code = frame.code;
+                assert!(
+                    code.is_allowed_on_wire() || code == CloseCode::NO_STATUS || code == CloseCode::ABNORMAL,
+                    "close code {code}"
+                );
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(_) => {
+                assert_eq!(conn.state(), State::Closed, "an error closes the connection");
+                return;
+            }
+        }
+        let _ = conn.take_outgoing();
+    }
+}
+
+/// A server connection after a valid handshake.
+pub fn open_server(config: Config) -> Connection {
+    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), Config::default());
+    let mut server = Connection::server(config);
+    server.receive(&client.take_outgoing());
+    let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
+    server.accept(Accept::new()).unwrap();
+    server.take_outgoing();
+    server
+}
+
+/// A client connection after a valid handshake.
+pub fn open_client(config: Config) -> Connection {
+    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), config);
+    let mut server = Connection::server(Config::default());
+    server.receive(&client.take_outgoing());
+    let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
+    server.accept(Accept::new()).unwrap();
+    client.receive(&server.take_outgoing());
+    let Ok(Some(Event::Open(_))) = client.next_event() else { unreachable!() };
+    client
+}
