@@ -51,8 +51,15 @@ proptest! {
     fn messages_roundtrip_through_any_chunking(
         messages in proptest::collection::vec((any::<bool>(), payload(), 1usize..50), 0..10),
         sizes in proptest::collection::vec(1usize..100, 1..5),
+        deflate: bool,
+        threshold in 0usize..64,
     ) {
-        let mut pair = Pair::default_open();
+        let config = if deflate {
+            Config::default().permessage_deflate(ferrosocket::deflate::DeflateConfig::default().threshold(threshold))
+        } else {
+            Config::default()
+        };
+        let mut pair = Pair::open(config.clone(), config);
         let mut expected = Vec::new();
         for (binary, data, fragment) in &messages {
             let text = String::from_utf8(data.clone());

@@ -3,6 +3,20 @@
 
 use ferrosocket::{Accept, ClientRequest, CloseCode, Config, Connection, Event, State};
 
+/// Small limits, and permessage-deflate when `flags` asks for it (bit 1), so the limit and
+/// inflate paths are reached.
+pub fn config_from(flags: u8) -> Config {
+    let config = small_limits().fragment_events(flags & 1 == 1);
+    if flags & 2 == 2 {
+        let deflate = ferrosocket::deflate::DeflateConfig::default()
+            .server_no_context_takeover(flags & 4 == 4)
+            .client_no_context_takeover(flags & 8 == 8);
+        config.permessage_deflate(deflate)
+    } else {
+        config
+    }
+}
+
 /// Small limits so the limit paths are reached.
 pub fn small_limits() -> Config {
     Config::default()
@@ -66,7 +80,9 @@ fn drain(conn: &mut Connection, last_state: &mut State) {
 
 /// A server connection after a valid handshake.
 pub fn open_server(config: Config) -> Connection {
-    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), Config::default());
+    let mut peer = Config::default();
+    peer.permessage_deflate = config.permessage_deflate.clone();
+    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), peer);
     let mut server = Connection::server(config);
     server.receive(&client.take_outgoing());
     let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
@@ -77,8 +93,10 @@ pub fn open_server(config: Config) -> Connection {
 
 /// A client connection after a valid handshake.
 pub fn open_client(config: Config) -> Connection {
+    let mut peer = Config::default();
+    peer.permessage_deflate = config.permessage_deflate.clone();
     let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), config);
-    let mut server = Connection::server(Config::default());
+    let mut server = Connection::server(peer);
     server.receive(&client.take_outgoing());
     let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
     server.accept(Accept::new()).unwrap();
