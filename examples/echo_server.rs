@@ -1,4 +1,5 @@
-//! Echoes every message back with the same type.
+//! Echoes every message back with the same type; selects the client's first subprotocol and
+//! accepts any valid permessage-deflate offer.
 //!
 //! ```text
 //! cargo run --release --example echo_server -- 127.0.0.1:9001
@@ -33,7 +34,13 @@ fn serve(stream: std::net::TcpStream) -> ferrosocket::Result<()> {
     let config = Config::default()
         .max_message_size(256 << 20)
         .permessage_deflate(DeflateConfig::default());
-    let mut ws = blocking::accept_with(stream, config, |_request| Ok(Accept::new()))?;
+    // Select the client's first subprotocol, if it offers any.
+    let mut ws = blocking::accept_with(stream, config, |request| {
+        Ok(match request.protocols().next() {
+            Some(protocol) => Accept::new().protocol(protocol),
+            None => Accept::new(),
+        })
+    })?;
     ws.get_ref().set_read_timeout(None)?;
     loop {
         match ws.read() {

@@ -680,9 +680,10 @@ impl Connection {
             _ => {
                 let frame = parse_close_payload(payload)?;
                 if !self.close_sent {
-                    // Echo the code (RFC 6455 §5.5.1); an empty Close is answered with an empty one.
+                    // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets` do);
+                    // an empty Close is answered with an empty one.
                     let reply = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
-                    self.queue_close(reply, "");
+                    self.queue_close(reply, frame.reason.as_str());
                 }
                 self.close_for_good();
                 Ok(Event::Close(frame))

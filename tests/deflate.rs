@@ -36,7 +36,9 @@ fn rfc_7692_section_7_2_3_vectors() {
 
     // 7.2.3.3: a stored (uncompressed) DEFLATE block.
     let mut client = compressed_client();
-    client.receive(&[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]);
+    client.receive(&[
+        0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+    ]);
     assert_eq!(client.next_event().unwrap(), Some(Event::Text("Hello".into())));
 
     // 7.2.3.4: a block with BFINAL set, then a new message.
@@ -48,7 +50,9 @@ fn rfc_7692_section_7_2_3_vectors() {
 
     // 7.2.3.5: two deflate blocks in one message.
     let mut client = compressed_client();
-    client.receive(&[0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00]);
+    client.receive(&[
+        0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+    ]);
     assert_eq!(client.next_event().unwrap(), Some(Event::Text("Hello".into())));
 }
 
@@ -56,7 +60,10 @@ fn rfc_7692_section_7_2_3_vectors() {
 fn negotiation_follows_the_configs() {
     // Server without the extension: the offer is ignored.
     let pair = Pair::open(deflate_config(), Config::default());
-    assert_eq!((pair.client.permessage_deflate(), pair.server.permessage_deflate()), (None, None));
+    assert_eq!(
+        (pair.client.permessage_deflate(), pair.server.permessage_deflate()),
+        (None, None)
+    );
     // Both sides with it, and parameters requested by the client.
     let client = Config::default().permessage_deflate(
         DeflateConfig::default()
@@ -72,7 +79,10 @@ fn negotiation_follows_the_configs() {
     // The server imposes its client window limit on a client that allowed it.
     let server = Config::default().permessage_deflate(DeflateConfig::default().client_max_window_bits(9));
     let pair = Pair::open(deflate_config(), server);
-    assert_eq!(pair.client.permessage_deflate().unwrap().client_max_window_bits, Some(9));
+    assert_eq!(
+        pair.client.permessage_deflate().unwrap().client_max_window_bits,
+        Some(9)
+    );
 }
 
 #[test]
@@ -90,7 +100,9 @@ fn the_server_answers_with_the_extension_header() {
 }
 
 fn json(n: usize) -> String {
-    (0..n).map(|i| format!(r#"{{"id":{i},"user":"ferrosocket","ok":true}}"#)).collect()
+    (0..n)
+        .map(|i| format!(r#"{{"id":{i},"user":"ferrosocket","ok":true}}"#))
+        .collect()
 }
 
 #[test]
@@ -109,12 +121,23 @@ fn messages_roundtrip_compressed_in_every_mode() {
                 pair.client.send_text(&text).unwrap();
                 let wire = pair.client.take_outgoing();
                 assert_eq!(wire[0], 0xc1, "RSV1 set on a compressed text frame");
-                assert!(wire.len() < text.len() / 2, "compressed {} -> {}", text.len(), wire.len());
+                assert!(
+                    wire.len() < text.len() / 2,
+                    "compressed {} -> {}",
+                    text.len(),
+                    wire.len()
+                );
                 pair.server.receive(&wire);
-                assert_eq!(pair.server.next_event().unwrap(), Some(Event::Text(text.clone().into())));
+                assert_eq!(
+                    pair.server.next_event().unwrap(),
+                    Some(Event::Text(text.clone().into()))
+                );
                 pair.server.send_binary(text.as_bytes()).unwrap();
                 pair.deliver_to_client();
-                assert_eq!(pair.client.next_event().unwrap(), Some(Event::Binary(Bytes::from(text))));
+                assert_eq!(
+                    pair.client.next_event().unwrap(),
+                    Some(Event::Binary(Bytes::from(text)))
+                );
             }
         }
     }
@@ -126,7 +149,9 @@ fn threshold_and_per_message_opt_out() {
     pair.client.send_text("short").unwrap();
     assert_eq!(pair.client.take_outgoing()[0], 0x81, "under the threshold: plain");
     let big = json(100);
-    pair.client.send_message(MessageKind::Text, big.as_bytes(), false).unwrap();
+    pair.client
+        .send_message(MessageKind::Text, big.as_bytes(), false)
+        .unwrap();
     let wire = pair.client.take_outgoing();
     assert_eq!(wire[0], 0x81, "compress: false");
     pair.server.receive(&wire);
@@ -140,7 +165,9 @@ fn fragmented_compressed_sends_and_fragment_events() {
     let text = json(300);
     let pieces: Vec<&[u8]> = text.as_bytes().chunks(1000).collect();
     for (i, piece) in pieces.iter().enumerate() {
-        pair.client.send_fragment(MessageKind::Text, piece, i + 1 == pieces.len()).unwrap();
+        pair.client
+            .send_fragment(MessageKind::Text, piece, i + 1 == pieces.len())
+            .unwrap();
     }
     let wire = pair.client.take_outgoing();
     assert_eq!(wire[0] & 0x40, 0x40, "RSV1 on the first fragment");
@@ -169,7 +196,9 @@ fn compressed_server(config: Config) -> Connection {
 /// A compressed frame (as a client would send it) with `payload` deflated whole.
 fn compressed_client_frame(payload: &[u8]) -> Vec<u8> {
     let mut pair = Pair::open(deflate_config(), deflate_config());
-    pair.client.send_message(MessageKind::Binary, payload, true).unwrap();
+    pair.client
+        .send_message(MessageKind::Binary, payload, true)
+        .unwrap();
     pair.client.take_outgoing().to_vec()
 }
 
@@ -216,7 +245,9 @@ fn rsv1_is_refused_where_it_is_not_allowed() {
 fn invalid_utf8_inside_compressed_text_is_1007() {
     let mut pair = Pair::open(deflate_config(), deflate_config());
     // Compress invalid bytes as a "binary" payload, then flip the opcode to text.
-    pair.client.send_message(MessageKind::Binary, &[0xffu8; 2000], true).unwrap();
+    pair.client
+        .send_message(MessageKind::Binary, &[0xffu8; 2000], true)
+        .unwrap();
     let mut wire = pair.client.take_outgoing().to_vec();
     wire[0] = 0xc1;
     pair.server.receive(&wire);

@@ -157,11 +157,11 @@ fn close_handshake_initiated_by_the_client() {
         vec![Ok(Event::Close(CloseFrame::new(1000, "bye")))]
     );
     assert_eq!(pair.server.state(), State::Closed);
-    // The server echoes the code.
+    // The server echoes the code and reason.
     pair.deliver_to_client();
     assert_eq!(
         events(&mut pair.client),
-        vec![Ok(Event::Close(CloseFrame::new(1000, "")))]
+        vec![Ok(Event::Close(CloseFrame::new(1000, "bye")))]
     );
     assert_eq!(pair.client.state(), State::Closed);
     assert!(pair.client.take_outgoing().is_empty(), "no second close");
