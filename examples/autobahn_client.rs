@@ -1,49 +1,92 @@
 //! Runs every case of an Autobahn|Testsuite fuzzing server, echoing each message.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT
+//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT [--runtime tokio|async-std|std]
 //! ```
+//! Offers permessage-deflate. Exits 0 once the reports are updated.
 
-use ferrosocket::{blocking, deflate::DeflateConfig, ClientRequest, Config, Error, Message};
+use ferrosocket::{deflate::DeflateConfig, ClientRequest, Config, Message};
+
+fn config() -> Config {
+    Config::default()
+        .max_message_size(256 << 20)
+        .permessage_deflate(DeflateConfig::default())
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut positional = Vec::new();
+    let mut runtime = "tokio".to_owned();
     let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
-    let agent = args.next().unwrap_or_else(|| "ferrosocket".into());
-
-    let count: u32 = match open(&format!("{base}/getCaseCount"))?.read()? {
-        Message::Text(text) => text.as_str().trim().parse()?,
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runtime" => runtime = args.next().unwrap_or_default(),
+            _ => positional.push(arg),
+        }
+    }
+    let base = positional
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
+    let agent = positional.get(1).cloned().unwrap_or_else(|| "ferrosocket".into());
+    let count = match run(&runtime, &format!("{base}/getCaseCount"))? {
+        Some(Message::Text(text)) => text.as_str().trim().parse::<u32>()?,
         other => return Err(format!("unexpected reply to getCaseCount: {other:?}").into()),
     };
-    println!("{count} cases");
+    println!("{count} cases ({runtime})");
     for case in 1..=count {
-        if let Err(e) = run_case(&format!("{base}/runCase?case={case}&agent={agent}")) {
+        if let Err(e) = run(&runtime, &format!("{base}/runCase?case={case}&agent={agent}")) {
             println!("case {case}: {e}");
         }
     }
-    let mut ws = open(&format!("{base}/updateReports?agent={agent}"))?;
-    ws.close(1000, "")?;
-    while !matches!(ws.read(), Ok(Message::Close(_)) | Err(_)) {}
+    run(&runtime, &format!("{base}/updateReports?agent={agent}"))?;
     println!("reports updated");
     Ok(())
 }
 
-fn open(url: &str) -> ferrosocket::Result<blocking::WebSocket<std::net::TcpStream>> {
-    // Offers permessage-deflate (`client_max_window_bits` announced).
-    let config = Config::default()
-        .max_message_size(256 << 20)
-        .permessage_deflate(DeflateConfig::default());
-    Ok(blocking::connect_request(ClientRequest::new(url)?, config, None)?.0)
+/// Opens `url` and echoes data messages until the connection closes; returns the first
+/// message (what `getCaseCount` answers).
+fn run(runtime: &str, url: &str) -> ferrosocket::Result<Option<Message>> {
+    let request = ClientRequest::new(url)?;
+    match runtime {
+        "std" => {
+            let (mut ws, _) = ferrosocket::blocking::connect_request(request, config(), None)?;
+            let mut first = None;
+            loop {
+                match ws.read() {
+                    Ok(Message::Close(_)) | Err(ferrosocket::Error::AlreadyClosed) => return Ok(first),
+                    Ok(message) if message.is_data() => {
+                        first.get_or_insert_with(|| message.clone());
+                        ws.send(message)?;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        "async-std" => async_std::task::block_on(async {
+            let (ws, _) = ferrosocket::async_std::connect_with(request, config(), None).await?;
+            echo(ws).await
+        }),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                let (ws, _) = ferrosocket::tokio::connect_with(request, config(), None).await?;
+                echo(ws).await
+            }),
+    }
 }
 
-fn run_case(url: &str) -> ferrosocket::Result<()> {
-    let mut ws = open(url)?;
-    loop {
-        match ws.read() {
-            Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message)?,
-            Ok(Message::Close(_)) | Err(Error::AlreadyClosed) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(e),
+async fn echo<T: ferrosocket::stream::AsyncTransport>(
+    mut ws: ferrosocket::stream::WebSocketStream<T>,
+) -> ferrosocket::Result<Option<Message>> {
+    let mut first = None;
+    while let Some(message) = ws.next().await {
+        let message = message?;
+        if message.is_data() {
+            first.get_or_insert_with(|| message.clone());
+            ws.send(message).await?;
         }
     }
+    Ok(first)
 }

@@ -2,52 +2,143 @@
 //! accepts any valid permessage-deflate offer.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- 127.0.0.1:9001
+//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--runtime tokio|async-std|std]
 //! ```
-//! The Autobahn|Testsuite drives it as the server under test.
+//! The Autobahn|Testsuite drives it as the server under test. Prints a `listening` line once
+//! bound.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
-use ferrosocket::{blocking, deflate::DeflateConfig, Accept, Config, Error, Message};
+use ferrosocket::{deflate::DeflateConfig, Accept, Config, Error, Message, Request, Response};
+
+fn config() -> Config {
+    Config::default()
+        .max_message_size(256 << 20)
+        .permessage_deflate(DeflateConfig::default())
+}
+
+/// Accepts every request, selecting the client's first subprotocol if it offers any.
+fn decide(request: &Request) -> Result<Accept, Response> {
+    Ok(match request.protocols().next() {
+        Some(protocol) => Accept::new().protocol(protocol),
+        None => Accept::new(),
+    })
+}
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".into());
-    let listener = TcpListener::bind(&addr)?;
-    println!("echo_server listening on ws://{}", listener.local_addr()?);
+    let mut addr = "127.0.0.1:9001".to_owned();
+    let mut runtime = "tokio".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runtime" => runtime = args.next().unwrap_or_default(),
+            _ => addr = arg,
+        }
+    }
+    match runtime.as_str() {
+        "tokio" => tokio_server(&addr),
+        "async-std" => async_std::task::block_on(async_std_server(&addr)),
+        "std" => std_server(&addr),
+        other => {
+            eprintln!("unknown runtime {other:?}: use tokio, async-std or std");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn report(result: ferrosocket::Result<()>) {
+    match result {
+        Ok(()) | Err(Error::AlreadyClosed) => {}
+        Err(e) => eprintln!("connection ended: {e}"),
+    }
+}
+
+fn tokio_server(addr: &str) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("echo_server (tokio) listening on ws://{}", listener.local_addr()?);
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(
+                async move {
+                    stream.set_nodelay(true)?;
+                    let accept = ferrosocket::tokio::accept_with(stream, config(), decide);
+                    let mut ws = tokio::time::timeout(Duration::from_secs(10), accept)
+                        .await
+                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+                    while let Some(message) = ws.next().await {
+                        let message = message?;
+                        if message.is_data() {
+                            ws.send(message).await?;
+                        }
+                    }
+                    Ok(())
+                }
+                .map_report(),
+            );
+        }
+    })
+}
+
+async fn async_std_server(addr: &str) -> std::io::Result<()> {
+    let listener = async_std::net::TcpListener::bind(addr).await?;
+    println!(
+        "echo_server (async-std) listening on ws://{}",
+        listener.local_addr()?
+    );
+    loop {
+        let (stream, _) = listener.accept().await?;
+        async_std::task::spawn(
+            async move {
+                stream.set_nodelay(true)?;
+                let accept = ferrosocket::futures_io::accept_with(stream, config(), decide);
+                let mut ws = async_std::future::timeout(Duration::from_secs(10), accept)
+                    .await
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+                while let Some(message) = ws.next().await {
+                    let message = message?;
+                    if message.is_data() {
+                        ws.send(message).await?;
+                    }
+                }
+                Ok(())
+            }
+            .map_report(),
+        );
+    }
+}
+
+fn std_server(addr: &str) -> std::io::Result<()> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    println!("echo_server (std) listening on ws://{}", listener.local_addr()?);
     for stream in listener.incoming() {
         let stream = stream?;
         std::thread::spawn(move || {
-            if let Err(e) = serve(stream) {
-                eprintln!("connection ended: {e}");
-            }
+            report((|| {
+                stream.set_nodelay(true)?;
+                // Bound the handshake; no timeout afterwards.
+                stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+                let mut ws = ferrosocket::blocking::accept_with(stream, config(), decide)?;
+                ws.get_ref().set_read_timeout(None)?;
+                loop {
+                    match ws.read()? {
+                        message @ (Message::Text(_) | Message::Binary(_)) => ws.send(message)?,
+                        Message::Close(_) => return Ok(()),
+                        _ => {}
+                    }
+                }
+            })())
         });
     }
     Ok(())
 }
 
-fn serve(stream: std::net::TcpStream) -> ferrosocket::Result<()> {
-    stream.set_nodelay(true)?;
-    // Bound the handshake; no timeout afterwards.
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    // permessage-deflate on, accepting any valid client offer.
-    let config = Config::default()
-        .max_message_size(256 << 20)
-        .permessage_deflate(DeflateConfig::default());
-    // Select the client's first subprotocol, if it offers any.
-    let mut ws = blocking::accept_with(stream, config, |request| {
-        Ok(match request.protocols().next() {
-            Some(protocol) => Accept::new().protocol(protocol),
-            None => Accept::new(),
-        })
-    })?;
-    ws.get_ref().set_read_timeout(None)?;
-    loop {
-        match ws.read() {
-            Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message)?,
-            Ok(Message::Close(_)) | Err(Error::AlreadyClosed) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(e),
-        }
+/// Logs how a connection task ended.
+trait MapReport: std::future::Future<Output = ferrosocket::Result<()>> + Sized {
+    fn map_report(self) -> impl std::future::Future<Output = ()> {
+        async move { report(self.await) }
     }
 }
+
+impl<F: std::future::Future<Output = ferrosocket::Result<()>>> MapReport for F {}

@@ -41,6 +41,12 @@
 //! # Adapters
 //!
 //! - [`blocking`] (feature `blocking`, on by default): any `std::io::Read + Write`.
+//! - `tokio` (feature `tokio`): `AsyncRead + AsyncWrite`, `Stream` / `Sink`.
+//! - `futures_io` (feature `futures-io`): the futures-io traits (smol, async-std, …), with
+//!   `async_std` networking helpers (feature `async-std`).
+//!
+//! The async adapters share one implementation, `stream::WebSocketStream`, generic over a
+//! small poll-style transport trait.
 //!
 //! # Limits
 //!
@@ -68,6 +74,18 @@ mod adapters;
 
 #[cfg(feature = "blocking")]
 pub use adapters::blocking;
+
+#[cfg(feature = "async")]
+pub use adapters::stream;
+
+#[cfg(feature = "tokio")]
+pub use adapters::tokio;
+
+#[cfg(feature = "futures-io")]
+pub use adapters::futures_io;
+
+#[cfg(feature = "async-std")]
+pub use adapters::async_std;
 
 pub use config::Config;
 pub use connection::{Connection, Role, State};

@@ -2,3 +2,15 @@
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+
+#[cfg(feature = "async")]
+pub mod stream;
+
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+#[cfg(feature = "futures-io")]
+pub mod futures_io;
+
+#[cfg(feature = "async-std")]
+pub mod async_std;

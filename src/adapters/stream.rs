@@ -1,0 +1,341 @@
+//! The async adapter, written once: a [`WebSocketStream`] over any transport with poll-style
+//! reads and writes. The tokio and futures-io modules only supply the trait glue
+//! ([`AsyncTransport`]) and the runtime's networking and timers.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+
+use crate::{
+    Accept, ClientRequest, CloseCode, Connection, Error, Event, HandshakeError, Message, Request, Response,
+    Result, Role, State,
+};
+
+/// How many bytes one read from the transport asks for.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Default outgoing high-water mark: sends wait while more than this is buffered.
+pub const DEFAULT_HIGH_WATER: usize = 1 << 20;
+
+/// A transport with poll-style I/O: what [`WebSocketStream`] needs from a runtime's socket.
+///
+/// Implemented by the runtime glue types ([`TokioIo`](crate::tokio::TokioIo),
+/// [`FuturesIo`](crate::futures_io::FuturesIo)); implement it to run over anything else.
+pub trait AsyncTransport: Unpin {
+    /// Reads some bytes into `buf`; `Ok(0)` is the end of the stream.
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Writes some bytes of `buf`.
+    fn poll_write_some(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Flushes the transport.
+    fn poll_flush_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Shuts down the write side.
+    fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// A WebSocket over an async transport: a [`Stream`] of incoming [`Message`]s and a
+/// [`Sink`] for outgoing ones, plus plain async methods.
+///
+/// Pings are answered and a peer's Close is replied to while the stream is read; the stream
+/// ends (`None`) after the peer's Close (returned as `Message::Close`) or an error.
+#[derive(Debug)]
+pub struct WebSocketStream<T> {
+    io: T,
+    conn: Connection,
+    read_buf: Vec<u8>,
+    high_water: usize,
+    /// The transport's write side was shut down.
+    shut_down: bool,
+}
+
+impl<T: AsyncTransport> WebSocketStream<T> {
+    /// Wraps a transport and an engine (whose handshake may still be under way).
+    pub fn from_connection(io: T, conn: Connection) -> Self {
+        WebSocketStream {
+            io,
+            conn,
+            read_buf: Vec::new(),
+            high_water: DEFAULT_HIGH_WATER,
+            shut_down: false,
+        }
+    }
+
+    /// Sets the outgoing high-water mark: [`send`](Self::send) and the [`Sink`] wait while
+    /// more than `bytes` are buffered (default 1 MiB).
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.high_water = bytes;
+    }
+
+    /// Bytes queued but not yet written to the transport (Node's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.conn.buffered_amount()
+    }
+
+    /// The engine.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The engine, mutably.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The transport glue.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The transport glue, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// Reads the next message; `None` once the connection has closed.
+    pub async fn next(&mut self) -> Option<Result<Message>> {
+        poll_fn(|cx| self.poll_message(cx)).await
+    }
+
+    /// Reads the next raw engine [`Event`] (fragments included); `None` once closed.
+    pub async fn next_event(&mut self) -> Option<Result<Event>> {
+        poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// Sends a message: waits while the outgoing buffer is over the high-water mark, queues
+    /// the message and writes it out.
+    pub async fn send(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.conn.send(&message)?;
+        poll_fn(|cx| self.poll_write_out(cx)).await
+    }
+
+    /// Starts the closing handshake and flushes the Close frame. Keep reading until the
+    /// stream ends to receive the peer's reply.
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        self.conn.close(code, reason)?;
+        poll_fn(|cx| self.poll_write_out(cx)).await
+    }
+
+    /// Writes everything queued and flushes the transport.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.poll_write_out(cx)).await
+    }
+
+    /// The next engine event, reading and writing the transport as needed.
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
+        loop {
+            match self.conn.next_event() {
+                Ok(Some(event)) => {
+                    if matches!(event, Event::Ping(_) | Event::Close(_) | Event::Request(_)) {
+                        // Start writing the reply; it completes on later polls if it must wait.
+                        let _ = self.poll_write_out(cx);
+                    }
+                    return Poll::Ready(Some(Ok(event)));
+                }
+                Ok(None) if self.conn.state() == State::Closed => {
+                    ready!(self.poll_finish(cx));
+                    return Poll::Ready(None);
+                }
+                Ok(None) => {
+                    // Replies (pongs) go out while we wait for input.
+                    if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    if let Err(e) = ready!(self.poll_fill(cx)) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Err(e) => {
+                    let _ = self.poll_write_out(cx);
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+
+    /// The next message (skipping handshake events).
+    pub fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        loop {
+            let event = match ready!(self.poll_event(cx)) {
+                Some(Ok(event)) => event,
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            };
+            let message = match event {
+                Event::Text(text) => Message::Text(text),
+                Event::Binary(data) => Message::Binary(data),
+                Event::Ping(data) => Message::Ping(data),
+                Event::Pong(data) => Message::Pong(data),
+                Event::Close(frame) => Message::Close(Some(frame)),
+                Event::Fragment(_) => return Poll::Ready(Some(Err(Error::FragmentEventsEnabled))),
+                _ => continue,
+            };
+            return Poll::Ready(Some(Ok(message)));
+        }
+    }
+
+    /// Once closed: writes what is left (the close reply), then, as the server or once the
+    /// peer hung up, shuts the transport's write side down.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if ready!(self.poll_write_out(cx)).is_err() {
+            return Poll::Ready(());
+        }
+        if self.conn.role() == Role::Server && !self.shut_down {
+            let _ = ready!(self.io.poll_shutdown_transport(cx));
+            self.shut_down = true;
+        }
+        Poll::Ready(())
+    }
+
+    /// Reads once from the transport into the engine.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if self.read_buf.len() < READ_CHUNK {
+            self.read_buf.resize(READ_CHUNK, 0);
+        }
+        match ready!(self.io.poll_read_some(cx, &mut self.read_buf)) {
+            Ok(0) => self.conn.receive_eof(),
+            Ok(n) => self.conn.receive(&self.read_buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.conn.receive_eof(),
+            Err(e) => return Poll::Ready(Err(e.into())),
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes everything queued and flushes the transport.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        loop {
+            let out = self.conn.outgoing();
+            if out.is_empty() {
+                break;
+            }
+            match ready!(self.io.poll_write_some(cx, out)) {
+                Ok(0) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into())),
+                Ok(n) => self.conn.advance_outgoing(n),
+                Err(e) => return Poll::Ready(Err(e.into())),
+            }
+        }
+        Poll::Ready(ready!(self.io.poll_flush_transport(cx)).map_err(Error::from))
+    }
+
+    /// Ready when the outgoing buffer is under the high-water mark (writing to get there).
+    fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        while self.conn.buffered_amount() > self.high_water {
+            ready!(self.poll_write_out(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncTransport> Stream for WebSocketStream<T> {
+    type Item = Result<Message>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_message(cx)
+    }
+}
+
+impl<T: AsyncTransport> Sink<Message> for WebSocketStream<T> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().poll_ready_to_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<()> {
+        self.get_mut().conn.send(&message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().poll_write_out(cx)
+    }
+
+    /// Starts the closing handshake (1000) if it has not begun, and flushes.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = self.get_mut();
+        if this.conn.state() == State::Open {
+            this.conn.close(CloseCode::NORMAL, "")?;
+        }
+        this.poll_write_out(cx)
+    }
+}
+
+/// Client handshake over `io`: sends the request, waits for the 101.
+pub async fn client<T: AsyncTransport>(
+    io: T,
+    request: ClientRequest,
+    config: crate::Config,
+) -> Result<(WebSocketStream<T>, Response)> {
+    let mut ws = WebSocketStream::from_connection(io, Connection::client(request, config));
+    ws.flush().await?;
+    match ws.next_event().await {
+        Some(Ok(Event::Open(response))) => Ok((ws, *response)),
+        Some(Err(e)) => Err(e),
+        _ => Err(HandshakeError::Incomplete.into()),
+    }
+}
+
+/// Server handshake over an engine that reads (or was given) the request: `decide` accepts
+/// or refuses it. A refusal is written out and returned as [`HandshakeError::Rejected`].
+pub async fn server<T, F>(io: T, conn: Connection, decide: F) -> Result<WebSocketStream<T>>
+where
+    T: AsyncTransport,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+{
+    let mut ws = WebSocketStream::from_connection(io, conn);
+    let request = match ws.next_event().await {
+        Some(Ok(Event::Request(request))) => request,
+        Some(Err(e)) => return Err(e),
+        _ => return Err(HandshakeError::Incomplete.into()),
+    };
+    match decide(&request) {
+        Ok(accept) => {
+            ws.conn.accept(accept)?;
+            ws.flush().await?;
+            Ok(ws)
+        }
+        Err(response) => {
+            ws.conn.reject(response.clone())?;
+            ws.flush().await?;
+            let _ = poll_fn(|cx| ws.io.poll_shutdown_transport(cx)).await;
+            Err(HandshakeError::Rejected(Box::new(response)).into())
+        }
+    }
+}
+
+impl<T: AsyncTransport> WebSocketStream<T> {
+    /// Closes gracefully: sends a Close with `code` and `reason`, then reads (discarding
+    /// messages) until the peer's Close arrives or `deadline` completes, whichever is first.
+    /// Returns the peer's Close, or 1006 when the deadline passed first (drop the transport
+    /// then). The runtime modules pass their timer as the deadline.
+    pub async fn close_within<D>(
+        &mut self,
+        code: impl Into<CloseCode>,
+        reason: &str,
+        deadline: D,
+    ) -> Result<crate::CloseFrame>
+    where
+        D: std::future::Future<Output = ()>,
+    {
+        if self.conn.state() == State::Open {
+            self.conn.close(code, reason)?;
+        }
+        let mut deadline = std::pin::pin!(deadline);
+        poll_fn(|cx| loop {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(crate::CloseFrame::new(CloseCode::ABNORMAL, "")));
+            }
+            match ready!(self.poll_event(cx)) {
+                Some(Ok(Event::Close(frame))) => return Poll::Ready(Ok(frame)),
+                Some(Ok(_)) => continue,
+                Some(Err(Error::AlreadyClosed)) | None => {
+                    return Poll::Ready(Ok(crate::CloseFrame::new(CloseCode::ABNORMAL, "")))
+                }
+                Some(Err(e)) => return Poll::Ready(Err(e)),
+            }
+        })
+        .await
+    }
+}

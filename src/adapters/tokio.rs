@@ -1,0 +1,161 @@
+//! tokio adapter: a [`WebSocketStream`] over any `tokio::io::AsyncRead + AsyncWrite + Unpin`
+//! (TcpStream, TLS streams, upgraded hyper connections), with TCP connect and accept helpers.
+//!
+//! ```no_run
+//! use futures_util::{SinkExt, StreamExt};
+//! use ferrosocket::{tokio as ws, Message};
+//!
+//! # async fn run() -> ferrosocket::Result<()> {
+//! let (mut socket, _response) = ws::connect("ws://127.0.0.1:9001/").await?;
+//! socket.send(Message::text("hello")).await?;          // or SinkExt::send
+//! while let Some(message) = socket.next().await {       // or StreamExt::next
+//!     println!("{:?}", message?);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::stream::{self, AsyncTransport};
+use crate::{
+    Accept, ClientRequest, CloseCode, CloseFrame, Config, Connection, HandshakeError, Request, Response,
+    Result,
+};
+
+/// The glue between a tokio I/O object and [`stream::WebSocketStream`].
+#[derive(Debug)]
+pub struct TokioIo<S>(pub S);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut read_buf = ReadBuf::new(buf);
+        ready!(Pin::new(&mut self.0).poll_read(cx, &mut read_buf))?;
+        Poll::Ready(Ok(read_buf.filled().len()))
+    }
+
+    fn poll_write_some(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// A WebSocket over a tokio transport.
+pub type WebSocketStream<S> = stream::WebSocketStream<TokioIo<S>>;
+
+/// Connects to a `ws://` URL over TCP (30 s handshake timeout).
+pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response)> {
+    connect_with(
+        ClientRequest::new(url)?,
+        Config::default(),
+        Some(Duration::from_secs(30)),
+    )
+    .await
+}
+
+/// Connects over TCP with a full request and config; the timeout covers the TCP connect and
+/// the handshake. `wss://` needs a TLS stream: connect it yourself and use [`client`].
+pub async fn connect_with(
+    request: ClientRequest,
+    config: Config,
+    handshake_timeout: Option<Duration>,
+) -> Result<(WebSocketStream<TcpStream>, Response)> {
+    if request.is_secure() {
+        return Err(HandshakeError::InvalidUrl(
+            "wss:// needs a TLS stream: use tokio::client over it".into(),
+        )
+        .into());
+    }
+    let attempt = async {
+        let stream = TcpStream::connect((request.host(), request.port())).await?;
+        stream.set_nodelay(true)?;
+        client(stream, request, config).await
+    };
+    with_timeout(handshake_timeout, attempt).await
+}
+
+/// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
+pub async fn client<S>(
+    stream: S,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocketStream<S>, Response)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    stream::client(TokioIo(stream), request, config).await
+}
+
+/// Performs the server handshake, accepting any valid request.
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocketStream<S>> {
+    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
+}
+
+/// Performs the server handshake; `decide` accepts (subprotocol, headers) or refuses with any
+/// response. Wrap it in [`tokio::time::timeout`] to bound the handshake.
+pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocketStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+{
+    stream::server(TokioIo(stream), Connection::server(config), decide).await
+}
+
+/// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes it read
+/// past the head (Node's `noServer` + `handleUpgrade`, hyper's upgrades).
+pub async fn accept_request<S, F>(
+    stream: S,
+    request: Request,
+    leftover: &[u8],
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+{
+    stream::server(
+        TokioIo(stream),
+        Connection::from_request(request, leftover, config),
+        decide,
+    )
+    .await
+}
+
+/// Closes gracefully within `timeout`: the peer's Close, or 1006 if it did not answer in time
+/// (then drop the stream to close the transport).
+pub async fn close<S>(
+    ws: &mut WebSocketStream<S>,
+    code: impl Into<CloseCode>,
+    reason: &str,
+    timeout: Duration,
+) -> Result<CloseFrame>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.close_within(code, reason, tokio::time::sleep(timeout)).await
+}
+
+async fn with_timeout<T>(
+    timeout: Option<Duration>,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "WebSocket handshake timed out"))?,
+        None => work.await,
+    }
+}

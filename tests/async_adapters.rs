@@ -1,0 +1,245 @@
+//! The async adapters over real loopback sockets, against each other and the blocking adapter.
+#![cfg(all(feature = "tokio", feature = "async-std", feature = "blocking"))]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrosocket::{
+    blocking, tokio as tws, Accept, ClientRequest, CloseCode, Config, Error, HandshakeError, Message,
+    Response,
+};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+
+/// A tokio echo server for one connection; returns its URL.
+async fn tokio_echo_server(config: Config) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tws::accept_with(stream, config, |req| {
+            Ok(match req.protocols().next() {
+                Some(p) => Accept::new().protocol(p),
+                None => Accept::new(),
+            })
+        })
+        .await
+        .unwrap();
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_data() {
+                ws.send(message).await.unwrap();
+            }
+        }
+    });
+    url
+}
+
+fn payloads() -> Vec<Message> {
+    let mut out = vec![Message::text("héllo"), Message::binary(Bytes::new())];
+    for size in [125usize, 126, 65535, 65536, 2 << 20] {
+        out.push(Message::binary(
+            (0..size).map(|i| (i % 253) as u8).collect::<Vec<u8>>(),
+        ));
+    }
+    out.push(Message::text("json ".repeat(10_000)));
+    out
+}
+
+#[tokio::test]
+async fn tokio_client_and_tokio_server() {
+    let url = tokio_echo_server(Config::default()).await;
+    let request = ClientRequest::new(&url).unwrap().protocol("chat");
+    let (mut ws, response) = tws::connect_with(request, Config::default(), Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(response.protocol(), Some("chat"));
+    for message in payloads() {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), message);
+    }
+    ws.send(Message::Ping(Bytes::from_static(b"p"))).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Pong(Bytes::from_static(b"p"))
+    );
+    let frame = tws::close(&mut ws, 4000, "done", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!((frame.code, frame.reason.as_str()), (CloseCode(4000), "done"));
+    assert!(ws.next().await.is_none(), "the stream ends after the close");
+}
+
+#[tokio::test]
+async fn compressed_over_tokio() {
+    let deflate = Config::default().permessage_deflate(Default::default());
+    let url = tokio_echo_server(deflate.clone()).await;
+    let (mut ws, _) = tws::connect_with(ClientRequest::new(&url).unwrap(), deflate, None)
+        .await
+        .unwrap();
+    assert!(ws.connection().permessage_deflate().is_some());
+    for message in payloads() {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), message);
+    }
+}
+
+#[tokio::test]
+async fn async_std_client_and_tokio_server() {
+    let url = tokio_echo_server(Config::default()).await;
+    // async-std runs on its own executor thread; the tokio server keeps running here.
+    let client = tokio::task::spawn_blocking(move || {
+        async_std::task::block_on(async move {
+            let (mut ws, _) = ferrosocket::async_std::connect(&url).await.unwrap();
+            for message in payloads() {
+                ws.send(message.clone()).await.unwrap();
+                assert_eq!(ws.next().await.unwrap().unwrap(), message);
+            }
+            let frame = ferrosocket::async_std::close(&mut ws, 1000, "", Duration::from_secs(5))
+                .await
+                .unwrap();
+            assert_eq!(frame.code, CloseCode::NORMAL);
+        })
+    });
+    client.await.unwrap();
+}
+
+#[tokio::test]
+async fn tokio_client_and_blocking_server() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = blocking::accept(stream).unwrap();
+        loop {
+            match ws.read() {
+                Ok(m @ (Message::Text(_) | Message::Binary(_))) => ws.send(m).unwrap(),
+                Ok(Message::Close(_)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    for message in payloads() {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), message);
+    }
+    ws.close(1000, "").await.unwrap();
+    assert!(matches!(ws.next().await, Some(Ok(Message::Close(_)))));
+    tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn blocking_client_and_tokio_server() {
+    let url = tokio_echo_server(Config::default()).await;
+    tokio::task::spawn_blocking(move || {
+        let (mut ws, _) = blocking::connect(&url).unwrap();
+        for message in payloads() {
+            ws.send(message.clone()).unwrap();
+            assert_eq!(ws.read().unwrap(), message);
+        }
+        ws.close(1000, "").unwrap();
+        assert!(matches!(ws.read(), Ok(Message::Close(_))));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn split_halves_send_and_receive_concurrently() {
+    let url = tokio_echo_server(Config::default()).await;
+    let (ws, _) = tws::connect(&url).await.unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let writer = tokio::spawn(async move {
+        for i in 0..500u32 {
+            sink.send(Message::binary(i.to_be_bytes().to_vec()))
+                .await
+                .unwrap();
+        }
+        sink.close().await.unwrap();
+    });
+    let reader = tokio::spawn(async move {
+        let mut next = 0u32;
+        while let Some(message) = stream.next().await {
+            match message.unwrap() {
+                Message::Binary(b) => {
+                    assert_eq!(b[..], next.to_be_bytes());
+                    next += 1;
+                }
+                Message::Close(_) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        next
+    });
+    writer.await.unwrap();
+    assert_eq!(reader.await.unwrap(), 500);
+}
+
+#[tokio::test]
+async fn backpressure_bounds_the_outgoing_buffer() {
+    // A server that never reads: the client's sends must stop at the high-water mark.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let ws = tws::accept(stream).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(ws);
+    });
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    ws.set_high_water(256 << 10);
+    let chunk = Message::binary(vec![0u8; 64 << 10]);
+    let mut sent = 0usize;
+    let result = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            ws.send(chunk.clone()).await.unwrap();
+            sent += 1;
+        }
+    })
+    .await;
+    assert!(result.is_err(), "sending must block on a peer that does not read");
+    assert!(
+        ws.buffered_amount() <= (256 << 10) + (64 << 10) + 64,
+        "buffered {}",
+        ws.buffered_amount()
+    );
+    assert!(
+        sent > 4,
+        "some messages went out before the socket buffers filled"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn rejection_and_close_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        // First connection: refused with 401.
+        let (stream, _) = listener.accept().await.unwrap();
+        let refused =
+            tws::accept_with(stream, Config::default(), |_| Err(Response::new(401).body("no"))).await;
+        assert!(matches!(
+            refused,
+            Err(Error::Handshake(HandshakeError::Rejected(_)))
+        ));
+        // Second: accepted, then never answers the close.
+        let (stream, _) = listener.accept().await.unwrap();
+        let ws = tws::accept(stream).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(ws);
+    });
+    match tws::connect(&url).await {
+        Err(Error::Handshake(HandshakeError::Rejected(response))) => {
+            assert_eq!((response.status, &response.body[..]), (401, &b"no"[..]));
+        }
+        other => panic!("{other:?}"),
+    }
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    let frame = tws::close(&mut ws, 1000, "", Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(frame.code, CloseCode::ABNORMAL, "no answer within the timeout");
+}
