@@ -87,6 +87,9 @@ pub use adapters::futures_io;
 #[cfg(feature = "async-std")]
 pub use adapters::async_std;
 
+#[cfg(feature = "tokio")]
+pub mod server;
+
 pub use config::Config;
 pub use connection::{Connection, Role, State};
 pub use error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result};
