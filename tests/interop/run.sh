@@ -4,9 +4,11 @@
 #   bash tests/interop/run.sh        (from the crate's root)
 #
 # Installs its peers itself (Node `ws` from package-lock.json, Python `websockets` pinned in a
-# venv under target/), builds the examples, starts our echo server on a free 127.0.0.1 port,
-# runs each peer's checks (one PASS/FAIL line each), stops everything it started by PID, and
-# ends with `N passed, N failed`. Exit status 0 only if every check passed.
+# venv under target/), builds the examples, and runs on free 127.0.0.1 ports:
+#   - their clients against our echo server (node_client.mjs, python_client.py);
+#   - our client (the wscat example) against their servers (node_server.mjs, python_server.py).
+# One PASS/FAIL line per check; everything started is stopped by PID; ends with
+# `N passed, N failed`. Exit status 0 only if every check passed.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 HERE=tests/interop
@@ -56,6 +58,42 @@ URL="ws://127.0.0.1:$PORT"
 log "our echo server at $URL"
 run_checks node "$HERE/node_client.mjs" "$URL"
 run_checks "$VENV/bin/python" "$HERE/python_client.py" "$URL"
+
+# --- our client (wscat) against their servers -------------------------------------------
+WSCAT=target/release/examples/wscat
+# client_check NAME EXPECTED_EXIT EXPECTED_OUTPUT INPUT WSCAT_ARGS...
+client_check() {
+  local name=$1 want_exit=$2 want_out=$3 input=$4; shift 4
+  local out status
+  # End of input (and so wscat's Close) comes a moment after the lines: a server may stop
+  # echoing once it has seen the Close (Python websockets does), which RFC 6455 allows.
+  out=$( { printf '%b' "$input"; sleep 0.5; } | timeout 30 "$WSCAT" "$@" 2>"$OUT/wscat.err")
+  status=$?
+  if [ "$status" = "$want_exit" ] && [ "$out" = "$(printf '%b' "$want_out")" ] \
+     && { [ "$want_exit" = 0 ] || grep -q "${EXPECT_ERR:-}" "$OUT/wscat.err"; }; then
+    echo "PASS $name" | tee -a "$RESULTS"
+  else
+    echo "FAIL $name: exit $status (want $want_exit), output '$out', stderr '$(tr '\n' ' ' <"$OUT/wscat.err")'" | tee -a "$RESULTS"
+  fi
+}
+
+NODE_PORT=$(free_port)
+start_server "$OUT/node_server.log" node "$HERE/node_server.mjs" "$NODE_PORT" || exit 2
+PY_PORT=$(free_port)
+start_server "$OUT/python_server.log" "$VENV/bin/python" "$HERE/python_server.py" "$PY_PORT" || exit 2
+LINES='hello\nκόσμε 𝄞\n{"json":[1,2,3]}\n'
+BIG=$(python3 -c 'print("x" * 200000)')
+for peer in node:$NODE_PORT python:$PY_PORT; do
+  name=${peer%%:*}; port=${peer#*:}
+  for deflate in "" --deflate; do
+    mode=${deflate:+deflate}; mode=${mode:-plain}
+    client_check "wscat vs $name server: $mode echo" 0 "$LINES" "$LINES" "ws://127.0.0.1:$port/echo" $deflate
+    client_check "wscat vs $name server: $mode 200 KB line" 0 "$BIG\n" "$BIG\n" "ws://127.0.0.1:$port/echo" $deflate
+  done
+  client_check "wscat vs $name server: server closes first" 0 'bye\n' '' "ws://127.0.0.1:$port/close-first"
+done
+EXPECT_ERR=401 client_check "wscat vs node server: 401 refusal reported" 1 '' '' "ws://127.0.0.1:$NODE_PORT/reject"
+EXPECT_ERR=403 client_check "wscat vs python server: 403 refusal reported" 1 '' '' "ws://127.0.0.1:$PY_PORT/reject"
 
 PASSED=$(grep -c '^PASS' "$RESULTS")
 FAILED=$(grep -c '^FAIL' "$RESULTS")
