@@ -949,6 +949,16 @@ impl Connection {
     pub fn wants_write(&self) -> bool {
         self.buffered_amount() > 0
     }
+
+    /// Ends the connection at once, without a closing handshake (Node's `terminate()`):
+    /// everything queued is dropped and the state becomes [`State::Closed`]. Close the
+    /// transport next.
+    pub fn terminate(&mut self) {
+        self.close_for_good();
+        self.write = BytesMut::new();
+        self.pending_pong = None;
+        self.close_sent = true;
+    }
 }
 
 /// What starting a frame led to.

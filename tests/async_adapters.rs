@@ -243,3 +243,37 @@ async fn rejection_and_close_timeout() {
         .unwrap();
     assert_eq!(frame.code, CloseCode::ABNORMAL, "no answer within the timeout");
 }
+
+#[tokio::test]
+async fn heartbeat_keeps_live_peers_and_terminates_silent_ones() {
+    // A live peer: pongs come back, the heartbeat keeps quiet.
+    let url = tokio_echo_server(Config::default()).await;
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    tws::heartbeat(&mut ws, Duration::from_millis(50), Duration::from_secs(5));
+    let mut pongs = 0;
+    while pongs < 3 {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Pong(_) => pongs += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // A silent peer: the server's engine does not answer pings.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tws::accept_with(stream, Config::default().auto_pong(false), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    tws::heartbeat(&mut ws, Duration::from_millis(50), Duration::from_millis(100));
+    match ws.next().await {
+        Some(Err(Error::Io(e))) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut),
+        other => panic!("{other:?}"),
+    }
+    assert!(ws.next().await.is_none(), "terminated");
+    assert_eq!(ws.connection().state(), ferrosocket::State::Closed);
+}

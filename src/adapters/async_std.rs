@@ -60,3 +60,12 @@ where
     ws.close_within(code, reason, async_std::task::sleep(timeout))
         .await
 }
+
+/// Pings every `interval` while the stream is read; terminates the connection when a pong
+/// does not arrive within `timeout` (the stream then yields a `TimedOut` error and ends).
+pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Duration)
+where
+    S: ::futures_io::AsyncRead + ::futures_io::AsyncWrite + Unpin,
+{
+    ws.set_heartbeat(interval, timeout, std::sync::Arc::new(|d| Box::pin(async_std::task::sleep(d))));
+}

@@ -2,10 +2,12 @@
 //! reads and writes. The tokio and futures-io modules only supply the trait glue
 //! ([`AsyncTransport`]) and the runtime's networking and timers.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -36,6 +38,32 @@ pub trait AsyncTransport: Unpin {
     fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
+/// A timer future, as a runtime makes them.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Makes timers: how a runtime module lends its clock to the shared adapter.
+pub type Timer = Arc<dyn Fn(Duration) -> Sleep + Send + Sync>;
+
+/// Pings the peer every `interval` and terminates the connection when a pong does not follow
+/// within `timeout` (Node `ws`'s heartbeat pattern).
+struct Heartbeat {
+    interval: Duration,
+    timeout: Duration,
+    timer: Timer,
+    sleep: Sleep,
+    awaiting_pong: bool,
+}
+
+impl std::fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Heartbeat")
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("awaiting_pong", &self.awaiting_pong)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A WebSocket over an async transport: a [`Stream`] of incoming [`Message`]s and a
 /// [`Sink`] for outgoing ones, plus plain async methods.
 ///
@@ -49,6 +77,9 @@ pub struct WebSocketStream<T> {
     high_water: usize,
     /// The transport's write side was shut down.
     shut_down: bool,
+    heartbeat: Option<Heartbeat>,
+    /// Ended without a closing handshake (heartbeat timeout): shut the transport down.
+    terminated: bool,
 }
 
 impl<T: AsyncTransport> WebSocketStream<T> {
@@ -60,6 +91,53 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             read_buf: Vec::new(),
             high_water: DEFAULT_HIGH_WATER,
             shut_down: false,
+            heartbeat: None,
+            terminated: false,
+        }
+    }
+
+    /// Pings every `interval` while the stream is read, and terminates the connection (the
+    /// stream yields a `TimedOut` error, then ends) when no pong arrives within `timeout`.
+    /// `timer` is the runtime's sleep; the runtime modules have a ready-made
+    /// `heartbeat` function.
+    pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration, timer: Timer) {
+        let sleep = timer(interval);
+        self.heartbeat = Some(Heartbeat {
+            interval,
+            timeout,
+            timer,
+            sleep,
+            awaiting_pong: false,
+        });
+    }
+
+    /// Drives the heartbeat: sends due pings; an error once the peer missed its pong.
+    fn poll_heartbeat(&mut self, cx: &mut Context<'_>) -> Result<()> {
+        let Some(heartbeat) = self.heartbeat.as_mut() else {
+            return Ok(());
+        };
+        if self.conn.state() != State::Open || heartbeat.sleep.as_mut().poll(cx).is_pending() {
+            return Ok(());
+        }
+        if heartbeat.awaiting_pong {
+            self.heartbeat = None;
+            self.conn.terminate();
+            self.terminated = true;
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "no pong within the heartbeat timeout").into());
+        }
+        heartbeat.awaiting_pong = true;
+        heartbeat.sleep = (heartbeat.timer)(heartbeat.timeout);
+        // Register the new timer with this task.
+        let _ = heartbeat.sleep.as_mut().poll(cx);
+        self.conn.ping(b"")?;
+        Ok(())
+    }
+
+    /// A pong (or any sign of life) resets the heartbeat.
+    fn heartbeat_alive(&mut self) {
+        if let Some(heartbeat) = self.heartbeat.as_mut() {
+            heartbeat.awaiting_pong = false;
+            heartbeat.sleep = (heartbeat.timer)(heartbeat.interval);
         }
     }
 
@@ -126,9 +204,15 @@ impl<T: AsyncTransport> WebSocketStream<T> {
 
     /// The next engine event, reading and writing the transport as needed.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
+        if let Err(e) = self.poll_heartbeat(cx) {
+            return Poll::Ready(Some(Err(e)));
+        }
         loop {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
+                    if matches!(event, Event::Pong(_)) {
+                        self.heartbeat_alive();
+                    }
                     if matches!(event, Event::Ping(_) | Event::Close(_) | Event::Request(_)) {
                         // Start writing the reply; it completes on later polls if it must wait.
                         let _ = self.poll_write_out(cx);
@@ -183,7 +267,7 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         if ready!(self.poll_write_out(cx)).is_err() {
             return Poll::Ready(());
         }
-        if self.conn.role() == Role::Server && !self.shut_down {
+        if (self.conn.role() == Role::Server || self.terminated) && !self.shut_down {
             let _ = ready!(self.io.poll_shutdown_transport(cx));
             self.shut_down = true;
         }

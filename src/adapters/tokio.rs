@@ -148,6 +148,15 @@ where
     ws.close_within(code, reason, tokio::time::sleep(timeout)).await
 }
 
+/// Pings every `interval` while the stream is read; terminates the connection when a pong
+/// does not arrive within `timeout` (the stream then yields a `TimedOut` error and ends).
+pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.set_heartbeat(interval, timeout, std::sync::Arc::new(|d| Box::pin(tokio::time::sleep(d))));
+}
+
 async fn with_timeout<T>(
     timeout: Option<Duration>,
     work: impl std::future::Future<Output = Result<T>>,
