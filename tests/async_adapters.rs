@@ -277,3 +277,100 @@ async fn heartbeat_keeps_live_peers_and_terminates_silent_ones() {
     assert!(ws.next().await.is_none(), "terminated");
     assert_eq!(ws.connection().state(), ferrosocket::State::Closed);
 }
+
+/// Reads an HTTP head from `stream`.
+async fn read_head(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.unwrap());
+    }
+    String::from_utf8(head).unwrap()
+}
+
+#[tokio::test]
+async fn connects_through_an_http_connect_proxy() {
+    let url = tokio_echo_server(Config::default()).await;
+    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let proxy_task = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, _) = proxy.accept().await.unwrap();
+        let head = read_head(&mut client).await;
+        let target = head.split(' ').nth(1).unwrap().to_owned();
+        assert!(head.contains("Proxy-Authorization: Basic dTpw\r\n"), "{head}");
+        let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await
+            .unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        target
+    });
+    let (mut ws, _) = tws::Connector::new(ClientRequest::new(&url).unwrap())
+        .proxy(proxy_addr.to_string(), Some("Basic dTpw"))
+        .connect()
+        .await
+        .unwrap();
+    ws.send(Message::text("through the tunnel")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("through the tunnel")
+    );
+    ws.close(1000, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    drop(ws);
+    assert_eq!(format!("ws://{}", proxy_task.await.unwrap()), url);
+
+    // A proxy that refuses.
+    let refusing = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refusing_addr = refusing.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, _) = refusing.accept().await.unwrap();
+        read_head(&mut client).await;
+        client
+            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+            .await
+            .unwrap();
+    });
+    let result = tws::Connector::new(ClientRequest::new(&url).unwrap())
+        .proxy(refusing_addr.to_string(), None)
+        .connect()
+        .await;
+    match result {
+        Err(Error::Handshake(HandshakeError::Rejected(response))) => assert_eq!(response.status, 407),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_followed_only_when_asked() {
+    let echo_url = tokio_echo_server(Config::default()).await;
+    let redirector = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/old", redirector.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        loop {
+            let (mut client, _) = redirector.accept().await.unwrap();
+            read_head(&mut client).await;
+            let answer =
+                format!("HTTP/1.1 302 Found\r\nLocation: {echo_url}/new\r\nContent-Length: 0\r\n\r\n");
+            client.write_all(answer.as_bytes()).await.unwrap();
+        }
+    });
+    match tws::Connector::new(ClientRequest::new(&url).unwrap())
+        .connect()
+        .await
+    {
+        Err(Error::Handshake(HandshakeError::Rejected(response))) => assert_eq!(response.status, 302),
+        other => panic!("redirects are off by default: {other:?}"),
+    }
+    let (mut ws, _) = tws::Connector::new(ClientRequest::new(&url).unwrap())
+        .follow_redirects(2)
+        .connect()
+        .await
+        .unwrap();
+    ws.send(Message::text("moved")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("moved"));
+}

@@ -67,5 +67,9 @@ pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Du
 where
     S: ::futures_io::AsyncRead + ::futures_io::AsyncWrite + Unpin,
 {
-    ws.set_heartbeat(interval, timeout, std::sync::Arc::new(|d| Box::pin(async_std::task::sleep(d))));
+    ws.set_heartbeat(
+        interval,
+        timeout,
+        std::sync::Arc::new(|d| Box::pin(async_std::task::sleep(d))),
+    );
 }

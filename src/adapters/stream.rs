@@ -123,7 +123,9 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             self.heartbeat = None;
             self.conn.terminate();
             self.terminated = true;
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "no pong within the heartbeat timeout").into());
+            return Err(
+                io::Error::new(io::ErrorKind::TimedOut, "no pong within the heartbeat timeout").into(),
+            );
         }
         heartbeat.awaiting_pong = true;
         heartbeat.sleep = (heartbeat.timer)(heartbeat.timeout);

@@ -72,18 +72,145 @@ pub async fn connect_with(
     config: Config,
     handshake_timeout: Option<Duration>,
 ) -> Result<(WebSocketStream<TcpStream>, Response)> {
-    if request.is_secure() {
-        return Err(HandshakeError::InvalidUrl(
-            "wss:// needs a TLS stream: use tokio::client over it".into(),
-        )
-        .into());
+    Connector::new(request)
+        .config(config)
+        .timeout(handshake_timeout)
+        .connect()
+        .await
+}
+
+/// A client connection with every option: an HTTP proxy (`CONNECT` tunnel), redirects (off
+/// by default, like `ws`'s `followRedirects`), a timeout.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use ferrosocket::{tokio::Connector, ClientRequest};
+/// # async fn run() -> ferrosocket::Result<()> {
+/// let (ws, response) = Connector::new(ClientRequest::new("ws://example.com/feed")?)
+///     .proxy("127.0.0.1:3128", Some("Basic dXNlcjpwYXNz"))
+///     .follow_redirects(3)
+///     .timeout(Some(Duration::from_secs(10)))
+///     .connect()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Connector {
+    request: ClientRequest,
+    config: Config,
+    timeout: Option<Duration>,
+    proxy: Option<(String, Option<String>)>,
+    max_redirects: usize,
+}
+
+impl Connector {
+    /// A connector for `request` with default settings and a 30 s timeout.
+    pub fn new(request: ClientRequest) -> Self {
+        Connector {
+            request,
+            config: Config::default(),
+            timeout: Some(Duration::from_secs(30)),
+            proxy: None,
+            max_redirects: 0,
+        }
     }
-    let attempt = async {
-        let stream = TcpStream::connect((request.host(), request.port())).await?;
-        stream.set_nodelay(true)?;
-        client(stream, request, config).await
-    };
-    with_timeout(handshake_timeout, attempt).await
+
+    /// Engine settings.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Bounds the whole attempt: TCP connect, proxy, redirects and handshakes.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Tunnels through an HTTP proxy at `address` (`host:port`) with `CONNECT`, sending
+    /// `Proxy-Authorization` when given.
+    pub fn proxy(mut self, address: impl Into<String>, authorization: Option<&str>) -> Self {
+        self.proxy = Some((address.into(), authorization.map(str::to_owned)));
+        self
+    }
+
+    /// Follows up to `max` redirects (301, 302, 303, 307, 308 with a `Location`).
+    pub fn follow_redirects(mut self, max: usize) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Connects and performs the handshake.
+    pub async fn connect(self) -> Result<(WebSocketStream<TcpStream>, Response)> {
+        let timeout = self.timeout;
+        with_timeout(timeout, self.attempt()).await
+    }
+
+    async fn attempt(self) -> Result<(WebSocketStream<TcpStream>, Response)> {
+        let mut request = self.request;
+        let mut redirects = 0;
+        loop {
+            if request.is_secure() {
+                return Err(HandshakeError::InvalidUrl(
+                    "wss:// needs a TLS stream: use tokio::client over it".into(),
+                )
+                .into());
+            }
+            let stream = match &self.proxy {
+                Some((proxy, authorization)) => {
+                    let mut stream = TcpStream::connect(proxy.as_str()).await?;
+                    tunnel(&mut stream, &request.authority(), authorization.as_deref()).await?;
+                    stream
+                }
+                None => TcpStream::connect((request.host(), request.port())).await?,
+            };
+            stream.set_nodelay(true)?;
+            match client(stream, request.clone(), self.config.clone()).await {
+                Err(crate::Error::Handshake(HandshakeError::Rejected(response)))
+                    if redirects < self.max_redirects
+                        && matches!(response.status, 301 | 302 | 303 | 307 | 308) =>
+                {
+                    let location = response
+                        .headers
+                        .get("location")
+                        .ok_or(HandshakeError::MissingHeader("Location"))?;
+                    request = request.redirect(location)?;
+                    redirects += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// Opens an HTTP `CONNECT` tunnel to `authority` through the proxy on `stream`.
+async fn tunnel(stream: &mut TcpStream, authority: &str, authorization: Option<&str>) -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(authorization) = authorization {
+        head.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    // Read the proxy's answer byte by byte: nothing past its head may be consumed.
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        if answer.len() > 16 << 10 {
+            return Err(HandshakeError::HeaderTooLarge { max: 16 << 10 }.into());
+        }
+        let byte = stream.read_u8().await.map_err(|_| HandshakeError::Incomplete)?;
+        answer.push(byte);
+    }
+    let status_line = answer.split(|&b| b == b'\r').next().unwrap_or_default();
+    let status = std::str::from_utf8(status_line)
+        .ok()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse::<u16>().ok());
+    match status {
+        Some(200..=299) => Ok(()),
+        Some(code) => Err(HandshakeError::Rejected(Box::new(Response::new(code))).into()),
+        None => Err(HandshakeError::MalformedHttp("bad proxy response").into()),
+    }
 }
 
 /// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
@@ -154,7 +281,11 @@ pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Du
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    ws.set_heartbeat(interval, timeout, std::sync::Arc::new(|d| Box::pin(tokio::time::sleep(d))));
+    ws.set_heartbeat(
+        interval,
+        timeout,
+        std::sync::Arc::new(|d| Box::pin(tokio::time::sleep(d))),
+    );
 }
 
 async fn with_timeout<T>(

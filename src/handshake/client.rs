@@ -100,6 +100,32 @@ impl ClientRequest {
         self
     }
 
+    /// The request a redirect to `location` leads to: the new URL (absolute, or a path on
+    /// the same host) with the same headers, subprotocols, origin and version.
+    pub fn redirect(&self, location: &str) -> Result<ClientRequest, HandshakeError> {
+        let url = if location.contains("://") {
+            location.to_owned()
+        } else if location.starts_with('/') {
+            let scheme = if self.secure { "wss" } else { "ws" };
+            format!("{scheme}://{}{location}", self.host_header)
+        } else {
+            return Err(HandshakeError::InvalidUrl(location.to_owned()));
+        };
+        let target = ClientRequest::new(&url)?;
+        Ok(ClientRequest {
+            origin: self.origin.clone(),
+            protocols: self.protocols.clone(),
+            headers: self.headers.clone(),
+            version: self.version,
+            ..target
+        })
+    }
+
+    /// The `host:port` authority, as a proxy's `CONNECT` names it.
+    pub fn authority(&self) -> String {
+        format!("{}:{}", bracket(&self.host), self.port)
+    }
+
     /// Host name or IP address to connect to (without IPv6 brackets).
     pub fn host(&self) -> &str {
         &self.host
@@ -279,6 +305,27 @@ mod tests {
         ] {
             assert!(ClientRequest::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn redirects_keep_the_headers() {
+        let req = ClientRequest::new("ws://a:1/x")
+            .unwrap()
+            .protocol("p")
+            .header("X-T", "1");
+        let moved = req.redirect("/y?z").unwrap();
+        assert_eq!((moved.host(), moved.port(), moved.target()), ("a", 1, "/y?z"));
+        let moved = req.redirect("wss://b/c").unwrap();
+        assert_eq!((moved.host(), moved.port(), moved.is_secure()), ("b", 443, true));
+        assert_eq!(
+            (moved.protocols(), moved.headers.get("x-t")),
+            (&["p".to_owned()][..], Some("1"))
+        );
+        assert!(req.redirect("relative").is_err());
+        assert_eq!(
+            ClientRequest::new("ws://[::1]:9/").unwrap().authority(),
+            "[::1]:9"
+        );
     }
 
     #[test]
