@@ -348,3 +348,7 @@ impl From<std::io::Error> for Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl std::error::Error for ProtocolError {}
+impl std::error::Error for CapacityError {}
+impl std::error::Error for HandshakeError {}
