@@ -331,6 +331,34 @@ impl Connection {
     /// Server: accepts the pending upgrade request and queues the 101 response. The
     /// connection is open from here on; frames the client sent early are processed next.
     pub fn accept(&mut self, accept: Accept) -> Result<()> {
+        let response = self.open_accepted(accept)?;
+        let mut head = Vec::with_capacity(256);
+        response.encode_head(&mut head);
+        self.write.extend_from_slice(&head);
+        Ok(())
+    }
+
+    /// Server, for HTTP servers that write the response themselves (hyper, axum): validates
+    /// `request`, negotiates subprotocol and extensions, and returns the open connection with
+    /// the 101 [`Response`] to send. After sending it, move the upgraded I/O's bytes through
+    /// the connection. A failed request gives the error; answer with
+    /// [`HandshakeError::to_response`].
+    pub fn accept_upgrade(
+        request: Request,
+        accept: Accept,
+        config: Config,
+    ) -> Result<(Connection, Response)> {
+        let mut conn = Connection::from_request(request, &[], config);
+        match conn.next_event()? {
+            Some(Event::Request(_)) => {}
+            _ => return Err(Error::NoPendingRequest),
+        }
+        let response = conn.open_accepted(accept)?;
+        Ok((conn, response))
+    }
+
+    /// Opens the connection for the pending request; returns the 101 to send.
+    fn open_accepted(&mut self, accept: Accept) -> Result<Response> {
         let Stage::AwaitingDecision {
             validated,
             protocols,
@@ -345,16 +373,14 @@ impl Connection {
             }
         }
         let deflate = *deflate;
-        let mut head = Vec::with_capacity(256);
         let extensions = deflate.map(|params| params.response());
-        handshake::server::encode_switching_protocols(validated, &accept, extensions.as_deref(), &mut head);
-        self.write.extend_from_slice(&head);
+        let response = handshake::server::switching_protocols(validated, &accept, extensions.as_deref());
         if let Some(params) = deflate {
             self.enable_compression(params);
         }
         self.stage = Stage::Open;
         self.state = State::Open;
-        Ok(())
+        Ok(response)
     }
 
     /// Server: refuses the pending upgrade request with `response` (e.g. a 401 with a body).

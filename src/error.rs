@@ -217,6 +217,14 @@ impl HandshakeError {
     }
 }
 
+impl HandshakeError {
+    /// The HTTP response a server answers a failed request with (status, a plain-text body,
+    /// and `Sec-WebSocket-Version: 13` for a 426): for HTTP servers that answer themselves.
+    pub fn to_response(&self) -> Response {
+        crate::handshake::server::failure_response(self)
+    }
+}
+
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -54,6 +54,7 @@ pub struct ServerBuilder {
     verify: Arc<Verify>,
     track_clients: bool,
     trust_forwarded_for: bool,
+    heartbeat: Option<(Duration, Duration)>,
     backlog: usize,
 }
 
@@ -77,6 +78,7 @@ impl Default for ServerBuilder {
             verify: Arc::new(|_, _| Ok(Accept::new())),
             track_clients: true,
             trust_forwarded_for: false,
+            heartbeat: None,
             backlog: 128,
         }
     }
@@ -120,6 +122,13 @@ impl ServerBuilder {
     /// Take [`Peer::ip`] from `X-Forwarded-For` (only behind a proxy you trust).
     pub fn trust_forwarded_for(mut self, on: bool) -> Self {
         self.trust_forwarded_for = on;
+        self
+    }
+
+    /// Pings every client every `interval` and terminates those that miss a pong for
+    /// `timeout` (ws's heartbeat example); their [`Reader`] yields a `TimedOut` error.
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.heartbeat = Some((interval, timeout));
         self
     }
 

@@ -280,3 +280,39 @@ fn transport_end_during_the_handshake_is_an_error() {
         Err(Error::NoPendingRequest)
     ));
 }
+
+#[test]
+fn accept_upgrade_for_servers_that_answer_themselves() {
+    let request = Request::new("GET", "/ws")
+        .header("Host", "h")
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Protocol", "chat")
+        .header("Sec-WebSocket-Extensions", "permessage-deflate");
+    let config = Config::default().permessage_deflate(Default::default());
+    let (mut server, response) =
+        Connection::accept_upgrade(request.clone(), Accept::new().protocol("chat"), config).unwrap();
+    assert_eq!(response.status, 101);
+    assert_eq!(
+        response.headers.get("sec-websocket-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+    assert_eq!(response.protocol(), Some("chat"));
+    assert_eq!(
+        response.headers.get("sec-websocket-extensions"),
+        Some("permessage-deflate")
+    );
+    assert_eq!(server.state(), State::Open);
+    assert!(server.take_outgoing().is_empty(), "the HTTP server sends the 101");
+    server.receive(&client_frame(0x81, b"hi"));
+    assert_eq!(server.next_event().unwrap(), Some(Event::Text("hi".into())));
+
+    let bad = Request::new("GET", "/ws").header("Host", "h");
+    let err = match Connection::accept_upgrade(bad, Accept::new(), Config::default()) {
+        Err(Error::Handshake(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(err.to_response().status, 400);
+}

@@ -225,6 +225,12 @@ where
     stream::client(TokioIo(stream), request, config).await
 }
 
+/// Wraps a transport whose handshake an HTTP server already did (see
+/// [`Connection::accept_upgrade`]), e.g. a hyper upgrade wrapped in `hyper_util::rt::TokioIo`.
+pub fn from_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, conn: Connection) -> WebSocketStream<S> {
+    stream::WebSocketStream::from_connection(TokioIo(stream), conn)
+}
+
 /// Performs the server handshake, accepting any valid request.
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocketStream<S>> {
     accept_with(stream, Config::default(), |_| Ok(Accept::new())).await

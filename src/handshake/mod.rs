@@ -262,6 +262,12 @@ impl Response {
         out.extend_from_slice(&self.body);
     }
 
+    /// Serializes the status line and headers (a 101 has no body).
+    pub(crate) fn encode_head(&self, out: &mut Vec<u8>) {
+        self.write_status_and_headers(out);
+        out.extend_from_slice(b"\r\n");
+    }
+
     fn write_status_and_headers(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).as_bytes());
         self.headers.write_to(out);

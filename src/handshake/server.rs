@@ -58,34 +58,29 @@ fn missing_or_invalid(req: &Request, lower: &str, name: &'static str) -> Handsha
 }
 
 /// The 101 response for an accepted request.
-pub(crate) fn encode_switching_protocols(
+pub(crate) fn switching_protocols(
     validated: &ValidatedRequest,
     accept: &Accept,
     extensions: Option<&str>,
-    out: &mut Vec<u8>,
-) {
-    out.extend_from_slice(
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
-    );
-    out.extend_from_slice(b"Sec-WebSocket-Accept: ");
-    out.extend_from_slice(validated.accept.as_bytes());
-    out.extend_from_slice(b"\r\n");
+) -> Response {
+    let mut response = Response::new(101)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Accept", validated.accept.clone());
     if let Some(protocol) = &accept.protocol {
-        out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
-        out.extend_from_slice(protocol.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        response = response.header("Sec-WebSocket-Protocol", protocol.clone());
     }
     if let Some(extensions) = extensions {
-        out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
-        out.extend_from_slice(extensions.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        response = response.header("Sec-WebSocket-Extensions", extensions);
     }
-    accept.headers.write_to(out);
-    out.extend_from_slice(b"\r\n");
+    for (name, value) in accept.headers.iter() {
+        response = response.header(name, value);
+    }
+    response
 }
 
 /// The error response for a request that failed validation.
-pub(crate) fn failure_response(error: &HandshakeError) -> Response {
+pub fn failure_response(error: &HandshakeError) -> Response {
     let mut response = Response::new(error.status()).body(format!("{error}\n"));
     if let HandshakeError::UnsupportedVersion(_) = error {
         response = response.header("Sec-WebSocket-Version", "13");
