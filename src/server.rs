@@ -225,9 +225,12 @@ async fn accept_loop(
         let (options, clients, out) = (options.clone(), clients.clone(), out.clone());
         tokio::spawn(async move {
             let handshake = handshake(stream, addr, &options);
-            if let Ok(Ok((ws, request, peer))) =
+            if let Ok(Ok((mut ws, request, peer))) =
                 tokio::time::timeout(options.handshake_timeout, handshake).await
             {
+                if let Some((interval, timeout)) = options.heartbeat {
+                    crate::tokio::heartbeat(&mut ws, interval, timeout);
+                }
                 let incoming = Incoming::new(ws, *request, peer, &clients, options.track_clients);
                 let _ = out.send(incoming).await;
             }

@@ -1,0 +1,301 @@
+//! Runs the examples as their users would and checks what they do. `cargo test` builds the
+//! example binaries next to this test's; each server is started on a free port and stopped
+//! (killed by its PID) when its guard drops.
+#![cfg(feature = "tokio")]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ferrosocket::{tokio as tws, ClientRequest, Config, Error, HandshakeError, Message};
+
+fn example(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
+
+/// A running example; killed on drop.
+struct Running {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a server example on a free port and waits for its `listening on …://ADDR` line.
+fn start(name: &str, args: &[&str]) -> Running {
+    let mut child = Command::new(example(name))
+        .arg("127.0.0.1:0")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name}: {e} (build the examples first)"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{name} printed {line:?}");
+    let addr = line.trim().rsplit("://").next().unwrap().to_owned();
+    Running { child, addr }
+}
+
+async fn connect(url: &str) -> tws::WebSocketStream<tokio::net::TcpStream> {
+    tws::connect(url).await.unwrap().0
+}
+
+async fn next_text(ws: &mut tws::WebSocketStream<tokio::net::TcpStream>) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message in time")
+        {
+            Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn echo_server_on_every_runtime() {
+    for runtime in ["tokio", "async-std", "std"] {
+        let server = start("echo_server", &["--runtime", runtime]);
+        let (mut ws, response) = tws::connect_with(
+            ClientRequest::new(&format!("ws://{}", server.addr))
+                .unwrap()
+                .protocol("chat"),
+            Config::default().permessage_deflate(Default::default()),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.protocol(), Some("chat"), "{runtime}");
+        assert!(ws.connection().permessage_deflate().is_some(), "{runtime}");
+        ws.send(Message::text("x".repeat(5000))).await.unwrap();
+        assert_eq!(next_text(&mut ws).await, "x".repeat(5000), "{runtime}");
+    }
+}
+
+#[tokio::test]
+async fn broadcast_chat_to_others_and_to_all() {
+    let server = start("broadcast_chat", &[]);
+    let url = format!("ws://{}", server.addr);
+    let (mut a, mut b) = (connect(&url).await, connect(&url).await);
+    tokio::time::sleep(Duration::from_millis(100)).await; // both joined
+    a.send(Message::text("hi b")).await.unwrap();
+    assert_eq!(next_text(&mut b).await, "hi b");
+    a.send(Message::text("/all everyone")).await.unwrap();
+    assert_eq!(
+        next_text(&mut a).await,
+        "everyone",
+        "the sender gets /all but not the first message"
+    );
+    assert_eq!(next_text(&mut b).await, "everyone");
+}
+
+#[tokio::test]
+async fn counter_counts_and_announces_the_online_count() {
+    let server = start("counter", &["--interval-ms", "20"]);
+    let url = format!("ws://{}", server.addr);
+    let mut first = connect(&url).await;
+    assert_eq!(next_text(&mut first).await, "online: 1");
+    let mut second = connect(&url).await;
+    // The tutorial's client: read the numbers, close at 10.
+    let mut numbers = Vec::new();
+    loop {
+        let text = next_text(&mut second).await;
+        if let Ok(n) = text.parse::<u32>() {
+            numbers.push(n);
+            if n == 10 {
+                break;
+            }
+        }
+    }
+    assert_eq!(numbers, (0..=10).collect::<Vec<_>>());
+    second.close(1000, "").await.unwrap();
+    while second.next().await.is_some() {}
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("online: 1") || !seen.iter().any(|t| t == "online: 2") {
+        let text = next_text(&mut first).await;
+        if text.starts_with("online") {
+            seen.push(text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn auth_upgrade_refuses_without_the_token() {
+    let server = start("auth_upgrade", &[]);
+    let url = format!("ws://{}", server.addr);
+    match tws::connect(&url).await {
+        Err(Error::Handshake(HandshakeError::Rejected(r))) => {
+            assert_eq!(
+                (r.status, r.headers.get("www-authenticate")),
+                (401, Some("Bearer"))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let request = ClientRequest::new(&url)
+        .unwrap()
+        .header("Authorization", "Bearer secret-token");
+    let (mut ws, _) = tws::connect_with(request, Config::default(), None).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "hello, authenticated client");
+    let mut ws = connect(&format!("{url}/?token=secret-token")).await;
+    assert_eq!(next_text(&mut ws).await, "hello, authenticated client");
+}
+
+#[tokio::test]
+async fn client_ip_direct_and_behind_a_proxy() {
+    let direct = start("client_ip", &[]);
+    let mut ws = connect(&format!("ws://{}", direct.addr)).await;
+    assert_eq!(next_text(&mut ws).await, "your ip: 127.0.0.1");
+    let proxied = start("client_ip", &["--trust-proxy"]);
+    let request = ClientRequest::new(&format!("ws://{}", proxied.addr))
+        .unwrap()
+        .header("X-Forwarded-For", "198.51.100.4");
+    let (mut ws, _) = tws::connect_with(request, Config::default(), None).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "your ip: 198.51.100.4");
+}
+
+#[tokio::test]
+async fn heartbeat_terminates_clients_that_do_not_answer() {
+    let server = start("heartbeat", &["--interval-ms", "50", "--timeout-ms", "100"]);
+    let url = format!("ws://{}", server.addr);
+    // The live client is read all along, so it answers every ping.
+    let (mut live_sink, mut live_stream) = futures_util::StreamExt::split(connect(&url).await);
+    let (texts, mut received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = futures_util::StreamExt::next(&mut live_stream).await {
+            if let Message::Text(text) = message {
+                let _ = texts.send(text.as_str().to_owned());
+            }
+        }
+    });
+    let request = ClientRequest::new(&url).unwrap();
+    let (mut deaf, _) = tws::connect_with(request, Config::default().auto_pong(false), None)
+        .await
+        .unwrap();
+    // The deaf client sees pings but never answers: the server ends the connection.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match deaf.next().await {
+                Some(Ok(Message::Ping(_))) => continue,
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                None | Some(Err(_)) => return None,
+                Some(Ok(other)) => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("terminated in time");
+    assert!(
+        ended.is_none() || ended == Some(ferrosocket::CloseCode::ABNORMAL),
+        "{ended:?}"
+    );
+    // The live client (auto-pong on) is still there and gets its echo.
+    futures_util::SinkExt::send(&mut live_sink, Message::text("still here"))
+        .await
+        .unwrap();
+    assert_eq!(received.recv().await.as_deref(), Some("still here"));
+}
+
+#[tokio::test]
+async fn round_trip_time_measures_pings() {
+    let server = start("echo_server", &[]);
+    let output = tokio::process::Command::new(example("round_trip_time"))
+        .args([&format!("ws://{}", server.addr), "--count", "3"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(stdout.matches("ping ").count(), 3, "{stdout}");
+    assert!(stdout.contains("rtt min/avg/max"), "{stdout}");
+}
+
+async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn multiple_paths_share_one_http_server() {
+    let server = start("multiple_paths", &[]);
+    assert!(http_get(&server.addr, "/")
+        .await
+        .contains("WebSocket endpoints: /echo /shout"));
+    let mut echo = connect(&format!("ws://{}/echo", server.addr)).await;
+    let mut shout = connect(&format!("ws://{}/shout", server.addr)).await;
+    echo.send(Message::text("quiet")).await.unwrap();
+    shout.send(Message::text("loud")).await.unwrap();
+    assert_eq!(next_text(&mut echo).await, "quiet");
+    assert_eq!(next_text(&mut shout).await, "LOUD");
+    match tws::connect(&format!("ws://{}/nowhere", server.addr)).await {
+        Err(Error::Handshake(HandshakeError::Rejected(r))) => assert_eq!(r.status, 404),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn browser_chat_serves_its_page_and_chats() {
+    let server = start("browser_chat", &[]);
+    let page = http_get(&server.addr, "/").await;
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("new WebSocket('ws://' + location.host + '/ws')")
+    );
+    let url = format!("ws://{}/ws", server.addr);
+    let (mut a, mut b) = (connect(&url).await, connect(&url).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.send(Message::text("hello")).await.unwrap();
+    assert_eq!(next_text(&mut a).await, "hello");
+    assert_eq!(next_text(&mut b).await, "hello");
+}
+
+#[tokio::test]
+async fn tls_echo_runs() {
+    let output = tokio::process::Command::new(example("tls_echo"))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("echoed: Text(\"hello over TLS\")"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn wscat_sends_lines_and_closes_on_end_of_input() {
+    use tokio::io::AsyncWriteExt;
+    let server = start("echo_server", &[]);
+    let mut child = tokio::process::Command::new(example("wscat"))
+        .arg(format!("ws://{}/", server.addr))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all("one\nκόσμε\n".as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "one\nκόσμε\n");
+}
