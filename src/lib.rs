@@ -76,7 +76,7 @@ mod adapters;
 pub use adapters::blocking;
 
 #[cfg(feature = "async")]
-pub use adapters::stream;
+pub use adapters::{byte_stream, stream};
 
 #[cfg(feature = "tokio")]
 pub use adapters::tokio;

@@ -374,3 +374,85 @@ async fn redirects_are_followed_only_when_asked() {
     ws.send(Message::text("moved")).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("moved"));
 }
+
+#[tokio::test]
+async fn byte_stream_pipes_bytes_through_messages() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = tokio_echo_server(Config::default()).await;
+    let (ws, _) = tws::connect(&url).await.unwrap();
+    let mut bytes = ferrosocket::byte_stream::ByteStream::new(ws);
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for chunk in data.chunks(7000) {
+        bytes.write_all(chunk).await.unwrap(); // one binary message per write
+    }
+    bytes.flush().await.unwrap();
+    let mut echoed = vec![0u8; data.len()];
+    bytes.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(echoed, data);
+    bytes.shutdown().await.unwrap(); // Close 1000
+    let mut rest = Vec::new();
+    assert_eq!(
+        bytes.read_to_end(&mut rest).await.unwrap(),
+        0,
+        "EOF after the close"
+    );
+}
+
+#[tokio::test]
+async fn reconnecting_client_comes_back_after_each_disconnect() {
+    use ferrosocket::tokio::{Backoff, Connector, Reconnect, Reconnecting};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        // First connection breaks; the second closes cleanly; the third stays.
+        for (i, how) in ["drop", "close", "stay"].into_iter().enumerate() {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tws::accept(stream).await.unwrap();
+            ws.send(Message::text(format!("connection {i}"))).await.unwrap();
+            match how {
+                "drop" => drop(ws),
+                "close" => {
+                    tws::close(&mut ws, 1001, "restart", Duration::from_secs(5))
+                        .await
+                        .unwrap();
+                }
+                _ => {
+                    tokio::spawn(async move { while ws.next().await.is_some() {} });
+                }
+            }
+        }
+    });
+    let backoff = Backoff {
+        initial: Duration::from_millis(10),
+        ..Backoff::default()
+    };
+    assert_eq!(backoff.delay(1), Duration::from_millis(10));
+    assert_eq!(backoff.delay(3), Duration::from_millis(40));
+    assert_eq!(Backoff::default().delay(30), Duration::from_secs(30), "capped");
+    let mut client = Reconnecting::new(Connector::new(ClientRequest::new(&url).unwrap()), backoff);
+    let mut log = Vec::new();
+    while log.len() < 8 {
+        match client.next().await.unwrap().unwrap() {
+            Reconnect::Connected(_) => log.push("connected".to_owned()),
+            Reconnect::Message(Message::Text(t)) => log.push(t.as_str().to_owned()),
+            Reconnect::Message(_) => {}
+            Reconnect::Disconnected(frame) => log.push(format!("disconnected {:?}", frame.map(|f| f.code.0))),
+        }
+    }
+    assert_eq!(
+        log,
+        [
+            "connected",
+            "connection 0",
+            "disconnected Some(1006)",
+            "connected",
+            "connection 1",
+            "disconnected Some(1001)",
+            "connected",
+            "connection 2"
+        ]
+    );
+    assert!(client.is_connected());
+    client.close(1000, "").await.unwrap();
+    assert!(client.next().await.is_none());
+}

@@ -6,6 +6,9 @@ pub mod blocking;
 #[cfg(feature = "async")]
 pub mod stream;
 
+#[cfg(feature = "async")]
+pub mod byte_stream;
+
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

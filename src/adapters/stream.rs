@@ -291,7 +291,7 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     }
 
     /// Writes everything queued and flushes the transport.
-    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         loop {
             let out = self.conn.outgoing();
             if out.is_empty() {
@@ -307,7 +307,7 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     }
 
     /// Ready when the outgoing buffer is under the high-water mark (writing to get there).
-    fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         while self.conn.buffered_amount() > self.high_water {
             ready!(self.poll_write_out(cx))?;
         }
