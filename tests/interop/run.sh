@@ -6,7 +6,9 @@
 # Installs its peers itself (Node `ws` from package-lock.json, Python `websockets` pinned in a
 # venv under target/), builds the examples, and runs on free 127.0.0.1 ports:
 #   - their clients against our echo server (node_client.mjs, python_client.py);
-#   - our client (the wscat example) against their servers (node_server.mjs, python_server.py).
+#   - our client (the wscat example) against their servers (node_server.mjs, python_server.py);
+#   - headless Chromium's WebSocket against our echo server (browser.html, driven through
+#     chromedriver by browser_driver.py; chromium and chromium-driver installed if missing).
 # One PASS/FAIL line per check; everything started is stopped by PID; ends with
 # `N passed, N failed`. Exit status 0 only if every check passed.
 set -uo pipefail
@@ -94,6 +96,29 @@ for peer in node:$NODE_PORT python:$PY_PORT; do
 done
 EXPECT_ERR=401 client_check "wscat vs node server: 401 refusal reported" 1 '' '' "ws://127.0.0.1:$NODE_PORT/reject"
 EXPECT_ERR=403 client_check "wscat vs python server: 403 refusal reported" 1 '' '' "ws://127.0.0.1:$PY_PORT/reject"
+
+# --- headless Chromium's WebSocket against our server ------------------------------------
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  log "installing chromium and chromium-driver (Debian packages)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver; } \
+    >"$OUT/apt.log" 2>&1 || { tail -5 "$OUT/apt.log"; echo "FAIL chromium: could not install chromium" | tee -a "$RESULTS"; }
+fi
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+  PAGE_PORT=$(free_port)
+  (cd "$HERE" && exec python3 -m http.server "$PAGE_PORT" --bind 127.0.0.1) >"$OUT/page_server.log" 2>&1 &
+  PIDS+=($!)
+  DRIVER_PORT=$(free_port)
+  chromedriver --port="$DRIVER_PORT" >"$OUT/chromedriver.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$DRIVER_PORT") 2>/dev/null && break; sleep 0.2; done
+  run_checks python3 "$HERE/browser_driver.py" "$DRIVER_PORT" "http://127.0.0.1:$PAGE_PORT/browser.html?server=127.0.0.1:$PORT"
+  # The browser_chat example's own page: it says hello on open and shows what it receives.
+  CHAT_PORT=$(free_port)
+  start_server "$OUT/browser_chat.log" target/release/examples/browser_chat "127.0.0.1:$CHAT_PORT" || exit 2
+  run_checks python3 "$HERE/browser_driver.py" "$DRIVER_PORT" "http://127.0.0.1:$CHAT_PORT/" \
+    "received: hello" "browser_chat page connects back and receives the broadcast"
+fi
 
 PASSED=$(grep -c '^PASS' "$RESULTS")
 FAILED=$(grep -c '^FAIL' "$RESULTS")
