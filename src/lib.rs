@@ -38,23 +38,62 @@
 //! # Ok::<(), ferrosocket::Error>(())
 //! ```
 //!
-//! # Adapters
+//! # Driving the engine from your own event loop
 //!
-//! - [`blocking`] (feature `blocking`, on by default): any `std::io::Read + Write`.
-//! - `tokio` (feature `tokio`): `AsyncRead + AsyncWrite`, `Stream` / `Sink`.
-//! - `futures_io` (feature `futures-io`): the futures-io traits (smol, async-std, …), with
-//!   `async_std` networking helpers (feature `async-std`).
+//! The contract, for any loop (epoll, mio, io_uring, a game loop, a test):
+//!
+//! 1. when the socket is readable, read into [`Connection::receive`] (or
+//!    [`Connection::receive_eof`] at the end of the stream);
+//! 2. drain [`Connection::next_event`] until `Ok(None)`, reacting to each event (accepting the
+//!    upgrade, handling messages, queueing sends);
+//! 3. while [`Connection::outgoing`] is not empty and the socket is writable, write it and
+//!    call [`Connection::advance_outgoing`];
+//! 4. once [`Connection::state`] is [`State::Closed`] and nothing is left to write, close the
+//!    socket (a client may first wait briefly for the server to close).
+//!
+//! Time never enters the engine: timeouts and heartbeats are the loop's business. This
+//! complete server uses only `std::net` non-blocking sockets (it is
+//! `examples/custom_event_loop.rs`):
+//!
+#![doc = concat!("```no_run\n", include_str!("../examples/custom_event_loop.rs"), "\n```")]
+//!
+//! # Choosing an adapter
+//!
+//! | you have | use | feature |
+//! |---|---|---|
+//! | threads and blocking sockets | [`blocking`]: `connect`, `accept_with`, `read`, `send` | `blocking` (default) |
+//! | tokio | `tokio`: `connect`, `Connector`, `accept_with`, `WebSocketStream` (`Stream` + `Sink`) | `tokio` |
+//! | a ws-style server on tokio | `server::Server` | `tokio` |
+//! | smol, async-std, any futures-io runtime | `futures_io`, plus `async_std` networking | `futures-io`, `async-std` |
+//! | hyper / axum | `Connection::accept_upgrade` + `tokio::from_connection` | `tokio` |
+//! | a byte-stream protocol over WebSocket | `byte_stream::ByteStream` | `tokio` or `futures-io` |
+//! | your own loop | [`Connection`] directly | none |
 //!
 //! The async adapters share one implementation, `stream::WebSocketStream`, generic over a
-//! small poll-style transport trait.
+//! small poll-style transport trait; TLS is any `AsyncRead + AsyncWrite` (or `Read + Write`)
+//! stream wrapped around the socket.
 //!
 //! # Limits
 //!
 //! Every buffer the peer can grow is bounded by [`Config`]: the HTTP head
 //! (`max_header_bytes`, `max_headers`: 431), frames and messages (`max_frame_size`,
-//! `max_message_size`: 1009, checked on the header before any payload is buffered), and pongs
-//! (coalesced). Violations fail the connection with the right close code and a typed
-//! [`Error`].
+//! `max_message_size`, default 64 MiB: 1009, checked on the header before any payload is
+//! buffered, and on the inflated size for compressed messages), and pongs (coalesced).
+//! Violations fail the connection with the right close code and a typed [`Error`].
+//!
+//! # Compression
+//!
+//! permessage-deflate (RFC 7692) is off by default; enable it with
+//! [`Config::permessage_deflate`] and a [`deflate::DeflateConfig`] (level, threshold, context
+//! takeover and window bits for each direction). A client offers it; a server accepts the
+//! first valid offer. [`Connection::send_message`] opts single messages out.
+//!
+//! # Feature flags
+//!
+//! - `blocking` (default): the std adapter.
+//! - `tokio`: the tokio adapter and the `server` toolkit.
+//! - `futures-io`: the futures-io adapter (smol, async-std, …).
+//! - `async-std`: async-std networking and timers on top of `futures-io`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

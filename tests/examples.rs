@@ -299,3 +299,26 @@ async fn wscat_sends_lines_and_closes_on_end_of_input() {
     assert!(output.status.success());
     assert_eq!(String::from_utf8_lossy(&output.stdout), "one\nκόσμε\n");
 }
+
+#[tokio::test]
+async fn custom_event_loop_serves_several_clients() {
+    let server = start("custom_event_loop", &[]);
+    let url = format!("ws://{}/", server.addr);
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(connect(&url).await);
+    }
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        ws.send(Message::text(format!("client {i}"))).await.unwrap();
+    }
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        assert_eq!(next_text(ws).await, format!("client {i}"));
+        ws.send(Message::binary(vec![i as u8; 100_000])).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::binary(vec![i as u8; 100_000])
+        );
+        let frame = tws::close(ws, 1000, "", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(frame.code, ferrosocket::CloseCode::NORMAL);
+    }
+}
