@@ -54,12 +54,16 @@ RESULTS=$OUT/results.txt
 : >"$RESULTS"
 run_checks() { "$@" 2>&1 | tee -a "$RESULTS" | grep -E '^(PASS|FAIL)' || true; }
 
-PORT=$(free_port)
-start_server "$OUT/echo_server.log" target/release/examples/echo_server "127.0.0.1:$PORT" || exit 2
-URL="ws://127.0.0.1:$PORT"
-log "our echo server at $URL"
-run_checks node "$HERE/node_client.mjs" "$URL"
-run_checks "$VENV/bin/python" "$HERE/python_client.py" "$URL"
+# Their clients against our echo server, on each runtime; checks are labelled by runtime.
+labelled() { local label=$1; shift; "$@" 2>&1 | sed -u "s/^\(PASS\|FAIL\) /\1 [$label] /"; }
+for runtime in tokio async-std std; do
+  RT_PORT=$(free_port)
+  start_server "$OUT/echo_server-$runtime.log" target/release/examples/echo_server "127.0.0.1:$RT_PORT" --runtime "$runtime" || exit 2
+  log "our echo server ($runtime) at ws://127.0.0.1:$RT_PORT"
+  run_checks labelled "$runtime" node "$HERE/node_client.mjs" "ws://127.0.0.1:$RT_PORT"
+  run_checks labelled "$runtime" "$VENV/bin/python" "$HERE/python_client.py" "ws://127.0.0.1:$RT_PORT"
+  [ "$runtime" = tokio ] && PORT=$RT_PORT # the default runtime also serves the browser checks
+done
 
 # --- our client (wscat) against their servers -------------------------------------------
 WSCAT=target/release/examples/wscat
