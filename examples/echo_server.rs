@@ -70,7 +70,7 @@ fn tokio_server(addr: &str) -> std::io::Result<()> {
                     while let Some(message) = ws.next().await {
                         let message = message?;
                         if message.is_data() {
-                            ws.send(message).await?;
+                            ws.feed(message).await?; // flushed in one write before the next read
                         }
                     }
                     Ok(())
@@ -99,7 +99,8 @@ async fn async_std_server(addr: &str) -> std::io::Result<()> {
                 while let Some(message) = ws.next().await {
                     let message = message?;
                     if message.is_data() {
-                        ws.send(message).await?;
+                        // Queued; a burst of echoes goes out in one write before the next read.
+                        ws.feed(message).await?;
                     }
                 }
                 Ok(())

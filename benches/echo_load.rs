@@ -1,0 +1,403 @@
+//! End-to-end echo over loopback: ferrosocket's tokio echo server against fastwebsockets and
+//! tokio-tungstenite servers, driven by one load client that uses no WebSocket library (it
+//! writes pre-built masked frames and parses the echoes itself).
+//!
+//! ```text
+//! cargo bench --bench echo_load                 # everything (about 3 minutes)
+//! cargo bench --bench echo_load -- --seconds 2  # shorter windows
+//! ```
+//! Each server runs pinned to core 0 (`taskset`), the load client on core 1. Reported per
+//! server and scenario: echoed messages per second, the server's CPU time per message and
+//! messages per server CPU-second (from `/proc/PID/stat`), round-trip latency p50/p99 (one
+//! connection, one message in flight), and the RSS each idle connection adds (1,000
+//! connections). Ratios compare ferrosocket with each peer in the same run.
+
+use std::cell::Cell;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Server {
+    name: &'static str,
+    binary: &'static str,
+    args: &'static [&'static str],
+}
+
+const SERVERS: [Server; 3] = [
+    Server {
+        name: "ferrosocket",
+        binary: "echo_server",
+        args: &["--runtime", "tokio"],
+    },
+    Server {
+        name: "fastwebsockets",
+        binary: "peer_fastwebsockets_echo",
+        args: &[],
+    },
+    Server {
+        name: "tokio-tungstenite",
+        binary: "peer_tungstenite_echo",
+        args: &[],
+    },
+];
+
+const SIZES: [usize; 4] = [16, 1024, 16 << 10, 1 << 20];
+/// (connections, messages in flight per connection)
+const SHAPES: [(usize, usize); 2] = [(1, 16), (64, 4)];
+
+/// A server process pinned to core 0; killed on drop.
+struct Running {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn examples_dir() -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples")
+}
+
+fn start(server: &Server, port: u16) -> Running {
+    let mut child = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(examples_dir().join(server.binary))
+        .arg(format!("127.0.0.1:{port}"))
+        .args(server.args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("taskset and the example binaries (cargo build --release --examples)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{}: {line}", server.name);
+    Running {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    }
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    // Fields 14 and 15 of stat, counted from after the command name (field 3 = index 0).
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0 // CLK_TCK is 100 on Linux
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A masked binary frame of `size` bytes, as a client sends it.
+fn client_frame(size: usize) -> Vec<u8> {
+    let mut frame = vec![0x82];
+    match size {
+        0..=125 => frame.push(0x80 | size as u8),
+        126..=0xFFFF => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        _ => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(size as u64).to_be_bytes());
+        }
+    }
+    let key = [0x12, 0x34, 0x56, 0x78];
+    frame.extend_from_slice(&key);
+    frame.extend((0..size).map(|i| b'x' ^ key[i % 4]));
+    frame
+}
+
+async fn handshake(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// Counts complete unmasked server frames at the front of `buf`, removing them.
+fn take_frames(buf: &mut Vec<u8>) -> usize {
+    let mut pos = 0;
+    let mut frames = 0;
+    loop {
+        let rest = &buf[pos..];
+        if rest.len() < 2 {
+            break;
+        }
+        let (len, header) = match rest[1] & 0x7F {
+            126 if rest.len() >= 4 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
+            127 if rest.len() >= 10 => (u64::from_be_bytes(rest[2..10].try_into().unwrap()) as usize, 10),
+            126 | 127 => break,
+            n => (n as usize, 2),
+        };
+        if rest.len() < header + len {
+            break;
+        }
+        pos += header + len;
+        frames += 1;
+    }
+    buf.drain(..pos);
+    frames
+}
+
+/// One connection keeping `inflight` messages outstanding until `stop`. Reading and writing
+/// run as separate tasks (a writer blocked on a full socket must not stop the reader), linked
+/// by a semaphore of send credits.
+async fn drive(addr: String, frame: Rc<Vec<u8>>, inflight: usize, counter: Rc<Cell<u64>>, stop: Instant) {
+    let stream = handshake(&addr).await;
+    let (mut reader, mut writer) = stream.into_split();
+    let credits = Rc::new(tokio::sync::Semaphore::new(inflight));
+    let writer_credits = credits.clone();
+    let writer_task = tokio::task::spawn_local(async move {
+        while Instant::now() < stop {
+            let Ok(permit) = writer_credits.acquire().await else {
+                return;
+            };
+            permit.forget();
+            if writer.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut buf = Vec::with_capacity(64 << 10);
+    let mut chunk = vec![0u8; 64 << 10];
+    while Instant::now() < stop {
+        let read = tokio::time::timeout_at(stop.into(), reader.read(&mut chunk)).await;
+        let Ok(Ok(n)) = read else { break };
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let done = take_frames(&mut buf);
+        counter.set(counter.get() + done as u64);
+        credits.add_permits(done);
+    }
+    credits.close();
+    writer_task.abort();
+}
+
+struct Throughput {
+    per_second: f64,
+    cpu_per_message_us: f64,
+}
+
+fn throughput(
+    server: &Running,
+    size: usize,
+    connections: usize,
+    inflight: usize,
+    seconds: f64,
+) -> Throughput {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let counter = Rc::new(Cell::new(0u64));
+                let frame = Rc::new(client_frame(size));
+                let warmup = Duration::from_millis(500);
+                let stop = Instant::now() + warmup + Duration::from_secs_f64(seconds);
+                let tasks: Vec<_> = (0..connections)
+                    .map(|_| {
+                        tokio::task::spawn_local(drive(
+                            server.addr.clone(),
+                            frame.clone(),
+                            inflight,
+                            counter.clone(),
+                            stop,
+                        ))
+                    })
+                    .collect();
+                tokio::time::sleep(warmup).await;
+                let (count0, cpu0, t0) = (counter.get(), cpu_seconds(server.child.id()), Instant::now());
+                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+                let (count1, cpu1, elapsed) = (counter.get(), cpu_seconds(server.child.id()), t0.elapsed());
+                for task in tasks {
+                    let _ = task.await;
+                }
+                let messages = (count1 - count0) as f64;
+                Throughput {
+                    per_second: messages / elapsed.as_secs_f64(),
+                    cpu_per_message_us: (cpu1 - cpu0) * 1e6 / messages.max(1.0),
+                }
+            })
+            .await
+    })
+}
+
+/// Round-trip latency of 16-byte messages, one at a time: (p50, p99) in microseconds.
+fn latency(server: &Running, seconds: f64) -> (f64, f64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut stream = handshake(&server.addr).await;
+        let frame = client_frame(16);
+        let mut reply = [0u8; 18];
+        let mut samples = Vec::new();
+        let stop = Instant::now() + Duration::from_secs_f64(seconds);
+        while Instant::now() < stop {
+            let start = Instant::now();
+            stream.write_all(&frame).await.unwrap();
+            stream.read_exact(&mut reply).await.unwrap();
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        samples.sort_by(|a, b| a.total_cmp(b));
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+        (at(0.50), at(0.99))
+    })
+}
+
+/// RSS added per idle open connection, in KiB, measured over `count` connections.
+fn idle_memory(server: &Running, count: usize) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // One connection first, so one-time allocations are in the baseline.
+        let _warm = handshake(&server.addr).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = rss_kib(server.child.id());
+        let mut open = Vec::with_capacity(count);
+        for _ in 0..count {
+            open.push(handshake(&server.addr).await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = rss_kib(server.child.id());
+        (after.saturating_sub(before)) as f64 / count as f64
+    })
+}
+
+fn main() {
+    let mut seconds = 3.0;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--seconds" {
+            seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds);
+        }
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` / criterion-style listing: nothing to run
+    }
+    // Build the servers (cargo bench builds only this target).
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--example",
+            "echo_server",
+            "--example",
+            "peer_fastwebsockets_echo",
+            "--example",
+            "peer_tungstenite_echo",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the example servers failed");
+    // The load client on core 1.
+    let _ = Command::new("taskset")
+        .args(["-p", "-c", "1", &std::process::id().to_string()])
+        .output();
+
+    let mut rows = Vec::new();
+    for (index, server) in SERVERS.iter().enumerate() {
+        let running = start(server, 9200 + index as u16);
+        let mut results = Vec::new();
+        for (connections, inflight) in SHAPES {
+            for size in SIZES {
+                let r = throughput(&running, size, connections, inflight, seconds);
+                eprintln!(
+                    "{:>18} {connections:>2}x{inflight:<2} {size:>8} B: {:>9.0} msg/s, {:>7.2} µs server CPU/msg",
+                    server.name, r.per_second, r.cpu_per_message_us
+                );
+                results.push(((connections, inflight, size), r));
+            }
+        }
+        let (p50, p99) = latency(&running, seconds);
+        eprintln!("{:>18} latency p50 {p50:.1} µs, p99 {p99:.1} µs", server.name);
+        let idle = idle_memory(&running, 1000);
+        eprintln!("{:>18} idle connection: {idle:.1} KiB RSS", server.name);
+        rows.push((server.name, results, p50, p99, idle));
+    }
+
+    // Markdown tables: absolute figures, then ratios (ferrosocket / peer; > 1 is better).
+    println!(
+        "\n| scenario | size | {} |",
+        rows.iter()
+            .map(|r| format!("{} msg/s (µs CPU/msg)", r.0))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|---|{}", "---|".repeat(rows.len()));
+    let scenarios = rows[0].1.len();
+    for i in 0..scenarios {
+        let ((c, f, size), _) = &rows[0].1[i];
+        let cells: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{:.0} ({:.2})", r.1[i].1.per_second, r.1[i].1.cpu_per_message_us))
+            .collect();
+        println!("| {c} conn × {f} in flight | {size} B | {} |", cells.join(" | "));
+    }
+    println!("\nServer efficiency ratio (messages per server CPU-second, ferrosocket ÷ peer):\n");
+    println!(
+        "| scenario | size | {} |",
+        rows[1..]
+            .iter()
+            .map(|r| format!("vs {}", r.0))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|---|{}", "---|".repeat(rows.len() - 1));
+    for i in 0..scenarios {
+        let ((c, f, size), ours) = &rows[0].1[i];
+        let cells: Vec<String> = rows[1..]
+            .iter()
+            .map(|r| format!("{:.2}×", r.1[i].1.cpu_per_message_us / ours.cpu_per_message_us))
+            .collect();
+        println!("| {c} × {f} | {size} B | {} |", cells.join(" | "));
+    }
+    println!("\n| server | latency p50 | latency p99 | idle connection RSS |");
+    println!("|---|---|---|---|");
+    for (name, _, p50, p99, idle) in &rows {
+        println!("| {name} | {p50:.1} µs | {p99:.1} µs | {idle:.1} KiB |");
+    }
+}

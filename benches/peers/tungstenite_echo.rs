@@ -1,0 +1,28 @@
+//! tokio-tungstenite echo server for the loopback comparison (`benches/echo_load.rs`).
+//! usage: peer_tungstenite_echo ADDR — prints a `listening` line once bound.
+
+use futures_util::{SinkExt, StreamExt};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9102".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!(
+        "tokio-tungstenite echo listening on ws://{}",
+        listener.local_addr()?
+    );
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
