@@ -8,9 +8,13 @@
 
 use std::hint::black_box;
 
+#[path = "support/pair.rs"]
+mod pair;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ferrosocket::frame::{Header, OpCode, MAX_HEADER_LEN};
-use ferrosocket::{Accept, ClientRequest, Config, Connection, Event};
+use ferrosocket::Event;
+use pair::open_pair;
 
 fn masking(c: &mut Criterion) {
     let mut group = c.benchmark_group("mask");
@@ -34,22 +38,6 @@ fn header_codec(c: &mut Criterion) {
     let n = header.encode(&mut out);
     c.bench_function("header/encode", |b| b.iter(|| black_box(header).encode(&mut out)));
     c.bench_function("header/parse", |b| b.iter(|| Header::parse(black_box(&out[..n]))));
-}
-
-/// An open client/server pair.
-fn open_pair() -> (Connection, Connection) {
-    let mut client = Connection::client(ClientRequest::new("ws://bench/").unwrap(), Config::default());
-    let mut server = Connection::server(Config::default());
-    server.receive(&client.take_outgoing());
-    let Ok(Some(Event::Request(_))) = server.next_event() else {
-        unreachable!()
-    };
-    server.accept(Accept::new()).unwrap();
-    client.receive(&server.take_outgoing());
-    let Ok(Some(Event::Open(_))) = client.next_event() else {
-        unreachable!()
-    };
-    (client, server)
 }
 
 /// Server role: decode a batch of 100 masked client messages from one buffer.

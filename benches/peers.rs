@@ -16,8 +16,12 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+#[path = "support/pair.rs"]
+mod pair;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferrosocket::{Accept, ClientRequest, Config, Connection, Event};
+use ferrosocket::Event;
+use pair::open_pair;
 
 const SIZES: [usize; 4] = [16, 1024, 64 << 10, 1 << 20];
 
@@ -28,22 +32,6 @@ fn batch(size: usize) -> usize {
     } else {
         100
     }
-}
-
-/// An open ferrosocket client/server pair.
-fn open_pair() -> (Connection, Connection) {
-    let mut client = Connection::client(ClientRequest::new("ws://bench/").unwrap(), Config::default());
-    let mut server = Connection::server(Config::default());
-    server.receive(&client.take_outgoing());
-    let Ok(Some(Event::Request(_))) = server.next_event() else {
-        unreachable!()
-    };
-    server.accept(Accept::new()).unwrap();
-    client.receive(&server.take_outgoing());
-    let Ok(Some(Event::Open(_))) = client.next_event() else {
-        unreachable!()
-    };
-    (client, server)
 }
 
 /// `count` masked binary frames of `size` bytes, as a client sends them.

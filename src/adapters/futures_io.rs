@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::stream::{self, AsyncTransport};
-use crate::{Accept, ClientRequest, Config, Connection, Request, Response, Result};
 
 /// The glue between a futures-io object and [`stream::WebSocketStream`].
 #[derive(Debug)]
@@ -36,48 +35,4 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
 /// A WebSocket over a futures-io transport.
 pub type WebSocketStream<S> = stream::WebSocketStream<FuturesIo<S>>;
 
-/// Performs the client handshake over an existing transport.
-pub async fn client<S>(
-    stream: S,
-    request: ClientRequest,
-    config: Config,
-) -> Result<(WebSocketStream<S>, Response)>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    stream::client(FuturesIo(stream), request, config).await
-}
-
-/// Performs the server handshake, accepting any valid request.
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocketStream<S>> {
-    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
-}
-
-/// Performs the server handshake; `decide` accepts or refuses the request.
-pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocketStream<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
-{
-    stream::server(FuturesIo(stream), Connection::server(config), decide).await
-}
-
-/// Like [`accept_with`] for a request an HTTP server already parsed.
-pub async fn accept_request<S, F>(
-    stream: S,
-    request: Request,
-    leftover: &[u8],
-    config: Config,
-    decide: F,
-) -> Result<WebSocketStream<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
-{
-    stream::server(
-        FuturesIo(stream),
-        Connection::from_request(request, leftover, config),
-        decide,
-    )
-    .await
-}
+stream::handshake_entry_points!(FuturesIo, AsyncRead, AsyncWrite);

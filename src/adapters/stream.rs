@@ -436,3 +436,73 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         .await
     }
 }
+
+/// Generates a runtime module's handshake entry points over its glue type, so the tokio and
+/// futures-io modules share one definition: `client`, `from_connection`, `accept`,
+/// `accept_with` and `accept_request`.
+macro_rules! handshake_entry_points {
+    ($glue:ident, $read:path, $write:path) => {
+        /// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
+        pub async fn client<S>(
+            stream: S,
+            request: $crate::ClientRequest,
+            config: $crate::Config,
+        ) -> $crate::Result<(WebSocketStream<S>, $crate::Response)>
+        where
+            S: $read + $write + Unpin,
+        {
+            $crate::stream::client($glue(stream), request, config).await
+        }
+
+        /// Wraps a transport whose handshake an HTTP server already did (see
+        /// [`Connection::accept_upgrade`](crate::Connection::accept_upgrade)), e.g. a hyper
+        /// upgrade wrapped in `hyper_util::rt::TokioIo`.
+        pub fn from_connection<S: $read + $write + Unpin>(
+            stream: S,
+            conn: $crate::Connection,
+        ) -> WebSocketStream<S> {
+            $crate::stream::WebSocketStream::from_connection($glue(stream), conn)
+        }
+
+        /// Performs the server handshake, accepting any valid request.
+        pub async fn accept<S: $read + $write + Unpin>(stream: S) -> $crate::Result<WebSocketStream<S>> {
+            accept_with(stream, $crate::Config::default(), |_| {
+                Ok($crate::Accept::new())
+            })
+            .await
+        }
+
+        /// Performs the server handshake; `decide` accepts (subprotocol, headers) or refuses
+        /// with any response. Wrap it in the runtime's timeout to bound the handshake.
+        pub async fn accept_with<S, F>(
+            stream: S,
+            config: $crate::Config,
+            decide: F,
+        ) -> $crate::Result<WebSocketStream<S>>
+        where
+            S: $read + $write + Unpin,
+            F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
+        {
+            $crate::stream::server($glue(stream), $crate::Connection::server(config), decide).await
+        }
+
+        /// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes
+        /// it read past the head (Node's `noServer` + `handleUpgrade`).
+        pub async fn accept_request<S, F>(
+            stream: S,
+            request: $crate::Request,
+            leftover: &[u8],
+            config: $crate::Config,
+            decide: F,
+        ) -> $crate::Result<WebSocketStream<S>>
+        where
+            S: $read + $write + Unpin,
+            F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
+        {
+            let conn = $crate::Connection::from_request(request, leftover, config);
+            $crate::stream::server($glue(stream), conn, decide).await
+        }
+    };
+}
+
+pub(crate) use handshake_entry_points;

@@ -24,10 +24,7 @@ use tokio::net::TcpStream;
 
 use super::stream::{self, AsyncTransport};
 use crate::Message;
-use crate::{
-    Accept, ClientRequest, CloseCode, CloseFrame, Config, Connection, HandshakeError, Request, Response,
-    Result,
-};
+use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Response, Result};
 
 /// The glue between a tokio I/O object and [`stream::WebSocketStream`].
 #[derive(Debug)]
@@ -214,59 +211,7 @@ async fn tunnel(stream: &mut TcpStream, authority: &str, authorization: Option<&
     }
 }
 
-/// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
-pub async fn client<S>(
-    stream: S,
-    request: ClientRequest,
-    config: Config,
-) -> Result<(WebSocketStream<S>, Response)>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    stream::client(TokioIo(stream), request, config).await
-}
-
-/// Wraps a transport whose handshake an HTTP server already did (see
-/// [`Connection::accept_upgrade`]), e.g. a hyper upgrade wrapped in `hyper_util::rt::TokioIo`.
-pub fn from_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, conn: Connection) -> WebSocketStream<S> {
-    stream::WebSocketStream::from_connection(TokioIo(stream), conn)
-}
-
-/// Performs the server handshake, accepting any valid request.
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocketStream<S>> {
-    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
-}
-
-/// Performs the server handshake; `decide` accepts (subprotocol, headers) or refuses with any
-/// response. Wrap it in [`tokio::time::timeout`] to bound the handshake.
-pub async fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocketStream<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
-{
-    stream::server(TokioIo(stream), Connection::server(config), decide).await
-}
-
-/// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes it read
-/// past the head (Node's `noServer` + `handleUpgrade`, hyper's upgrades).
-pub async fn accept_request<S, F>(
-    stream: S,
-    request: Request,
-    leftover: &[u8],
-    config: Config,
-    decide: F,
-) -> Result<WebSocketStream<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
-{
-    stream::server(
-        TokioIo(stream),
-        Connection::from_request(request, leftover, config),
-        decide,
-    )
-    .await
-}
+stream::handshake_entry_points!(TokioIo, AsyncRead, AsyncWrite);
 
 /// Closes gracefully within `timeout`: the peer's Close, or 1006 if it did not answer in time
 /// (then drop the stream to close the transport).

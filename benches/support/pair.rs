@@ -1,0 +1,19 @@
+//! Shared by the criterion benches (included with `#[path]`).
+
+use ferrosocket::{Accept, ClientRequest, Config, Connection, Event};
+
+/// An open ferrosocket client/server pair.
+pub fn open_pair() -> (Connection, Connection) {
+    let mut client = Connection::client(ClientRequest::new("ws://bench/").unwrap(), Config::default());
+    let mut server = Connection::server(Config::default());
+    server.receive(&client.take_outgoing());
+    let Ok(Some(Event::Request(_))) = server.next_event() else {
+        unreachable!()
+    };
+    server.accept(Accept::new()).unwrap();
+    client.receive(&server.take_outgoing());
+    let Ok(Some(Event::Open(_))) = client.next_event() else {
+        unreachable!()
+    };
+    (client, server)
+}
