@@ -74,6 +74,9 @@ struct FrameInProgress {
     remaining: u64,
     /// Payload bytes of this frame already consumed (the masking offset).
     consumed: usize,
+    /// A single-frame message gathered in the read buffer itself: the `consumed` bytes stay
+    /// there, unmasked and validated, and the whole payload is split off without a copy.
+    in_place: bool,
 }
 
 /// The data message being received.
@@ -462,7 +465,8 @@ impl Connection {
                     Progress::NeedMore => return Ok(self.end_of_input()),
                 }
             };
-            if frame.remaining > 0 && self.read.is_empty() {
+            let fresh = self.read.len() - if frame.in_place { frame.consumed } else { 0 };
+            if frame.remaining > 0 && fresh == 0 {
                 return Ok(self.end_of_input());
             }
             if let Some(event) = self.continue_frame(frame)? {
@@ -518,11 +522,19 @@ impl Connection {
                 delivered: 0,
             });
         }
+        // A single-frame message still arriving is gathered where it lands. Room for it is
+        // made once, up to 1 MiB: a header alone must not make us reserve more.
+        let in_place = kind.is_some() && header.fin && !header.rsv1 && !self.config.fragment_events;
+        if in_place {
+            self.read
+                .reserve(payload_len.min(1 << 20).saturating_sub(self.read.len()));
+        }
         self.frame = Some(FrameInProgress {
             fin: header.fin,
             mask: header.mask,
             remaining: header.payload_len,
             consumed: 0,
+            in_place,
         });
         Ok(Progress::Continue)
     }
@@ -595,8 +607,39 @@ impl Connection {
         })
     }
 
+    /// Unmasks and validates in place what has arrived of a single-frame message; splits the
+    /// payload off once complete.
+    fn continue_in_place(&mut self, mut frame: FrameInProgress) -> Result<Option<Event>> {
+        let total = frame.consumed + frame.remaining as usize;
+        let end = self.read.len().min(total);
+        if let Some(key) = frame.mask {
+            mask::apply(&mut self.read[frame.consumed..end], key, frame.consumed);
+        }
+        let kind = self.message.as_ref().map_or(MessageKind::Binary, |m| m.kind);
+        if kind == MessageKind::Text {
+            // Fail fast, as with any other frame.
+            self.utf8.feed(&self.read[frame.consumed..end])?;
+        }
+        frame.remaining -= (end - frame.consumed) as u64;
+        frame.consumed = end;
+        if frame.remaining > 0 {
+            self.frame = Some(frame);
+            return Ok(None);
+        }
+        self.frame = None;
+        self.message = None;
+        if kind == MessageKind::Text {
+            self.utf8.finish()?;
+        }
+        let payload = self.read.split_to(total).freeze();
+        Ok(Some(self.assembled(kind, payload)))
+    }
+
     /// Consumes what has arrived of the current data frame's payload.
     fn continue_frame(&mut self, mut frame: FrameInProgress) -> Result<Option<Event>> {
+        if frame.in_place {
+            return self.continue_in_place(frame);
+        }
         let take = frame.remaining.min(self.read.len() as u64) as usize;
         let mut chunk = self.read.split_to(take);
         if let Some(key) = frame.mask {
