@@ -43,8 +43,11 @@ pub enum State {
 /// Where the handshake or framing stands.
 #[derive(Debug)]
 enum Stage {
-    /// Client: request queued, reading the response head.
-    AwaitingResponse(PendingClientHandshake),
+    /// Client: request queued, reading the response head (`scanned` bytes searched so far).
+    AwaitingResponse {
+        pending: PendingClientHandshake,
+        scanned: usize,
+    },
     /// Client: the server refused; reading the body of its response.
     ReadingRefusal {
         response: Box<Response>,
@@ -166,7 +169,7 @@ impl Connection {
         let offer = conn.config.permessage_deflate.as_ref().map(|d| d.offer());
         let pending = request.encode(conn.rng.nonce(), offer.as_deref(), &mut head);
         conn.write.extend_from_slice(&head);
-        conn.stage = Stage::AwaitingResponse(pending);
+        conn.stage = Stage::AwaitingResponse { pending, scanned: 0 };
         conn
     }
 
@@ -268,7 +271,7 @@ impl Connection {
     /// [`State::Closed`], and later calls return `Ok(None)`.
     pub fn next_event(&mut self) -> Result<Option<Event>> {
         let result = match &self.stage {
-            Stage::AwaitingResponse(_) => self.poll_response(),
+            Stage::AwaitingResponse { .. } => self.poll_response(),
             Stage::ReadingRefusal { .. } => self.poll_refusal(),
             Stage::ReadingRequest { .. } => self.poll_request(),
             Stage::RequestReceived(_) => self.validate_request(),
@@ -404,11 +407,17 @@ impl Connection {
     }
 
     fn poll_response(&mut self) -> Result<Option<Event>> {
-        let mut scanned = 0;
-        let Some(head) = self.take_head(&mut scanned)? else {
+        let Stage::AwaitingResponse { mut scanned, .. } = self.stage else {
             return Ok(None);
         };
-        let Stage::AwaitingResponse(pending) = &self.stage else {
+        let head = self.take_head(&mut scanned);
+        if let Stage::AwaitingResponse { scanned: resume, .. } = &mut self.stage {
+            *resume = scanned;
+        }
+        let Some(head) = head? else {
+            return Ok(None);
+        };
+        let Stage::AwaitingResponse { pending, .. } = &self.stage else {
             return Ok(None);
         };
         let response = PendingClientHandshake::parse_response(head)?;

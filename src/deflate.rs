@@ -111,22 +111,13 @@ impl DeflateConfig {
 
     /// The client's offer, e.g. `permessage-deflate; client_max_window_bits`.
     pub(crate) fn offer(&self) -> String {
-        let mut offer = String::from(NAME);
-        if self.server_no_context_takeover {
-            offer.push_str("; server_no_context_takeover");
-        }
-        if self.client_no_context_takeover {
-            offer.push_str("; client_no_context_takeover");
-        }
-        if let Some(bits) = self.server_max_window_bits {
-            offer.push_str(&format!("; server_max_window_bits={bits}"));
-        }
-        // Always announce that we honour a client window limit.
-        match self.client_max_window_bits {
-            Some(bits) => offer.push_str(&format!("; client_max_window_bits={bits}")),
-            None => offer.push_str("; client_max_window_bits"),
-        }
-        offer
+        header_value(
+            self.server_no_context_takeover,
+            self.client_no_context_takeover,
+            self.server_max_window_bits,
+            // Always announce that we honour a client window limit.
+            Some(self.client_max_window_bits),
+        )
     }
 
     /// Server: the parameters to accept the first acceptable offer with, if any.
@@ -182,6 +173,32 @@ impl DeflateConfig {
             client_max_window_bits,
         })
     }
+}
+
+/// A `permessage-deflate` header value with the given parameters; `client_max_window_bits`
+/// is `Some(None)` for the bare parameter (offers only).
+fn header_value(
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: Option<u8>,
+    client_max_window_bits: Option<Option<u8>>,
+) -> String {
+    let mut value = String::from(NAME);
+    if server_no_context_takeover {
+        value.push_str("; server_no_context_takeover");
+    }
+    if client_no_context_takeover {
+        value.push_str("; client_no_context_takeover");
+    }
+    if let Some(bits) = server_max_window_bits {
+        value.push_str(&format!("; server_max_window_bits={bits}"));
+    }
+    match client_max_window_bits {
+        Some(Some(bits)) => value.push_str(&format!("; client_max_window_bits={bits}")),
+        Some(None) => value.push_str("; client_max_window_bits"),
+        None => {}
+    }
+    value
 }
 
 /// The parameters of one offer or response, checked for RFC 7692 §7.1 validity.
@@ -264,20 +281,12 @@ pub struct DeflateParams {
 impl DeflateParams {
     /// The server's response header value.
     pub(crate) fn response(&self) -> String {
-        let mut response = String::from(NAME);
-        if self.server_no_context_takeover {
-            response.push_str("; server_no_context_takeover");
-        }
-        if self.client_no_context_takeover {
-            response.push_str("; client_no_context_takeover");
-        }
-        if let Some(bits) = self.server_max_window_bits {
-            response.push_str(&format!("; server_max_window_bits={bits}"));
-        }
-        if let Some(bits) = self.client_max_window_bits {
-            response.push_str(&format!("; client_max_window_bits={bits}"));
-        }
-        response
+        header_value(
+            self.server_no_context_takeover,
+            self.client_no_context_takeover,
+            self.server_max_window_bits,
+            self.client_max_window_bits.map(Some),
+        )
     }
 
     /// The compressor for what `role` sends and the decompressor for what it receives.
