@@ -78,29 +78,33 @@ fn drain(conn: &mut Connection, last_state: &mut State) {
     }
 }
 
-/// A server connection after a valid handshake.
-pub fn open_server(config: Config) -> Connection {
-    let mut peer = Config::default();
-    peer.permessage_deflate = config.permessage_deflate.clone();
-    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), peer);
-    let mut server = Connection::server(config);
-    server.receive(&client.take_outgoing());
-    let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
-    server.accept(Accept::new()).unwrap();
-    server.take_outgoing();
-    server
-}
-
-/// A client connection after a valid handshake.
-pub fn open_client(config: Config) -> Connection {
-    let mut peer = Config::default();
-    peer.permessage_deflate = config.permessage_deflate.clone();
-    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), config);
-    let mut server = Connection::server(peer);
+/// A client and a server after a valid handshake, nothing left queued. The peer side gets
+/// default limits but the same permessage-deflate settings, so the extension is negotiated
+/// exactly when the side under test asks for it.
+fn open_pair(client_config: Config, server_config: Config) -> (Connection, Connection) {
+    let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), client_config);
+    let mut server = Connection::server(server_config);
     server.receive(&client.take_outgoing());
     let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
     server.accept(Accept::new()).unwrap();
     client.receive(&server.take_outgoing());
     let Ok(Some(Event::Open(_))) = client.next_event() else { unreachable!() };
-    client
+    (client, server)
+}
+
+/// Default limits with `config`'s permessage-deflate settings: the other end of a connection.
+fn peer_of(config: &Config) -> Config {
+    let mut peer = Config::default();
+    peer.permessage_deflate = config.permessage_deflate.clone();
+    peer
+}
+
+/// A server connection after a valid handshake.
+pub fn open_server(config: Config) -> Connection {
+    open_pair(peer_of(&config), config).1
+}
+
+/// A client connection after a valid handshake.
+pub fn open_client(config: Config) -> Connection {
+    open_pair(config.clone(), peer_of(&config)).0
 }
