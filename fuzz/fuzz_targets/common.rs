@@ -85,10 +85,14 @@ fn open_pair(client_config: Config, server_config: Config) -> (Connection, Conne
     let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), client_config);
     let mut server = Connection::server(server_config);
     server.receive(&client.take_outgoing());
-    let Ok(Some(Event::Request(_))) = server.next_event() else { unreachable!() };
+    let Ok(Some(Event::Request(_))) = server.next_event() else {
+        unreachable!()
+    };
     server.accept(Accept::new()).unwrap();
     client.receive(&server.take_outgoing());
-    let Ok(Some(Event::Open(_))) = client.next_event() else { unreachable!() };
+    let Ok(Some(Event::Open(_))) = client.next_event() else {
+        unreachable!()
+    };
     (client, server)
 }
 

@@ -43,7 +43,10 @@ impl Settings {
 }
 
 fn valid_bits(value: &Option<String>) -> bool {
-    value.as_deref().and_then(|v| v.parse::<u8>().ok()).is_some_and(|b| (8..=15).contains(&b))
+    value
+        .as_deref()
+        .and_then(|v| v.parse::<u8>().ok())
+        .is_some_and(|b| (8..=15).contains(&b))
 }
 
 fuzz_target!(|input: Input| {
@@ -63,7 +66,9 @@ fuzz_target!(|input: Input| {
             server.accept(Accept::new()).unwrap();
             let out = server.take_outgoing();
             let text = String::from_utf8(out.to_vec()).unwrap();
-            let header = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Extensions: "));
+            let header = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Extensions: "));
             assert_eq!(header.is_some(), server.permessage_deflate().is_some());
             if let Some(header) = header {
                 let parsed = extensions::parse(header).expect("our response parses");
@@ -71,7 +76,9 @@ fuzz_target!(|input: Input| {
                 assert_eq!(parsed[0].name, "permessage-deflate");
                 for (name, value) in &parsed[0].params {
                     match name.as_str() {
-                        "server_no_context_takeover" | "client_no_context_takeover" => assert!(value.is_none()),
+                        "server_no_context_takeover" | "client_no_context_takeover" => {
+                            assert!(value.is_none())
+                        }
                         "server_max_window_bits" | "client_max_window_bits" => assert!(valid_bits(value)),
                         other => panic!("unexpected parameter {other}"),
                     }
@@ -85,7 +92,10 @@ fuzz_target!(|input: Input| {
         let client_config = input.client.config();
         let mut client = Connection::client(ClientRequest::new("ws://h/").unwrap(), client_config.clone());
         let request = String::from_utf8(client.take_outgoing().to_vec()).unwrap();
-        let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
         client.receive(
             format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -98,10 +108,14 @@ fuzz_target!(|input: Input| {
         if let Ok(Some(Event::Open(_))) = client.next_event() {
             if let Some(params) = client.permessage_deflate() {
                 let offered = client_config.permessage_deflate.unwrap();
-                if let (Some(asked), Some(got)) = (offered.server_max_window_bits, params.server_max_window_bits) {
+                if let (Some(asked), Some(got)) =
+                    (offered.server_max_window_bits, params.server_max_window_bits)
+                {
                     assert!(got <= asked);
                 }
-                if let (Some(ours), Some(got)) = (offered.client_max_window_bits, params.client_max_window_bits) {
+                if let (Some(ours), Some(got)) =
+                    (offered.client_max_window_bits, params.client_max_window_bits)
+                {
                     assert!(got <= ours);
                 }
                 assert!(!offered.server_no_context_takeover || params.server_no_context_takeover);

@@ -48,13 +48,21 @@ fuzz_target!(|input: Input| {
     let mut client = Connection::client(ClientRequest::new("ws://fuzz/").unwrap(), config.clone());
     let mut server = Connection::server(config);
     server.receive(&client.take_outgoing());
-    let Ok(Some(Event::Request(_))) = server.next_event() else { panic!("request") };
+    let Ok(Some(Event::Request(_))) = server.next_event() else {
+        panic!("request")
+    };
     server.accept(Accept::new()).unwrap();
     client.receive(&server.take_outgoing());
-    let Ok(Some(Event::Open(_))) = client.next_event() else { panic!("open") };
+    let Ok(Some(Event::Open(_))) = client.next_event() else {
+        panic!("open")
+    };
     assert_eq!(client.permessage_deflate(), server.permessage_deflate());
 
-    let (sender, receiver) = if input.client_sends { (&mut client, &mut server) } else { (&mut server, &mut client) };
+    let (sender, receiver) = if input.client_sends {
+        (&mut client, &mut server)
+    } else {
+        (&mut server, &mut client)
+    };
     let mut expected = Vec::new();
     for op in &input.ops {
         match op {
@@ -76,11 +84,21 @@ fuzz_target!(|input: Input| {
                 expected.push(Seen::Ping(Bytes::copy_from_slice(data)));
             }
             Op::Fragmented { binary, pieces } => {
-                let kind = if *binary { MessageKind::Binary } else { MessageKind::Text };
+                let kind = if *binary {
+                    MessageKind::Binary
+                } else {
+                    MessageKind::Text
+                };
                 // Text fragments must add up to UTF-8: use the lossy form of each piece.
                 let pieces: Vec<Vec<u8>> = pieces
                     .iter()
-                    .map(|p| if *binary { p.clone() } else { String::from_utf8_lossy(p).into_owned().into_bytes() })
+                    .map(|p| {
+                        if *binary {
+                            p.clone()
+                        } else {
+                            String::from_utf8_lossy(p).into_owned().into_bytes()
+                        }
+                    })
                     .collect();
                 let count = pieces.len().max(1);
                 for i in 0..count {
