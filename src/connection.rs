@@ -1,5 +1,7 @@
 //! The sans-IO state machine: bytes in, events and bytes out.
 
+use std::io::IoSlice;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::config::Config;
@@ -12,6 +14,7 @@ use crate::handshake::{
     self, Accept, ClientRequest, PendingClientHandshake, Request, Response, ValidatedRequest,
 };
 use crate::mask;
+use crate::outgoing::{Outgoing, SHARE_AT_LEAST};
 use crate::message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
 use crate::rng::Rng;
 use crate::utf8;
@@ -142,7 +145,7 @@ pub struct Connection {
     /// Received bytes not yet consumed.
     read: BytesMut,
     /// Bytes queued for the transport.
-    write: BytesMut,
+    out: Outgoing,
     /// The payload of the pong that answers the latest ping, not yet written.
     pending_pong: Option<Bytes>,
     frame: Option<FrameInProgress>,
@@ -168,7 +171,7 @@ impl Connection {
         let mut head = Vec::with_capacity(256);
         let offer = conn.config.permessage_deflate.as_ref().map(|d| d.offer());
         let pending = request.encode(conn.rng.nonce(), offer.as_deref(), &mut head);
-        conn.write.extend_from_slice(&head);
+        conn.out.tail().extend_from_slice(&head);
         conn.stage = Stage::AwaitingResponse { pending, scanned: 0 };
         conn
     }
@@ -197,7 +200,7 @@ impl Connection {
             state: State::Connecting,
             rng: Rng::new(),
             read: BytesMut::new(),
-            write: BytesMut::new(),
+            out: Outgoing::default(),
             pending_pong: None,
             frame: None,
             message: None,
@@ -255,6 +258,37 @@ impl Connection {
         if !matches!(self.stage, Stage::Done) {
             self.read.extend_from_slice(bytes);
         }
+    }
+
+    /// Lends the engine's receive buffer, so a transport reads into it directly instead of
+    /// into a buffer of its own that [`receive`](Self::receive) then copies from.
+    ///
+    /// `fill` gets an empty buffer with spare capacity for at least `room` bytes and appends
+    /// what it reads (tokio's `read_buf` does, without zeroing the spare capacity first). It
+    /// cannot touch bytes the engine holds already. Returns what `fill` returns.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// # fn demo(conn: &mut ferrosocket::Connection, mut socket: impl Read) -> std::io::Result<()> {
+    /// let n = conn.receive_with(4096, |buf| {
+    ///     buf.resize(4096, 0);
+    ///     let n = socket.read(buf)?;
+    ///     buf.truncate(n);
+    ///     Ok::<_, std::io::Error>(n)
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let held = self.read.len();
+        self.read.reserve(room);
+        // The spare room, split off so `fill` only sees it; joined back without a copy.
+        let mut fresh = self.read.split_off(held);
+        let result = fill(&mut fresh);
+        if !matches!(self.stage, Stage::Done) {
+            self.read.unsplit(fresh);
+        }
+        result
     }
 
     /// Tells the engine the transport's read side ended. Once the buffered bytes are
@@ -340,7 +374,7 @@ impl Connection {
         let response = self.open_accepted(accept)?;
         let mut head = Vec::with_capacity(256);
         response.encode_head(&mut head);
-        self.write.extend_from_slice(&head);
+        self.out.tail().extend_from_slice(&head);
         Ok(())
     }
 
@@ -402,7 +436,7 @@ impl Connection {
     fn queue_refusal(&mut self, response: &Response) {
         let mut out = Vec::with_capacity(128 + response.body.len());
         response.encode_refusal(&mut out);
-        self.write.extend_from_slice(&out);
+        self.out.tail().extend_from_slice(&out);
         self.close_for_good();
     }
 
@@ -801,12 +835,12 @@ impl Connection {
 
     /// Queues a text message.
     pub fn send_text(&mut self, text: &str) -> Result<()> {
-        self.send_data(OpCode::Text, text.as_bytes(), true, true)
+        self.send_data(OpCode::Text, Payload::Borrowed(text.as_bytes()), true, true)
     }
 
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.send_data(OpCode::Binary, data, true, true)
+        self.send_data(OpCode::Binary, Payload::Borrowed(data), true, true)
     }
 
     /// Queues a message, choosing whether it may be compressed (Node `ws`'s `compress`
@@ -819,7 +853,7 @@ impl Connection {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,
         };
-        self.send_data(opcode, data, true, compress)
+        self.send_data(opcode, Payload::Borrowed(data), true, compress)
     }
 
     /// Queues one fragment of a message: the first call opens a message of `kind`, the call
@@ -832,12 +866,12 @@ impl Connection {
             (Some(current), _) if current == kind => OpCode::Continuation,
             (Some(_), _) => return Err(Error::FragmentOrder),
         };
-        self.send_data(opcode, data, is_last, true)?;
+        self.send_data(opcode, Payload::Borrowed(data), is_last, true)?;
         self.sending = if is_last { None } else { Some(kind) };
         Ok(())
     }
 
-    fn send_data(&mut self, opcode: OpCode, data: &[u8], fin: bool, compress: bool) -> Result<()> {
+    fn send_data(&mut self, opcode: OpCode, data: Payload<'_>, fin: bool, compress: bool) -> Result<()> {
         self.check_can_send()?;
         if opcode != OpCode::Continuation && self.sending.is_some() {
             return Err(Error::FragmentOrder);
@@ -846,7 +880,7 @@ impl Connection {
         // is compressed whenever it may be, as its total size is unknown.
         let compressed = match (&self.compression, opcode) {
             (_, OpCode::Continuation) => self.sending_compressed,
-            (Some(c), _) => compress && (!fin || data.len() >= c.threshold),
+            (Some(c), _) => compress && (!fin || data.bytes().len() >= c.threshold),
             (None, _) => false,
         };
         if !fin {
@@ -857,12 +891,13 @@ impl Connection {
         }
         // Refuse before the compressor's state moves on; deflate output is about the
         // input's size at worst.
-        self.check_write_room(data.len() + MAX_HEADER_LEN)?;
+        self.check_write_room(data.bytes().len() + MAX_HEADER_LEN)?;
         let mut scratch = std::mem::take(&mut self.scratch);
         if let Some(compression) = self.compression.as_mut() {
-            compression.deflater.compress(data, fin, &mut scratch);
+            compression.deflater.compress(data.bytes(), fin, &mut scratch);
         }
-        self.write_frame_unchecked(opcode, fin, opcode != OpCode::Continuation, &scratch);
+        let rsv1 = opcode != OpCode::Continuation;
+        self.write_frame_unchecked(opcode, fin, rsv1, Payload::Borrowed(&scratch));
         scratch.clear();
         if scratch.capacity() <= 64 << 10 {
             self.scratch = scratch; // keep small buffers, free large ones
@@ -885,7 +920,7 @@ impl Connection {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(Error::ControlPayloadTooLong);
         }
-        self.write_frame(opcode, true, false, payload)
+        self.write_frame(opcode, true, false, Payload::Borrowed(payload))
     }
 
     /// Starts the closing handshake with `code` and `reason` (at most 123 bytes). Keep
@@ -904,10 +939,14 @@ impl Connection {
     }
 
     /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
+    ///
+    /// A server queues a large uncompressed payload by reference (a clone of its [`Bytes`])
+    /// instead of copying it; [`outgoing_vectored`](Self::outgoing_vectored) then writes it
+    /// with its header in one call.
     pub fn send(&mut self, message: &Message) -> Result<()> {
         match message {
-            Message::Text(text) => self.send_data(OpCode::Text, text.as_bytes(), true, true),
-            Message::Binary(data) => self.send_binary(data),
+            Message::Text(text) => self.send_data(OpCode::Text, Payload::Shared(text.as_shared()), true, true),
+            Message::Binary(data) => self.send_data(OpCode::Binary, Payload::Shared(data), true, true),
             Message::Ping(data) => self.ping(data),
             Message::Pong(data) => self.pong(data),
             Message::Close(Some(frame)) => self.close(frame.code, frame.reason.as_str()),
@@ -939,7 +978,7 @@ impl Connection {
         };
         self.flush_pending_pong();
         // A close goes out whatever the write-buffer limit says.
-        self.write_frame_unchecked(OpCode::Close, true, false, &payload[..len]);
+        self.write_frame_unchecked(OpCode::Close, true, false, Payload::Borrowed(&payload[..len]));
         self.close_sent = true;
         if self.state == State::Open {
             self.state = State::Closing;
@@ -949,7 +988,7 @@ impl Connection {
 
     /// Fails if `len` more bytes would take the write buffer over its limit.
     fn check_write_room(&self, len: usize) -> Result<()> {
-        let size = self.write.len().saturating_add(len);
+        let size = self.out.len().saturating_add(len);
         if size > self.config.max_write_buffer_size {
             return Err(CapacityError::WriteBufferFull {
                 size,
@@ -961,37 +1000,47 @@ impl Connection {
     }
 
     /// Encodes a frame into the write buffer if it fits under the limit.
-    fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Result<()> {
-        self.check_write_room(payload.len() + MAX_HEADER_LEN)?;
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: Payload<'_>) -> Result<()> {
+        self.check_write_room(payload.bytes().len() + MAX_HEADER_LEN)?;
         self.write_frame_unchecked(opcode, fin, rsv1, payload);
         Ok(())
     }
 
-    /// Encodes a frame into the write buffer, masked if this is a client.
-    fn write_frame_unchecked(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
+    /// Queues a frame, masked if this is a client; a large shared payload of a server frame
+    /// is queued without a copy.
+    fn write_frame_unchecked(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: Payload<'_>) {
         let mask = match self.role {
             Role::Client => Some(self.rng.mask_key()),
             Role::Server => None,
         };
-        let mut header = Header::new(opcode, payload.len() as u64);
+        let bytes = payload.bytes();
+        let mut header = Header::new(opcode, bytes.len() as u64);
         header.fin = fin;
         header.rsv1 = rsv1;
         header.mask = mask;
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        self.write.reserve(head_len + payload.len());
-        self.write.extend_from_slice(&head[..head_len]);
-        let start = self.write.len();
-        self.write.extend_from_slice(payload);
+        if let (None, Payload::Shared(shared)) = (mask, payload) {
+            if shared.len() >= SHARE_AT_LEAST {
+                self.out.tail().extend_from_slice(&head[..head_len]);
+                self.out.push_shared(shared.clone());
+                return;
+            }
+        }
+        let tail = self.out.tail();
+        tail.reserve(head_len + bytes.len());
+        tail.extend_from_slice(&head[..head_len]);
+        let start = tail.len();
+        tail.extend_from_slice(bytes);
         if let Some(key) = mask {
-            mask::apply(&mut self.write[start..], key, 0);
+            mask::apply(&mut tail[start..], key, 0);
         }
     }
 
     fn flush_pending_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             if !self.close_sent {
-                self.write_frame_unchecked(OpCode::Pong, true, false, &payload);
+                self.write_frame_unchecked(OpCode::Pong, true, false, Payload::Borrowed(&payload));
             }
         }
     }
@@ -999,28 +1048,53 @@ impl Connection {
     // ---------------------------------------------------------------------------------------
     // Outgoing bytes
 
-    /// The bytes waiting to be written to the transport. After writing some of them, call
-    /// [`advance_outgoing`](Self::advance_outgoing).
+    /// The next contiguous stretch of bytes waiting to be written to the transport (empty
+    /// when nothing waits). After writing some of them, call
+    /// [`advance_outgoing`](Self::advance_outgoing), and repeat until it is empty.
+    ///
+    /// Usually everything waiting is one stretch; a large payload queued by reference (see
+    /// [`send`](Self::send)) is a stretch of its own.
     pub fn outgoing(&mut self) -> &[u8] {
         self.flush_pending_pong();
-        &self.write
+        self.out.front()
+    }
+
+    /// Fills `slices` with the stretches of bytes waiting to be written, in order, for one
+    /// vectored write (`write_vectored`); returns how many it filled. Then call
+    /// [`advance_outgoing`](Self::advance_outgoing) with the count written.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// # fn demo(conn: &mut ferrosocket::Connection, socket: &mut impl Write) -> std::io::Result<()> {
+    /// while conn.wants_write() {
+    ///     let mut slices = [IoSlice::new(&[]); 16];
+    ///     let filled = conn.outgoing_vectored(&mut slices);
+    ///     let written = socket.write_vectored(&slices[..filled])?;
+    ///     conn.advance_outgoing(written);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn outgoing_vectored<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
+        self.flush_pending_pong();
+        self.out.io_slices(slices)
     }
 
     /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
     pub fn advance_outgoing(&mut self, n: usize) {
-        self.write.advance(n.min(self.write.len()));
+        self.out.advance(n);
     }
 
     /// Takes all waiting outgoing bytes at once.
     pub fn take_outgoing(&mut self) -> Bytes {
         self.flush_pending_pong();
-        self.write.split().freeze()
+        self.out.take()
     }
 
     /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`), the
     /// signal for backpressure.
     pub fn buffered_amount(&self) -> usize {
-        self.write.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 2)
+        self.out.len() + self.pending_pong.as_ref().map_or(0, |p| p.len() + 2)
     }
 
     /// Whether anything waits to be written.
@@ -1033,9 +1107,26 @@ impl Connection {
     /// transport next.
     pub fn terminate(&mut self) {
         self.close_for_good();
-        self.write = BytesMut::new();
+        self.out.clear();
         self.pending_pong = None;
         self.close_sent = true;
+    }
+}
+
+/// A payload to send: borrowed, or shared by the application, which lets a server queue a
+/// large one without copying it.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Shared(&'a Bytes),
+}
+
+impl Payload<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Borrowed(bytes) => bytes,
+            Payload::Shared(bytes) => bytes,
+        }
     }
 }
 

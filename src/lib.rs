@@ -106,6 +106,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+mod outgoing;
 mod rng;
 pub mod utf8;
 

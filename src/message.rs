@@ -39,6 +39,11 @@ impl Utf8Bytes {
         &self.0
     }
 
+    /// The underlying [`Bytes`], shared.
+    pub(crate) fn as_shared(&self) -> &Bytes {
+        &self.0
+    }
+
     /// Gives up the UTF-8 guarantee for the underlying [`Bytes`].
     pub fn into_bytes(self) -> Bytes {
         self.0

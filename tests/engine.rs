@@ -4,7 +4,11 @@
 mod util;
 
 use bytes::Bytes;
-use ferrosocket::{CloseCode, CloseFrame, Config, Connection, Error, Event, Fragment, MessageKind, State};
+use std::io::IoSlice;
+
+use ferrosocket::{
+    CloseCode, CloseFrame, Config, Connection, Error, Event, Fragment, Message, MessageKind, State,
+};
 use util::*;
 
 /// The close code in the Close frame `conn` queued, if any.
@@ -354,4 +358,55 @@ fn sending_before_open_is_refused() {
         conn.accept(Default::default()),
         Err(Error::NoPendingRequest)
     ));
+}
+
+#[test]
+fn a_server_queues_large_shared_payloads_without_copying_them() {
+    let mut pair = Pair::default_open();
+    let large = Bytes::from(vec![9u8; 100_000]);
+    pair.server.send_text("before").unwrap();
+    pair.server.send(&Message::Binary(large.clone())).unwrap();
+    pair.server.ping(b"p").unwrap();
+    let small = Bytes::from_static(b"small shared");
+    pair.server.send(&Message::Binary(small.clone())).unwrap();
+    assert_eq!(pair.server.buffered_amount(), 8 + (100_000 + 10) + 3 + 14);
+
+    // The payload itself is one of the stretches handed to a vectored write.
+    let mut slices = [IoSlice::new(&[]); 8];
+    let filled = pair.server.outgoing_vectored(&mut slices);
+    assert_eq!(filled, 3, "frames before, the payload, frames after");
+    assert_eq!(slices[1].as_ptr(), large.as_ptr());
+    let wire: Vec<u8> = slices[..filled].iter().flat_map(|s| s.iter().copied()).collect();
+
+    // Written out in awkward pieces through `outgoing`, the same bytes arrive in order.
+    let mut pieces = Vec::new();
+    while pair.server.wants_write() {
+        let out = pair.server.outgoing();
+        let n = out.len().min(7_777);
+        pieces.extend_from_slice(&out[..n]);
+        pair.server.advance_outgoing(n);
+    }
+    assert_eq!(pieces, wire);
+    pair.client.receive(&wire);
+    assert_eq!(
+        events(&mut pair.client),
+        vec![
+            Ok(Event::Text("before".into())),
+            Ok(Event::Binary(large)),
+            Ok(Event::Ping(Bytes::from_static(b"p"))),
+            Ok(Event::Binary(small)),
+        ]
+    );
+}
+
+#[test]
+fn a_client_masks_shared_payloads_into_its_own_buffer() {
+    let mut pair = Pair::default_open();
+    let large = Bytes::from(vec![3u8; 70_000]);
+    pair.client.send(&Message::Binary(large.clone())).unwrap();
+    let mut slices = [IoSlice::new(&[]); 4];
+    assert_eq!(pair.client.outgoing_vectored(&mut slices), 1);
+    pair.deliver_to_server();
+    assert_eq!(pair.server.next_event().unwrap(), Some(Event::Binary(large.clone())));
+    assert_eq!(&large[..], &[3u8; 70_000][..], "the caller's bytes stay unmasked");
 }

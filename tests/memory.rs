@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use ferrosocket::deflate::DeflateConfig;
-use ferrosocket::{Config, Connection, Error, Event, MessageKind};
+use ferrosocket::{Config, Connection, Error, Event, Message, MessageKind};
 use util::*;
 
 struct Counting;
@@ -63,44 +63,59 @@ fn peak() -> usize {
 }
 
 /// One echo round: the server decodes a client message and sends it back; the client
-/// decodes the echo. Bytes move through `outgoing`/`advance_outgoing`, as adapters do.
-fn echo_round(client: &mut Connection, server: &mut Connection, payload: &[u8]) {
+/// decodes the echo. With `shared`, the server echoes the received `Bytes` (large ones are
+/// queued, not copied) and bytes are read into the engines' buffers, as the async adapters do.
+fn echo_round(client: &mut Connection, server: &mut Connection, payload: &[u8], shared: bool) {
     client.send_binary(payload).unwrap();
-    move_bytes(client, server);
+    move_bytes(client, server, shared);
     let Ok(Some(Event::Binary(message))) = server.next_event() else {
         panic!("server event")
     };
-    server.send_binary(&message).unwrap();
-    drop(message);
-    move_bytes(server, client);
+    if shared {
+        server.send(&Message::Binary(message)).unwrap(); // large payloads: queued, not copied
+    } else {
+        server.send_binary(&message).unwrap();
+        drop(message);
+    }
+    move_bytes(server, client, shared);
     let Ok(Some(Event::Binary(echo))) = client.next_event() else {
         panic!("client event")
     };
     assert_eq!(echo.len(), payload.len());
 }
 
-fn move_bytes(from: &mut Connection, to: &mut Connection) {
-    let out = from.outgoing();
-    to.receive(out);
-    let n = out.len();
-    from.advance_outgoing(n);
+/// Moves bytes as adapters do: through `outgoing`/`advance_outgoing`, and either `receive`
+/// or, when `lend`, reading into the receiver's own buffer (`receive_with`).
+fn move_bytes(from: &mut Connection, to: &mut Connection, lend: bool) {
+    while from.wants_write() {
+        let out = from.outgoing();
+        let n = out.len();
+        if lend {
+            to.receive_with(64 << 10, |buf| buf.extend_from_slice(out));
+        } else {
+            to.receive(out);
+        }
+        from.advance_outgoing(n);
+    }
 }
 
 #[test]
 fn no_allocations_per_message_in_steady_state() {
-    for size in [16usize, 1024, 16 << 10, 64 << 10] {
-        let mut pair = Pair::default_open();
-        let payload = vec![0xab; size];
-        // Warm up: buffers grow to their working size.
-        for _ in 0..4 {
-            echo_round(&mut pair.client, &mut pair.server, &payload);
+    for shared in [false, true] {
+        for size in [16usize, 1024, 16 << 10, 64 << 10] {
+            let mut pair = Pair::default_open();
+            let payload = vec![0xab; size];
+            // Warm up: buffers grow to their working size.
+            for _ in 0..4 {
+                echo_round(&mut pair.client, &mut pair.server, &payload, shared);
+            }
+            let before = allocations();
+            for _ in 0..100 {
+                echo_round(&mut pair.client, &mut pair.server, &payload, shared);
+            }
+            let per_message = (allocations() - before) as f64 / 200.0;
+            assert_eq!(per_message, 0.0, "{size} B messages allocate (shared: {shared})");
         }
-        let before = allocations();
-        for _ in 0..100 {
-            echo_round(&mut pair.client, &mut pair.server, &payload);
-        }
-        let per_message = (allocations() - before) as f64 / 200.0;
-        assert_eq!(per_message, 0.0, "{size} B messages allocate");
     }
 }
 
@@ -113,7 +128,7 @@ fn fragmented_messages_reuse_the_assembly_buffer() {
                 .send_fragment(MessageKind::Binary, piece, i == 2)
                 .unwrap();
         }
-        move_bytes(&mut pair.client, &mut pair.server);
+        move_bytes(&mut pair.client, &mut pair.server, false);
         let Ok(Some(Event::Binary(message))) = pair.server.next_event() else {
             panic!()
         };

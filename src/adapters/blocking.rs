@@ -138,11 +138,13 @@ impl<S: Read + Write> WebSocket<S> {
     /// Writes everything queued to the transport.
     pub fn flush(&mut self) -> Result<()> {
         loop {
-            let out = self.conn.outgoing();
-            if out.is_empty() {
-                break;
-            }
-            match self.stream.write(out) {
+            let mut slices = [io::IoSlice::new(&[]); 32];
+            let written = match self.conn.outgoing_vectored(&mut slices) {
+                0 => break,
+                1 => self.stream.write(&slices[0]),
+                n => self.stream.write_vectored(&slices[..n]),
+            };
+            match written {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => self.conn.advance_outgoing(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

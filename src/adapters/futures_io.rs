@@ -4,7 +4,9 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
+
+use bytes::BytesMut;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -12,23 +14,50 @@ use super::stream::{self, AsyncTransport};
 
 /// The glue between a futures-io object and [`stream::WebSocketStream`].
 #[derive(Debug)]
-pub struct FuturesIo<S>(pub S);
+pub struct FuturesIo<S> {
+    /// The I/O object.
+    pub io: S,
+    /// futures-io reads only into initialized memory: this buffer is zeroed once and reused,
+    /// rather than zeroing the engine's spare room on every read.
+    scratch: Vec<u8>,
+}
+
+impl<S> FuturesIo<S> {
+    /// Wraps a futures-io object.
+    pub fn new(io: S) -> Self {
+        FuturesIo { io, scratch: Vec::new() }
+    }
+}
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
-    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+    fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        let room = buf.capacity().max(1);
+        if self.scratch.len() < room {
+            self.scratch.resize(room, 0);
+        }
+        let n = ready!(Pin::new(&mut self.io).poll_read(cx, &mut self.scratch[..room]))?;
+        buf.extend_from_slice(&self.scratch[..n]);
+        Poll::Ready(Ok(n))
     }
 
     fn poll_write_some(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored_some(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
+        Pin::new(&mut self.io).poll_close(cx)
     }
 }
 

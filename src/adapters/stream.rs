@@ -3,12 +3,13 @@
 //! ([`AsyncTransport`]) and the runtime's networking and timers.
 
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 
@@ -17,9 +18,14 @@ use crate::{
     Result, Role, State,
 };
 
-/// How many bytes one read from the transport asks for. The buffer is allocated zeroed, so
-/// an idle connection's pages stay untouched (and out of its RSS) until data arrives.
-const READ_CHUNK: usize = 64 * 1024;
+/// The room made for the first read: a handshake fits, and an idle connection holds little.
+const FIRST_READ: usize = 1024;
+
+/// The most room made for one read; reads that fill their room double it up to this.
+const MAX_READ: usize = 64 * 1024;
+
+/// At most this many stretches of outgoing bytes go into one vectored write.
+const MAX_IO_SLICES: usize = 32;
 
 /// Default outgoing high-water mark: sends wait while more than this is buffered.
 pub const DEFAULT_HIGH_WATER: usize = 1 << 20;
@@ -29,10 +35,22 @@ pub const DEFAULT_HIGH_WATER: usize = 1 << 20;
 /// Implemented by the runtime glue types ([`TokioIo`](crate::tokio::TokioIo),
 /// [`FuturesIo`](crate::futures_io::FuturesIo)); implement it to run over anything else.
 pub trait AsyncTransport: Unpin {
-    /// Reads some bytes into `buf`; `Ok(0)` is the end of the stream.
-    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Reads some bytes, appending them to `buf` (empty, with spare capacity): the engine's
+    /// own receive buffer, so what is read there is not copied again. `Ok(0)` is the end of
+    /// the stream.
+    fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>>;
     /// Writes some bytes of `buf`.
     fn poll_write_some(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Writes some bytes of `bufs`, in order, in one call if the transport can. By default,
+    /// writes from the first non-empty slice.
+    fn poll_write_vectored_some(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..]);
+        self.poll_write_some(cx, first)
+    }
     /// Flushes the transport.
     fn poll_flush_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts down the write side.
@@ -74,7 +92,8 @@ impl std::fmt::Debug for Heartbeat {
 pub struct WebSocketStream<T> {
     io: T,
     conn: Connection,
-    read_buf: Vec<u8>,
+    /// The room the next read asks for.
+    read_size: usize,
     high_water: usize,
     /// The transport's write side was shut down.
     shut_down: bool,
@@ -89,7 +108,7 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         WebSocketStream {
             io,
             conn,
-            read_buf: Vec::new(),
+            read_size: FIRST_READ,
             high_water: DEFAULT_HIGH_WATER,
             shut_down: false,
             heartbeat: None,
@@ -287,14 +306,20 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         Poll::Ready(())
     }
 
-    /// Reads once from the transport into the engine.
+    /// Reads once from the transport, straight into the engine's buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if self.read_buf.len() < READ_CHUNK {
-            self.read_buf.resize(READ_CHUNK, 0);
-        }
-        match ready!(self.io.poll_read_some(cx, &mut self.read_buf)) {
-            Ok(0) => self.conn.receive_eof(),
-            Ok(n) => self.conn.receive(&self.read_buf[..n]),
+        let io = &mut self.io;
+        let read = self.conn.receive_with(self.read_size, |buf| {
+            let room = buf.capacity();
+            io.poll_read_buf(cx, buf).map_ok(|n| (n, room))
+        });
+        match ready!(read) {
+            Ok((0, _)) => self.conn.receive_eof(),
+            Ok((n, room)) => {
+                if n == room {
+                    self.read_size = (self.read_size * 2).min(MAX_READ);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.conn.receive_eof(),
             Err(e) => return Poll::Ready(Err(e.into())),
         }
@@ -304,11 +329,13 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     /// Writes everything queued and flushes the transport.
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         loop {
-            let out = self.conn.outgoing();
-            if out.is_empty() {
-                break;
-            }
-            match ready!(self.io.poll_write_some(cx, out)) {
+            let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
+            let written = match self.conn.outgoing_vectored(&mut slices) {
+                0 => break,
+                1 => self.io.poll_write_some(cx, &slices[0]),
+                n => self.io.poll_write_vectored_some(cx, &slices[..n]),
+            };
+            match ready!(written) {
                 Ok(0) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into())),
                 Ok(n) => self.conn.advance_outgoing(n),
                 Err(e) => return Poll::Ready(Err(e.into())),
@@ -451,7 +478,7 @@ macro_rules! handshake_entry_points {
         where
             S: $read + $write + Unpin,
         {
-            $crate::stream::client($glue(stream), request, config).await
+            $crate::stream::client($glue::new(stream), request, config).await
         }
 
         /// Wraps a transport whose handshake an HTTP server already did (see
@@ -461,7 +488,7 @@ macro_rules! handshake_entry_points {
             stream: S,
             conn: $crate::Connection,
         ) -> WebSocketStream<S> {
-            $crate::stream::WebSocketStream::from_connection($glue(stream), conn)
+            $crate::stream::WebSocketStream::from_connection($glue::new(stream), conn)
         }
 
         /// Performs the server handshake, accepting any valid request.
@@ -483,7 +510,7 @@ macro_rules! handshake_entry_points {
             S: $read + $write + Unpin,
             F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
         {
-            $crate::stream::server($glue(stream), $crate::Connection::server(config), decide).await
+            $crate::stream::server($glue::new(stream), $crate::Connection::server(config), decide).await
         }
 
         /// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes
@@ -500,7 +527,7 @@ macro_rules! handshake_entry_points {
             F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
         {
             let conn = $crate::Connection::from_request(request, leftover, config);
-            $crate::stream::server($glue(stream), conn, decide).await
+            $crate::stream::server($glue::new(stream), conn, decide).await
         }
     };
 }

@@ -15,11 +15,13 @@
 //! ```
 
 use std::io;
+use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::stream::{self, AsyncTransport};
@@ -30,15 +32,30 @@ use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Respon
 #[derive(Debug)]
 pub struct TokioIo<S>(pub S);
 
+impl<S> TokioIo<S> {
+    /// Wraps a tokio I/O object.
+    pub fn new(io: S) -> Self {
+        TokioIo(io)
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
-    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let mut read_buf = ReadBuf::new(buf);
-        ready!(Pin::new(&mut self.0).poll_read(cx, &mut read_buf))?;
-        Poll::Ready(Ok(read_buf.filled().len()))
+    fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        // tokio's `read_buf` reads into the spare capacity without zeroing it first. Its
+        // future holds no state between polls, so one made per poll loses nothing.
+        std::pin::pin!(self.0.read_buf(buf)).poll(cx)
     }
 
     fn poll_write_some(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored_some(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
