@@ -3,14 +3,18 @@
 //! writes pre-built masked frames and parses the echoes itself).
 //!
 //! ```text
-//! cargo bench --bench echo_load                 # everything (about 3 minutes)
-//! cargo bench --bench echo_load -- --seconds 2  # shorter windows
+//! cargo bench --bench echo_load                            # 3 rounds of 2 s windows (about 4 minutes)
+//! cargo bench --bench echo_load -- --seconds 3 --rounds 5  # longer, steadier
+//! cargo bench --bench echo_load -- --baseline /tmp/echo_server_before  # A/B against an older build
+//! cargo bench --bench echo_load -- --only ferrosocket --sizes 16,1024  # e.g. under `perf record -C 0`
 //! ```
 //! Each server runs pinned to core 0 (`taskset`), the load client on core 1. Reported per
 //! server and scenario: echoed messages per second, the server's CPU time per message and
 //! messages per server CPU-second (from `/proc/PID/stat`), round-trip latency p50/p99 (one
 //! connection, one message in flight), and the RSS each idle connection adds (1,000
-//! connections). Ratios compare ferrosocket with each peer in the same run.
+//! connections). Every scenario runs `rounds` times with the servers taking turns, and the
+//! median counts, so drift in a shared machine's speed hits every server alike. Ratios
+//! compare ferrosocket with each peer in the same run.
 
 use std::cell::Cell;
 use std::io::{BufRead, BufReader};
@@ -23,27 +27,30 @@ use tokio::net::TcpStream;
 
 struct Server {
     name: &'static str,
-    binary: &'static str,
+    /// An example's name, or a path to a binary (`--baseline`).
+    binary: String,
     args: &'static [&'static str],
 }
 
-const SERVERS: [Server; 3] = [
-    Server {
-        name: "ferrosocket",
-        binary: "echo_server",
-        args: &["--runtime", "tokio"],
-    },
-    Server {
-        name: "fastwebsockets",
-        binary: "peer_fastwebsockets_echo",
-        args: &[],
-    },
-    Server {
-        name: "tokio-tungstenite",
-        binary: "peer_tungstenite_echo",
-        args: &[],
-    },
-];
+fn servers() -> Vec<Server> {
+    vec![
+        Server {
+            name: "ferrosocket",
+            binary: "echo_server".into(),
+            args: &["--runtime", "tokio"],
+        },
+        Server {
+            name: "fastwebsockets",
+            binary: "peer_fastwebsockets_echo".into(),
+            args: &[],
+        },
+        Server {
+            name: "tokio-tungstenite",
+            binary: "peer_tungstenite_echo".into(),
+            args: &[],
+        },
+    ]
+}
 
 const SIZES: [usize; 4] = [16, 1024, 16 << 10, 1 << 20];
 /// (connections, messages in flight per connection)
@@ -74,7 +81,7 @@ fn examples_dir() -> std::path::PathBuf {
 fn start(server: &Server, port: u16) -> Running {
     let mut child = Command::new("taskset")
         .args(["-c", "0"])
-        .arg(examples_dir().join(server.binary))
+        .arg(examples_dir().join(&server.binary))
         .arg(format!("127.0.0.1:{port}"))
         .args(server.args)
         .stdout(Stdio::piped())
@@ -209,9 +216,16 @@ async fn drive(addr: String, frame: Rc<Vec<u8>>, inflight: usize, counter: Rc<Ce
     writer_task.abort();
 }
 
+#[derive(Clone, Copy)]
 struct Throughput {
     per_second: f64,
     cpu_per_message_us: f64,
+}
+
+/// The median round of a scenario, by server CPU per message.
+fn median(mut rounds: Vec<Throughput>) -> Throughput {
+    rounds.sort_by(|a, b| a.cpu_per_message_us.total_cmp(&b.cpu_per_message_us));
+    rounds[rounds.len() / 2]
 }
 
 fn throughput(
@@ -307,11 +321,30 @@ fn idle_memory(server: &Running, count: usize) -> f64 {
 }
 
 fn main() {
-    let mut seconds = 3.0;
+    let mut seconds = 2.0;
+    let mut rounds = 3;
+    let mut sizes = SIZES.to_vec();
+    let mut servers = servers();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--seconds" {
-            seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds);
+        match arg.as_str() {
+            "--seconds" => seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds),
+            "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(rounds),
+            // Profiling aids: one server only, some sizes only.
+            "--only" => {
+                let name = args.next().expect("--only NAME");
+                servers.retain(|s| s.name == name);
+            }
+            "--sizes" => {
+                let list = args.next().expect("--sizes 16,1024");
+                sizes = list.split(',').filter_map(|v| v.parse().ok()).collect();
+            }
+            "--baseline" => servers.push(Server {
+                name: "baseline",
+                binary: args.next().expect("--baseline PATH"),
+                args: &["--runtime", "tokio"],
+            }),
+            _ => {}
         }
     }
     if std::env::args().any(|a| a == "--list" || a == "--test") {
@@ -338,24 +371,47 @@ fn main() {
         .args(["-p", "-c", "1", &std::process::id().to_string()])
         .output();
 
-    let mut rows = Vec::new();
-    for (index, server) in SERVERS.iter().enumerate() {
-        let running = start(server, 9200 + index as u16);
-        let mut results = Vec::new();
-        for (connections, inflight) in SHAPES {
-            for size in SIZES {
-                let r = throughput(&running, size, connections, inflight, seconds);
+    // Idle memory first, each server freshly started: memory freed by a busy run would be
+    // reused without showing in RSS.
+    let idle: Vec<f64> = servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| {
+            let fresh = start(server, 9300 + index as u16);
+            let kib = idle_memory(&fresh, 1000);
+            eprintln!("{:>18} idle connection: {kib:.1} KiB RSS", server.name);
+            kib
+        })
+        .collect();
+    // Every server runs for the whole benchmark; the idle ones use no CPU.
+    let running: Vec<Running> = servers
+        .iter()
+        .enumerate()
+        .map(|(index, server)| start(server, 9200 + index as u16))
+        .collect();
+    let mut results: Vec<Vec<_>> = servers.iter().map(|_| Vec::new()).collect();
+    for (connections, inflight) in SHAPES {
+        for &size in &sizes {
+            let mut samples: Vec<Vec<Throughput>> = servers.iter().map(|_| Vec::new()).collect();
+            for _ in 0..rounds {
+                for (i, server) in running.iter().enumerate() {
+                    samples[i].push(throughput(server, size, connections, inflight, seconds));
+                }
+            }
+            for (i, server) in servers.iter().enumerate() {
+                let r = median(std::mem::take(&mut samples[i]));
                 eprintln!(
                     "{:>18} {connections:>2}x{inflight:<2} {size:>8} B: {:>9.0} msg/s, {:>7.2} µs server CPU/msg",
                     server.name, r.per_second, r.cpu_per_message_us
                 );
-                results.push(((connections, inflight, size), r));
+                results[i].push(((connections, inflight, size), r));
             }
         }
-        let (p50, p99) = latency(&running, seconds);
+    }
+    let mut rows = Vec::new();
+    for (((server, running), results), idle) in servers.iter().zip(&running).zip(results).zip(idle) {
+        let (p50, p99) = latency(running, seconds);
         eprintln!("{:>18} latency p50 {p50:.1} µs, p99 {p99:.1} µs", server.name);
-        let idle = idle_memory(&running, 1000);
-        eprintln!("{:>18} idle connection: {idle:.1} KiB RSS", server.name);
         rows.push((server.name, results, p50, p99, idle));
     }
 

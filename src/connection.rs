@@ -14,8 +14,8 @@ use crate::handshake::{
     self, Accept, ClientRequest, PendingClientHandshake, Request, Response, ValidatedRequest,
 };
 use crate::mask;
-use crate::outgoing::{Outgoing, SHARE_AT_LEAST};
 use crate::message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
+use crate::outgoing::{Outgoing, SHARE_AT_LEAST};
 use crate::rng::Rng;
 use crate::utf8;
 
@@ -281,6 +281,15 @@ impl Connection {
     /// ```
     pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
         let held = self.read.len();
+        // A message gathered in place already has its room: asking for more than it misses
+        // would move the whole message to a bigger buffer.
+        let room = match self.frame {
+            Some(frame) if frame.in_place => {
+                let missing = (frame.consumed as u64 + frame.remaining).saturating_sub(held as u64);
+                room.min(usize::try_from(missing).unwrap_or(usize::MAX).max(1))
+            }
+            _ => room,
+        };
         self.read.reserve(room);
         // The spare room, split off so `fill` only sees it; joined back without a copy.
         let mut fresh = self.read.split_off(held);
@@ -289,6 +298,15 @@ impl Connection {
             self.read.unsplit(fresh);
         }
         result
+    }
+
+    /// Room left in the receive buffer: how much a transport can read into it (see
+    /// [`receive_with`](Self::receive_with)) before it must grow. Zero when the engine holds
+    /// no buffer, as after the handshake: a transport that waits for input can then read into
+    /// a small buffer of its own and [`receive`](Self::receive) what arrives, so an idle
+    /// connection holds no receive buffer at all.
+    pub fn receive_capacity(&self) -> usize {
+        self.read.capacity() - self.read.len()
     }
 
     /// Tells the engine the transport's read side ended. Once the buffered bytes are
@@ -418,8 +436,7 @@ impl Connection {
         if let Some(params) = deflate {
             self.enable_compression(params);
         }
-        self.stage = Stage::Open;
-        self.state = State::Open;
+        self.open();
         Ok(response)
     }
 
@@ -481,9 +498,18 @@ impl Connection {
                 return Err(HandshakeError::UnofferedExtension(extension.name.clone()).into())
             }
         }
+        self.open();
+        Ok(Some(Event::Open(Box::new(response))))
+    }
+
+    /// The handshake is done. The buffer that held it goes unless frames follow in it, so a
+    /// connection that waits for its first message holds no receive buffer.
+    fn open(&mut self) {
         self.stage = Stage::Open;
         self.state = State::Open;
-        Ok(Some(Event::Open(Box::new(response))))
+        if self.read.is_empty() {
+            self.read = BytesMut::new();
+        }
     }
 
     fn poll_refusal(&mut self) -> Result<Option<Event>> {
@@ -945,7 +971,9 @@ impl Connection {
     /// with its header in one call.
     pub fn send(&mut self, message: &Message) -> Result<()> {
         match message {
-            Message::Text(text) => self.send_data(OpCode::Text, Payload::Shared(text.as_shared()), true, true),
+            Message::Text(text) => {
+                self.send_data(OpCode::Text, Payload::Shared(text.as_shared()), true, true)
+            }
             Message::Binary(data) => self.send_data(OpCode::Binary, Payload::Shared(data), true, true),
             Message::Ping(data) => self.ping(data),
             Message::Pong(data) => self.pong(data),

@@ -456,3 +456,29 @@ async fn reconnecting_client_comes_back_after_each_disconnect() {
     client.close(1000, "").await.unwrap();
     assert!(client.next().await.is_none());
 }
+
+#[tokio::test]
+async fn an_idle_connection_holds_no_receive_buffer() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let client = tokio::spawn(async move {
+        let (mut ws, _) = tws::connect(&url).await.unwrap();
+        wait.await.unwrap();
+        ws.send(Message::text("after a while")).await.unwrap();
+        ws
+    });
+    let (stream, _) = listener.accept().await.unwrap();
+    let handshake = tws::accept(stream);
+    // The handshake future is most of what a waiting connection's task weighs.
+    assert!(
+        std::mem::size_of_val(&handshake) <= 1024,
+        "handshake future: {} bytes",
+        std::mem::size_of_val(&handshake)
+    );
+    let mut ws = handshake.await.unwrap();
+    assert_eq!(ws.connection().receive_capacity(), 0, "the handshake's buffer is gone");
+    go.send(()).unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("after a while"));
+    drop(client.await.unwrap());
+}

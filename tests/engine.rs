@@ -407,6 +407,29 @@ fn a_client_masks_shared_payloads_into_its_own_buffer() {
     let mut slices = [IoSlice::new(&[]); 4];
     assert_eq!(pair.client.outgoing_vectored(&mut slices), 1);
     pair.deliver_to_server();
-    assert_eq!(pair.server.next_event().unwrap(), Some(Event::Binary(large.clone())));
+    assert_eq!(
+        pair.server.next_event().unwrap(),
+        Some(Event::Binary(large.clone()))
+    );
     assert_eq!(&large[..], &[3u8; 70_000][..], "the caller's bytes stay unmasked");
+}
+
+#[test]
+fn the_handshake_buffer_goes_once_the_connection_opens() {
+    let pair = Pair::default_open();
+    assert_eq!(pair.server.receive_capacity(), 0);
+    assert_eq!(pair.client.receive_capacity(), 0);
+
+    // Frames sent right behind the request stay, and are read from it.
+    let mut client = Connection::client(
+        ferrosocket::ClientRequest::new("ws://example.com/").unwrap(),
+        Config::default(),
+    );
+    let request = client.take_outgoing();
+    let mut server = Connection::server(Config::default());
+    server.receive(&request);
+    server.receive(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    assert!(matches!(server.next_event().unwrap(), Some(Event::Request(_))));
+    server.accept(ferrosocket::Accept::new()).unwrap();
+    assert_eq!(server.next_event().unwrap(), Some(Event::Text("hi".into())));
 }

@@ -25,11 +25,18 @@ pub struct FuturesIo<S> {
 impl<S> FuturesIo<S> {
     /// Wraps a futures-io object.
     pub fn new(io: S) -> Self {
-        FuturesIo { io, scratch: Vec::new() }
+        FuturesIo {
+            io,
+            scratch: Vec::new(),
+        }
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+
     fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
         let room = buf.capacity().max(1);
         if self.scratch.len() < room {

@@ -35,6 +35,8 @@ pub const DEFAULT_HIGH_WATER: usize = 1 << 20;
 /// Implemented by the runtime glue types ([`TokioIo`](crate::tokio::TokioIo),
 /// [`FuturesIo`](crate::futures_io::FuturesIo)); implement it to run over anything else.
 pub trait AsyncTransport: Unpin {
+    /// Reads some bytes into `buf`; `Ok(0)` is the end of the stream.
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     /// Reads some bytes, appending them to `buf` (empty, with spare capacity): the engine's
     /// own receive buffer, so what is read there is not copied again. `Ok(0)` is the end of
     /// the stream.
@@ -308,12 +310,23 @@ impl<T: AsyncTransport> WebSocketStream<T> {
 
     /// Reads once from the transport, straight into the engine's buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let io = &mut self.io;
-        let read = self.conn.receive_with(self.read_size, |buf| {
-            let room = buf.capacity();
-            io.poll_read_buf(cx, buf).map_ok(|n| (n, room))
-        });
-        match ready!(read) {
+        let read = if self.conn.receive_capacity() == 0 {
+            // The engine holds no buffer (an idle connection): wait with a buffer on the
+            // stack, and give the engine one only once data arrives.
+            let mut probe = [0u8; FIRST_READ];
+            ready!(self.io.poll_read_some(cx, &mut probe)).map(|n| {
+                self.conn
+                    .receive_with(self.read_size, |buf| buf.extend_from_slice(&probe[..n]));
+                (n, FIRST_READ)
+            })
+        } else {
+            let io = &mut self.io;
+            ready!(self.conn.receive_with(self.read_size, |buf| {
+                let room = buf.capacity();
+                io.poll_read_buf(cx, buf).map_ok(|n| (n, room))
+            }))
+        };
+        match read {
             Ok((0, _)) => self.conn.receive_eof(),
             Ok((n, room)) => {
                 if n == room {
@@ -401,30 +414,49 @@ pub async fn client<T: AsyncTransport>(
     }
 }
 
-/// Server handshake over an engine that reads (or was given) the request: `decide` accepts
-/// or refuses it. A refusal is written out and returned as [`HandshakeError::Rejected`].
-pub async fn server<T, F>(io: T, conn: Connection, decide: F) -> Result<WebSocketStream<T>>
+/// Server handshake over a stream whose engine reads (or was given) the request: `decide`
+/// accepts or refuses it. A refusal is written out and returned as
+/// [`HandshakeError::Rejected`].
+///
+/// It takes the stream whole, rather than a transport and an engine to combine, so the
+/// future holds one copy of them while it waits: that future is most of what an idle
+/// connection's task weighs.
+#[allow(clippy::manual_async_fn)] // on purpose: see the comment in the body
+pub fn server<T, F>(mut ws: WebSocketStream<T>, decide: F) -> impl Future<Output = Result<WebSocketStream<T>>>
 where
     T: AsyncTransport,
     F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
 {
-    let mut ws = WebSocketStream::from_connection(io, conn);
-    let request = match ws.next_event().await {
-        Some(Ok(Event::Request(request))) => request,
-        Some(Err(e)) => return Err(e),
-        _ => return Err(HandshakeError::Incomplete.into()),
-    };
-    match decide(&request) {
-        Ok(accept) => {
-            ws.conn.accept(accept)?;
-            ws.flush().await?;
-            Ok(ws)
-        }
-        Err(response) => {
-            ws.conn.reject(response.clone())?;
-            ws.flush().await?;
-            let _ = poll_fn(|cx| ws.io.poll_shutdown_transport(cx)).await;
-            Err(HandshakeError::Rejected(Box::new(response)).into())
+    // An async block that uses the captured stream in place: an `async fn` would keep its
+    // argument and a working copy, doubling what the task weighs while it waits.
+    async move {
+        ws.answer_request(decide).await?;
+        Ok(ws)
+    }
+}
+
+impl<T: AsyncTransport> WebSocketStream<T> {
+    /// Reads the upgrade request and answers it as `decide` says.
+    async fn answer_request<F>(&mut self, decide: F) -> Result<()>
+    where
+        F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
+    {
+        let request = match self.next_event().await {
+            Some(Ok(Event::Request(request))) => request,
+            Some(Err(e)) => return Err(e),
+            _ => return Err(HandshakeError::Incomplete.into()),
+        };
+        match decide(&request) {
+            Ok(accept) => {
+                self.conn.accept(accept)?;
+                self.flush().await
+            }
+            Err(response) => {
+                self.conn.reject(response.clone())?;
+                self.flush().await?;
+                let _ = poll_fn(|cx| self.io.poll_shutdown_transport(cx)).await;
+                Err(HandshakeError::Rejected(Box::new(response)).into())
+            }
         }
     }
 }
@@ -491,43 +523,51 @@ macro_rules! handshake_entry_points {
             $crate::stream::WebSocketStream::from_connection($glue::new(stream), conn)
         }
 
+        // The server entry points return the handshake future itself rather than wrapping
+        // it in an `async fn` of their own: it stays as small as it can be (see
+        // `stream::server`).
+
         /// Performs the server handshake, accepting any valid request.
-        pub async fn accept<S: $read + $write + Unpin>(stream: S) -> $crate::Result<WebSocketStream<S>> {
+        pub fn accept<S: $read + $write + Unpin>(
+            stream: S,
+        ) -> impl std::future::Future<Output = $crate::Result<WebSocketStream<S>>> {
             accept_with(stream, $crate::Config::default(), |_| {
                 Ok($crate::Accept::new())
             })
-            .await
         }
 
         /// Performs the server handshake; `decide` accepts (subprotocol, headers) or refuses
         /// with any response. Wrap it in the runtime's timeout to bound the handshake.
-        pub async fn accept_with<S, F>(
+        pub fn accept_with<S, F>(
             stream: S,
             config: $crate::Config,
             decide: F,
-        ) -> $crate::Result<WebSocketStream<S>>
+        ) -> impl std::future::Future<Output = $crate::Result<WebSocketStream<S>>>
         where
             S: $read + $write + Unpin,
             F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
         {
-            $crate::stream::server($glue::new(stream), $crate::Connection::server(config), decide).await
+            let conn = $crate::Connection::server(config);
+            let ws = $crate::stream::WebSocketStream::from_connection($glue::new(stream), conn);
+            $crate::stream::server(ws, decide)
         }
 
         /// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes
         /// it read past the head (Node's `noServer` + `handleUpgrade`).
-        pub async fn accept_request<S, F>(
+        pub fn accept_request<S, F>(
             stream: S,
             request: $crate::Request,
             leftover: &[u8],
             config: $crate::Config,
             decide: F,
-        ) -> $crate::Result<WebSocketStream<S>>
+        ) -> impl std::future::Future<Output = $crate::Result<WebSocketStream<S>>>
         where
             S: $read + $write + Unpin,
             F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
         {
             let conn = $crate::Connection::from_request(request, leftover, config);
-            $crate::stream::server($glue::new(stream), conn, decide).await
+            let ws = $crate::stream::WebSocketStream::from_connection($glue::new(stream), conn);
+            $crate::stream::server(ws, decide)
         }
     };
 }

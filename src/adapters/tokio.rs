@@ -14,14 +14,14 @@
 //! # Ok(()) }
 //! ```
 
-use std::io;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::stream::{self, AsyncTransport};
@@ -40,6 +40,12 @@ impl<S> TokioIo<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut read_buf = ReadBuf::new(buf);
+        std::task::ready!(Pin::new(&mut self.0).poll_read(cx, &mut read_buf))?;
+        Poll::Ready(Ok(read_buf.filled().len()))
+    }
+
     fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
         // tokio's `read_buf` reads into the spare capacity without zeroing it first. Its
         // future holds no state between polls, so one made per poll loses nothing.
