@@ -477,7 +477,11 @@ async fn an_idle_connection_holds_no_receive_buffer() {
         std::mem::size_of_val(&handshake)
     );
     let mut ws = handshake.await.unwrap();
-    assert_eq!(ws.connection().receive_capacity(), 0, "the handshake's buffer is gone");
+    assert_eq!(
+        ws.connection().receive_capacity(),
+        0,
+        "the handshake's buffer is gone"
+    );
     go.send(()).unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("after a while"));
     drop(client.await.unwrap());

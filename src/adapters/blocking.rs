@@ -38,8 +38,12 @@ use crate::{
     Response, Result, State,
 };
 
-/// How many bytes one `read` call on the transport asks for.
+/// How many bytes one `read` call on the transport asks for, once reads come in bulk.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// Reads go to a buffer this size on the stack until one fills it: a connection that sees
+/// only small reads, or none (an idle one), holds no read buffer.
+const PROBE: usize = 1024;
 
 /// A WebSocket over a blocking transport.
 #[derive(Debug)]
@@ -105,11 +109,14 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Reads once from the transport into the engine.
     fn fill(&mut self) -> Result<()> {
-        if self.read_buf.len() < READ_CHUNK {
-            self.read_buf.resize(READ_CHUNK, 0);
-        }
+        let mut probe = [0u8; PROBE];
+        let buf: &mut [u8] = if self.read_buf.is_empty() {
+            &mut probe
+        } else {
+            &mut self.read_buf
+        };
         let n = loop {
-            match self.stream.read(&mut self.read_buf) {
+            match self.stream.read(buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break 0,
@@ -119,7 +126,10 @@ impl<S: Read + Write> WebSocket<S> {
         if n == 0 {
             self.conn.receive_eof();
         } else {
-            self.conn.receive(&self.read_buf[..n]);
+            self.conn.receive(&buf[..n]);
+        }
+        if n == PROBE && self.read_buf.is_empty() {
+            self.read_buf = vec![0; READ_CHUNK];
         }
         Ok(())
     }
