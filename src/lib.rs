@@ -43,11 +43,13 @@
 //! The contract, for any loop (epoll, mio, io_uring, a game loop, a test):
 //!
 //! 1. when the socket is readable, read into [`Connection::receive`] (or
-//!    [`Connection::receive_eof`] at the end of the stream);
+//!    [`Connection::receive_eof`] at the end of the stream); [`Connection::receive_with`] reads
+//!    straight into the engine's buffer instead, saving a copy;
 //! 2. drain [`Connection::next_event`] until `Ok(None)`, reacting to each event (accepting the
 //!    upgrade, handling messages, queueing sends);
 //! 3. while [`Connection::outgoing`] is not empty and the socket is writable, write it and
-//!    call [`Connection::advance_outgoing`];
+//!    call [`Connection::advance_outgoing`] ([`Connection::outgoing_vectored`] fills
+//!    `IoSlice`s for one `write_vectored` when large payloads are queued by reference);
 //! 4. once [`Connection::state`] is [`State::Closed`] and nothing is left to write, close the
 //!    socket (a client may first wait briefly for the server to close).
 //!
