@@ -13,6 +13,10 @@ use bytes::{Buf, Bytes, BytesMut};
 /// Payloads at least this long are queued by reference rather than copied.
 pub(crate) const SHARE_AT_LEAST: usize = 16 * 1024;
 
+/// The adapters hand at most this many stretches to one vectored write.
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub(crate) const MAX_IO_SLICES: usize = 32;
+
 /// Bytes waiting for the transport, in order: every run, then the tail.
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {

@@ -33,6 +33,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
     Response, Result, State,
@@ -148,13 +149,12 @@ impl<S: Read + Write> WebSocket<S> {
     /// Writes everything queued to the transport.
     pub fn flush(&mut self) -> Result<()> {
         loop {
-            let mut slices = [io::IoSlice::new(&[]); 32];
-            let written = match self.conn.outgoing_vectored(&mut slices) {
-                0 => break,
-                1 => self.stream.write(&slices[0]),
-                n => self.stream.write_vectored(&slices[..n]),
-            };
-            match written {
+            let mut slices = [io::IoSlice::new(&[]); MAX_IO_SLICES];
+            let filled = self.conn.outgoing_vectored(&mut slices);
+            if filled == 0 {
+                break;
+            }
+            match self.stream.write_vectored(&slices[..filled]) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => self.conn.advance_outgoing(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -40,7 +40,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
     fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
         // No bigger than one read of the tokio glue: the engine's spare room can be a whole
         // message being gathered, and a scratch buffer that size would double it.
-        let room = buf.capacity().clamp(1, 64 * 1024);
+        let room = buf.capacity().clamp(1, stream::MAX_READ);
         if self.scratch.len() < room {
             self.scratch.resize(room, 0);
         }

@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 
+use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Connection, Error, Event, HandshakeError, Message, Request, Response,
     Result, Role, State,
@@ -22,10 +23,7 @@ use crate::{
 const FIRST_READ: usize = 1024;
 
 /// The most room made for one read; reads that fill their room double it up to this.
-const MAX_READ: usize = 64 * 1024;
-
-/// At most this many stretches of outgoing bytes go into one vectored write.
-const MAX_IO_SLICES: usize = 32;
+pub(crate) const MAX_READ: usize = 64 * 1024;
 
 /// Default outgoing high-water mark: sends wait while more than this is buffered.
 pub const DEFAULT_HIGH_WATER: usize = 1 << 20;
@@ -343,12 +341,11 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         loop {
             let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
-            let written = match self.conn.outgoing_vectored(&mut slices) {
-                0 => break,
-                1 => self.io.poll_write_some(cx, &slices[0]),
-                n => self.io.poll_write_vectored_some(cx, &slices[..n]),
-            };
-            match ready!(written) {
+            let filled = self.conn.outgoing_vectored(&mut slices);
+            if filled == 0 {
+                break;
+            }
+            match ready!(self.io.poll_write_vectored_some(cx, &slices[..filled])) {
                 Ok(0) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into())),
                 Ok(n) => self.conn.advance_outgoing(n),
                 Err(e) => return Poll::Ready(Err(e.into())),
@@ -548,8 +545,7 @@ macro_rules! handshake_entry_points {
             F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
         {
             let conn = $crate::Connection::server(config);
-            let ws = $crate::stream::WebSocketStream::from_connection($glue::new(stream), conn);
-            $crate::stream::server(ws, decide)
+            $crate::stream::server(from_connection(stream, conn), decide)
         }
 
         /// Like [`accept_with`] for a request an HTTP server already parsed, with the bytes
@@ -566,8 +562,7 @@ macro_rules! handshake_entry_points {
             F: FnOnce(&$crate::Request) -> std::result::Result<$crate::Accept, $crate::Response>,
         {
             let conn = $crate::Connection::from_request(request, leftover, config);
-            let ws = $crate::stream::WebSocketStream::from_connection($glue::new(stream), conn);
-            $crate::stream::server(ws, decide)
+            $crate::stream::server(from_connection(stream, conn), decide)
         }
     };
 }
