@@ -1,5 +1,7 @@
 //! Connection settings and limits.
 
+use core::time::Duration;
+
 use crate::deflate::DeflateConfig;
 
 /// Settings and limits of a [`Connection`](crate::Connection).
@@ -43,6 +45,12 @@ pub struct Config {
     /// permessage-deflate (RFC 7692): a client offers it and a server accepts offers when
     /// set. Off by default, as in `ws` and fibjs servers.
     pub permessage_deflate: Option<DeflateConfig>,
+    /// How long an adapter keeps reading, and discarding, after it failed the connection or
+    /// closed it, waiting for the peer's Close or the end of the stream before it drops the
+    /// transport (default 5 s). Dropping a socket with unread input makes the kernel send a
+    /// reset, which can destroy the Close frame (and its code) before the peer reads it. The
+    /// engine only carries the value: it reads no clock.
+    pub close_timeout: Duration,
 }
 
 impl Default for Config {
@@ -57,6 +65,7 @@ impl Default for Config {
             fragment_events: false,
             accept_unmasked_frames: false,
             permessage_deflate: None,
+            close_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -114,6 +123,12 @@ impl Config {
     /// Sets `accept_unmasked_frames`.
     pub fn accept_unmasked_frames(mut self, on: bool) -> Self {
         self.accept_unmasked_frames = on;
+        self
+    }
+
+    /// Sets `close_timeout`.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
         self
     }
 }

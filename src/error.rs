@@ -4,9 +4,9 @@
 //! ([`Error::close_code`]): 1002 for protocol violations, 1007 for invalid UTF-8 and 1009 for
 //! exceeded limits. Handshake failures carry the HTTP status the server answers with.
 
-use std::fmt;
+use core::fmt;
 
-use crate::handshake::Response;
+pub use crate::handshake::HandshakeError;
 
 /// A close status code (RFC 6455 §7.4 and the IANA registry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -165,89 +165,6 @@ impl fmt::Display for CapacityError {
     }
 }
 
-/// The opening handshake failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HandshakeError {
-    /// The bytes are not a well-formed HTTP/1.1 message head.
-    MalformedHttp(&'static str),
-    /// The head is larger than `max_header_bytes` (server answers 431).
-    HeaderTooLarge {
-        /// The configured limit.
-        max: usize,
-    },
-    /// The head has more than `max_headers` fields (server answers 431).
-    TooManyHeaders {
-        /// The configured limit.
-        max: usize,
-    },
-    /// The request method is not GET.
-    MethodNotGet,
-    /// The HTTP version is below 1.1.
-    HttpVersion,
-    /// A required header is missing.
-    MissingHeader(&'static str),
-    /// A header has a value the protocol does not allow.
-    InvalidHeader(&'static str),
-    /// The client asked for a `Sec-WebSocket-Version` other than 13 or 8 (server answers 426).
-    UnsupportedVersion(String),
-    /// The server answered with a status other than 101; the whole response is kept.
-    Rejected(Box<Response>),
-    /// `Sec-WebSocket-Accept` does not match the key the client sent.
-    AcceptMismatch,
-    /// The server chose a subprotocol the client did not offer.
-    UnofferedProtocol(String),
-    /// The server chose an extension the client did not offer.
-    UnofferedExtension(String),
-    /// The URL is not a `ws://` or `wss://` URL this crate can connect to.
-    InvalidUrl(String),
-    /// The transport ended before the handshake did.
-    Incomplete,
-}
-
-impl HandshakeError {
-    /// The status a server answers a failed request with.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::HeaderTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
-            Self::UnsupportedVersion(_) => 426,
-            Self::MethodNotGet => 405,
-            _ => 400,
-        }
-    }
-}
-
-impl HandshakeError {
-    /// The HTTP response a server answers a failed request with (status, a plain-text body,
-    /// and `Sec-WebSocket-Version: 13` for a 426): for HTTP servers that answer themselves.
-    pub fn to_response(&self) -> Response {
-        crate::handshake::server::failure_response(self)
-    }
-}
-
-impl fmt::Display for HandshakeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MalformedHttp(what) => write!(f, "malformed HTTP: {what}"),
-            Self::HeaderTooLarge { max } => write!(f, "header block over {max} bytes"),
-            Self::TooManyHeaders { max } => write!(f, "more than {max} header fields"),
-            Self::MethodNotGet => f.write_str("upgrade request method is not GET"),
-            Self::HttpVersion => f.write_str("HTTP version below 1.1"),
-            Self::MissingHeader(name) => write!(f, "missing header {name}"),
-            Self::InvalidHeader(name) => write!(f, "invalid value in header {name}"),
-            Self::UnsupportedVersion(v) => write!(f, "unsupported Sec-WebSocket-Version {v:?}"),
-            Self::Rejected(response) => {
-                write!(f, "server rejected the upgrade with status {}", response.status)
-            }
-            Self::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key"),
-            Self::UnofferedProtocol(p) => write!(f, "server chose subprotocol {p:?} that was not offered"),
-            Self::UnofferedExtension(e) => write!(f, "server chose extension {e:?} that was not offered"),
-            Self::InvalidUrl(url) => write!(f, "invalid WebSocket URL {url:?}"),
-            Self::Incomplete => f.write_str("transport closed during the handshake"),
-        }
-    }
-}
-
 /// Everything that can go wrong on a WebSocket connection.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -278,6 +195,7 @@ pub enum Error {
     /// A whole-message API met a fragment event: it needs `fragment_events` off.
     FragmentEventsEnabled,
     /// An I/O error from the transport (adapters only; the engine does no I/O).
+    #[cfg(feature = "std")]
     Io(std::io::Error),
 }
 
@@ -310,14 +228,16 @@ impl fmt::Display for Error {
             Self::FragmentOrder => f.write_str("fragment sent out of order"),
             Self::NoPendingRequest => f.write_str("no upgrade request awaits a decision"),
             Self::FragmentEventsEnabled => f.write_str("whole-message read with fragment_events on"),
+            #[cfg(feature = "std")]
             Self::Io(e) => write!(f, "I/O error: {e}"),
         }
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
+            #[cfg(feature = "std")]
             Self::Io(e) => Some(e),
             _ => None,
         }
@@ -348,6 +268,7 @@ impl From<crate::utf8::InvalidUtf8> for Error {
     }
 }
 
+#[cfg(feature = "std")]
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
@@ -355,8 +276,7 @@ impl From<std::io::Error> for Error {
 }
 
 /// Shorthand for results in this crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-impl std::error::Error for ProtocolError {}
-impl std::error::Error for CapacityError {}
-impl std::error::Error for HandshakeError {}
+impl core::error::Error for ProtocolError {}
+impl core::error::Error for CapacityError {}

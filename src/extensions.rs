@@ -6,6 +6,9 @@
 //! extension-param = token [ "=" ( token / quoted-string ) ]
 //! ```
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::handshake::http::is_token_char;
 
 /// One extension of an offer or response, with its parameters in order.

@@ -92,12 +92,19 @@
 //!
 //! # Feature flags
 //!
+//! - `std` (on with every adapter): OS-seeded masking keys, `std::error::Error` sources,
+//!   I/O errors. Without it (`default-features = false`) the engine — handshake, framing,
+//!   UTF-8, permessage-deflate, limits — is `#![no_std]` with `alloc`; a client then takes
+//!   its masking keys from [`Connection::client_with_randomness`].
 //! - `blocking` (default): the std adapter.
 //! - `tokio`: the tokio adapter and the `server` toolkit.
 //! - `futures-io`: the futures-io adapter (smol, async-std, …).
 //! - `async-std`: async-std networking and timers on top of `futures-io`.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
 
 pub mod config;
 pub mod connection;
@@ -110,6 +117,7 @@ pub mod mask;
 pub mod message;
 mod outgoing;
 mod rng;
+mod role;
 pub mod utf8;
 
 mod adapters;

@@ -1,6 +1,8 @@
 //! Messages and events: what the engine hands to the application.
 
-use std::fmt;
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::fmt;
 
 use bytes::Bytes;
 
@@ -194,4 +196,28 @@ pub enum Event {
     /// The connection closed: the peer's Close frame (its reply already queued), or 1006 when
     /// the transport ended without one. No event follows.
     Close(CloseFrame),
+}
+
+impl Event {
+    /// The message this event carries, for APIs that deal in whole [`Message`]s (every
+    /// adapter's `read` / `next`): `Ok(None)` for the handshake's events, which carry none,
+    /// and [`Error::FragmentEventsEnabled`](crate::Error::FragmentEventsEnabled) for a
+    /// fragment, which a whole-message API cannot deliver.
+    ///
+    /// ```
+    /// use ferrosocket::{Event, Message};
+    /// assert_eq!(Event::Text("hi".into()).into_message()?, Some(Message::text("hi")));
+    /// # Ok::<(), ferrosocket::Error>(())
+    /// ```
+    pub fn into_message(self) -> crate::Result<Option<Message>> {
+        Ok(Some(match self {
+            Event::Text(text) => Message::Text(text),
+            Event::Binary(data) => Message::Binary(data),
+            Event::Ping(data) => Message::Ping(data),
+            Event::Pong(data) => Message::Pong(data),
+            Event::Close(frame) => Message::Close(Some(frame)),
+            Event::Fragment(_) => return Err(crate::Error::FragmentEventsEnabled),
+            Event::Request(_) | Event::Open(_) => return Ok(None),
+        }))
+    }
 }

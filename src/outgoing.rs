@@ -5,8 +5,7 @@
 //! frame) is queued by reference instead: copying a megabyte costs more than the system call
 //! it saves, and a vectored write sends the headers and payloads together.
 
-use std::collections::VecDeque;
-use std::io::IoSlice;
+use alloc::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -61,11 +60,12 @@ impl Outgoing {
     }
 
     /// Fills `slices` with the waiting bytes in order; returns how many slices it used.
-    pub(crate) fn io_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+    #[cfg(feature = "std")]
+    pub(crate) fn io_slices<'a>(&'a self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
         let stretches = self.runs.iter().map(|run| &run[..]).chain(Some(&self.tail[..]));
         let mut used = 0;
         for (slot, stretch) in slices.iter_mut().zip(stretches.filter(|s| !s.is_empty())) {
-            *slot = IoSlice::new(stretch);
+            *slot = std::io::IoSlice::new(stretch);
             used += 1;
         }
         used
@@ -111,6 +111,8 @@ impl Outgoing {
 
 #[cfg(test)]
 mod tests {
+    use std::io::IoSlice;
+
     use super::*;
 
     fn queue() -> Outgoing {

@@ -96,7 +96,7 @@ mod tests {
     use super::*;
 
     fn split_agrees(bytes: &[u8]) {
-        let whole = std::str::from_utf8(bytes).is_ok();
+        let whole = core::str::from_utf8(bytes).is_ok();
         for cut in 0..=bytes.len() {
             for cut2 in cut..=bytes.len() {
                 let mut v = Validator::default();

@@ -31,7 +31,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
@@ -70,15 +70,9 @@ impl<S: Read + Write> WebSocket<S> {
     /// transport ended without one), after which reads fail with [`Error::AlreadyClosed`].
     pub fn read(&mut self) -> Result<Message> {
         loop {
-            return Ok(match self.read_event()? {
-                Event::Text(text) => Message::Text(text),
-                Event::Binary(data) => Message::Binary(data),
-                Event::Ping(data) => Message::Ping(data),
-                Event::Pong(data) => Message::Pong(data),
-                Event::Close(frame) => Message::Close(Some(frame)),
-                Event::Fragment(_) => return Err(Error::FragmentEventsEnabled),
-                Event::Open(_) | Event::Request(_) => continue,
-            });
+            if let Some(message) = self.read_event()?.into_message()? {
+                return Ok(message);
+            }
         }
     }
 
@@ -100,11 +94,28 @@ impl<S: Read + Write> WebSocket<S> {
                 Ok(None) => {}
                 Err(e) => {
                     self.flush_quietly();
+                    self.drain();
                     return Err(e);
                 }
             }
             self.flush()?;
             self.fill()?;
+        }
+    }
+
+    /// After the engine failed the connection and sent its Close: reads and discards until
+    /// the peer's Close or the end of the stream, so the transport is not dropped with unread
+    /// input (the kernel would answer with a reset, and the peer could lose the Close and
+    /// its code). Bounded by [`Config::close_timeout`] between reads; a read that blocks is
+    /// bounded by the transport's own read timeout.
+    fn drain(&mut self) {
+        let deadline = Instant::now() + self.conn.config().close_timeout;
+        while self.conn.wants_read() {
+            if Instant::now() >= deadline || self.fill().is_err() {
+                self.conn.terminate();
+                break;
+            }
+            let _ = self.conn.next_event(); // discards what arrived
         }
     }
 
@@ -308,16 +319,7 @@ where
     let Event::Request(request) = ws.read_event()? else {
         return Err(HandshakeError::Incomplete.into());
     };
-    match decide(&request) {
-        Ok(accept) => {
-            ws.conn.accept(accept)?;
-            ws.flush()?;
-            Ok(ws)
-        }
-        Err(response) => {
-            ws.conn.reject(response.clone())?;
-            ws.flush()?;
-            Err(HandshakeError::Rejected(Box::new(response)).into())
-        }
-    }
+    let decided = ws.conn.decide(decide(&request));
+    ws.flush()?;
+    decided.map(|()| ws)
 }

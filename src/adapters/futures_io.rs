@@ -5,6 +5,7 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use bytes::BytesMut;
 
@@ -67,6 +68,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
 
     fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_close(cx)
+    }
+
+    /// `async-io`'s timer: it runs on any executor (smol's own, async-std's, or none).
+    fn sleep(&self, duration: Duration) -> stream::Sleep {
+        let timer = async_io::Timer::after(duration);
+        Box::pin(async move {
+            timer.await;
+        })
     }
 }
 

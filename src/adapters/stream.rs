@@ -55,6 +55,9 @@ pub trait AsyncTransport: Unpin {
     fn poll_flush_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts down the write side.
     fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// A timer of the transport's runtime that completes after `duration`: it bounds the
+    /// wait for the peer's Close after a failure ([`Config::close_timeout`](crate::Config::close_timeout)).
+    fn sleep(&self, duration: Duration) -> Sleep;
 }
 
 /// A timer future, as a runtime makes them.
@@ -100,6 +103,20 @@ pub struct WebSocketStream<T> {
     heartbeat: Option<Heartbeat>,
     /// Ended without a closing handshake (heartbeat timeout): shut the transport down.
     terminated: bool,
+    /// The error that failed the connection, reported once the peer answered our Close (or
+    /// the close timeout passed), so the peer reads the Close before the transport goes.
+    failure: Option<Error>,
+    /// While draining after a failure: when to stop waiting for the peer.
+    drain_deadline: Option<Deadline>,
+}
+
+/// A pending timer, shown in `Debug` output by name only.
+struct Deadline(Sleep);
+
+impl std::fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deadline")
+    }
 }
 
 impl<T: AsyncTransport> WebSocketStream<T> {
@@ -113,6 +130,8 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             shut_down: false,
             heartbeat: None,
             terminated: false,
+            failure: None,
+            drain_deadline: None,
         }
     }
 
@@ -252,8 +271,12 @@ impl<T: AsyncTransport> WebSocketStream<T> {
                     return Poll::Ready(Some(Ok(event)));
                 }
                 Ok(None) if self.conn.state() == State::Closed => {
+                    if self.conn.wants_read() {
+                        ready!(self.poll_drain(cx));
+                        continue;
+                    }
                     ready!(self.poll_finish(cx));
-                    return Poll::Ready(None);
+                    return Poll::Ready(self.failure.take().map(Err));
                 }
                 Ok(None) => {
                     // Replies (pongs) go out while we wait for input.
@@ -263,6 +286,11 @@ impl<T: AsyncTransport> WebSocketStream<T> {
                     if let Err(e) = ready!(self.poll_fill(cx)) {
                         return Poll::Ready(Some(Err(e)));
                     }
+                }
+                Err(e) if self.conn.wants_read() => {
+                    // The engine failed the connection and queued its Close: drain until
+                    // the peer answers, then report the error.
+                    self.failure = Some(e);
                 }
                 Err(e) => {
                     let _ = self.poll_write_out(cx);
@@ -280,17 +308,52 @@ impl<T: AsyncTransport> WebSocketStream<T> {
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => return Poll::Ready(None),
             };
-            let message = match event {
-                Event::Text(text) => Message::Text(text),
-                Event::Binary(data) => Message::Binary(data),
-                Event::Ping(data) => Message::Ping(data),
-                Event::Pong(data) => Message::Pong(data),
-                Event::Close(frame) => Message::Close(Some(frame)),
-                Event::Fragment(_) => return Poll::Ready(Some(Err(Error::FragmentEventsEnabled))),
-                _ => continue,
-            };
-            return Poll::Ready(Some(Ok(message)));
+            if let Some(message) = event.into_message().transpose() {
+                return Poll::Ready(Some(message));
+            }
         }
+    }
+
+    /// After the engine failed the connection: writes its Close (a server then ends its
+    /// write side), and reads and discards until the peer's Close or the end of the stream,
+    /// within the close timeout. Dropping a socket with unread input would make the kernel
+    /// send a reset, and the peer could lose the Close and its code.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if ready!(self.poll_write_out(cx)).is_err() {
+            self.conn.terminate(); // the peer is gone: nothing to wait for
+            return Poll::Ready(());
+        }
+        if self.conn.role() == Role::Server && !self.shut_down {
+            let _ = ready!(self.io.poll_shutdown_transport(cx));
+            self.shut_down = true;
+        }
+        let mut deadline = match self.drain_deadline.take() {
+            Some(Deadline(deadline)) => deadline,
+            None => self.io.sleep(self.conn.config().close_timeout),
+        };
+        while self.conn.wants_read() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                self.stop_draining();
+                break;
+            }
+            match self.poll_fill(cx) {
+                Poll::Pending => {
+                    self.drain_deadline = Some(Deadline(deadline));
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(_)) => self.stop_draining(),
+                Poll::Ready(Ok(())) => {
+                    let _ = self.conn.next_event(); // discards what arrived
+                }
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Gives up on the peer's answer: the transport is closed as it is.
+    fn stop_draining(&mut self) {
+        self.conn.terminate();
+        self.terminated = true;
     }
 
     /// Once closed: writes what is left (the close reply), then, as the server or once the
@@ -443,18 +506,12 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             Some(Err(e)) => return Err(e),
             _ => return Err(HandshakeError::Incomplete.into()),
         };
-        match decide(&request) {
-            Ok(accept) => {
-                self.conn.accept(accept)?;
-                self.flush().await
-            }
-            Err(response) => {
-                self.conn.reject(response.clone())?;
-                self.flush().await?;
-                let _ = poll_fn(|cx| self.io.poll_shutdown_transport(cx)).await;
-                Err(HandshakeError::Rejected(Box::new(response)).into())
-            }
+        let decided = self.conn.decide(decide(&request));
+        self.flush().await?;
+        if decided.is_err() {
+            let _ = poll_fn(|cx| self.io.poll_shutdown_transport(cx)).await;
         }
+        decided
     }
 }
 

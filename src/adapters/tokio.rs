@@ -71,6 +71,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
     fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
+
+    fn sleep(&self, duration: Duration) -> stream::Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
 
 /// A WebSocket over a tokio transport.

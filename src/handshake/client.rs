@@ -1,10 +1,15 @@
 //! Client side: building the upgrade request and checking the server's answer.
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use base64::Engine as _;
 use bytes::Bytes;
 
+use super::HandshakeError;
 use super::{accept_key, http, Headers, Response};
-use crate::error::HandshakeError;
 
 /// What a client asks for: the URL's parts plus the optional headers of the upgrade request.
 ///

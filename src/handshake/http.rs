@@ -1,6 +1,9 @@
 //! A minimal, bounded HTTP/1.1 message-head parser: just what the upgrade needs.
 
-use crate::error::HandshakeError;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
+use super::HandshakeError;
 
 use super::Headers;
 
@@ -53,7 +56,7 @@ pub(crate) fn parse_head(head: &[u8], limits: HeadLimits) -> Result<Head, Handsh
         .split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
     let start_line = lines.next().ok_or(HandshakeError::MalformedHttp("empty head"))?;
-    let start_line = std::str::from_utf8(start_line)
+    let start_line = core::str::from_utf8(start_line)
         .map_err(|_| HandshakeError::MalformedHttp("start line is not ASCII"))?;
     let mut parts = start_line.splitn(3, ' ');
     let mut start: [String; 3] = Default::default();
@@ -94,7 +97,7 @@ pub(crate) fn parse_head(head: &[u8], limits: HeadLimits) -> Result<Head, Handsh
 
 /// Decodes a header value as ISO-8859-1, HTTP's historical charset: lossless for any byte.
 fn latin1(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
+    match core::str::from_utf8(bytes) {
         Ok(s) if s.is_ascii() => s.to_owned(),
         _ => bytes.iter().map(|&b| char::from(b)).collect(),
     }

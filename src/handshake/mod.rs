@@ -4,12 +4,19 @@
 //! The state machine that drives the handshake is [`Connection`](crate::Connection); this
 //! module holds what it reads and writes.
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 mod client;
+mod error;
 pub(crate) mod http;
 pub(crate) mod server;
 
 pub use client::ClientRequest;
 pub(crate) use client::PendingClientHandshake;
+pub use error::HandshakeError;
 pub(crate) use server::{validate_request, ValidatedRequest};
 
 use base64::Engine as _;
@@ -181,13 +188,13 @@ impl Request {
             })
     }
 
-    pub(crate) fn from_head(head: http::Head) -> Result<Self, crate::error::HandshakeError> {
+    pub(crate) fn from_head(head: http::Head) -> Result<Self, HandshakeError> {
         let [method, target, version] = head.start;
         let http_minor_version = match version.as_str() {
             "HTTP/1.1" => 1,
             "HTTP/1.0" => 0,
-            v if v.starts_with("HTTP/") => return Err(crate::error::HandshakeError::HttpVersion),
-            _ => return Err(crate::error::HandshakeError::MalformedHttp("bad HTTP version")),
+            v if v.starts_with("HTTP/") => return Err(HandshakeError::HttpVersion),
+            _ => return Err(HandshakeError::MalformedHttp("bad HTTP version")),
         };
         Ok(Request {
             method,

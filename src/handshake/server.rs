@@ -1,9 +1,12 @@
 //! Server side: validating an upgrade request and writing the answer.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use base64::Engine as _;
 
+use super::HandshakeError;
 use super::{accept_key, Accept, Request, Response};
-use crate::error::HandshakeError;
 
 /// What a valid request tells the server.
 #[derive(Debug, Clone)]
@@ -79,15 +82,6 @@ pub(crate) fn switching_protocols(
     response
 }
 
-/// The error response for a request that failed validation.
-pub fn failure_response(error: &HandshakeError) -> Response {
-    let mut response = Response::new(error.status()).body(format!("{error}\n"));
-    if let HandshakeError::UnsupportedVersion(_) = error {
-        response = response.header("Sec-WebSocket-Version", "13");
-    }
-    response.header("Content-Type", "text/plain; charset=utf-8")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,10 +131,7 @@ mod tests {
         let v7 = without("sec-websocket-version").header("Sec-WebSocket-Version", "7");
         let err = validate_request(&v7).unwrap_err();
         assert_eq!(err.status(), 426);
-        assert_eq!(
-            failure_response(&err).headers.get("sec-websocket-version"),
-            Some("13")
-        );
+        assert_eq!(err.to_response().headers.get("sec-websocket-version"), Some("13"));
         let short_key = without("sec-websocket-key").header("Sec-WebSocket-Key", "c2hvcnQ=");
         assert_eq!(
             validate_request(&short_key).unwrap_err(),

@@ -1,0 +1,667 @@
+//! The sans-IO state machine: bytes in, events and bytes out.
+//!
+//! [`Connection`] orchestrates three parts, each in its own module: the opening
+//! [`Handshake`](handshake::Handshake) (a stage value that each step consumes), the
+//! [`Receiver`](recv::Receiver) (a decoder from bytes to messages, pings, pongs and closes)
+//! and the [`Sender`](send::Sender) (frames into the outgoing queue). The connection's
+//! [`Phase`] is the one place the lifecycle lives, and the control-frame and close policy is
+//! here, in [`Connection::on_received`] and [`Connection::fail`].
+
+mod handshake;
+mod recv;
+mod send;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::deflate::DeflateParams;
+use crate::error::{CloseCode, Error, Result};
+use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
+use crate::handshake::{Accept, ClientRequest, Request, Response};
+use crate::message::{CloseFrame, Event, Message, MessageKind};
+use crate::rng::Rng;
+use handshake::{Decision, Handshake, Input, Step};
+use recv::{Received, Receiver};
+use send::{Payload, Sender};
+
+pub use crate::role::Role;
+
+/// The connection's life cycle, as browsers' `readyState` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum State {
+    /// The opening handshake is under way.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// This side sent a Close frame and waits for the peer's.
+    Closing,
+    /// Both Close frames were exchanged, the connection failed, or the transport ended.
+    /// Flush what [`Connection::outgoing`] still holds; keep reading while
+    /// [`Connection::wants_read`] says so; then the server closes the transport, and the
+    /// client waits (briefly) for the server to do so.
+    Closed,
+}
+
+/// Where the connection is in its life: the one value the lifecycle lives in.
+#[derive(Debug)]
+enum Phase {
+    /// The opening handshake.
+    Handshake(Handshake),
+    /// Messages flow both ways.
+    Open,
+    /// We sent a Close; messages still arrive until the peer's Close.
+    Closing,
+    /// We failed the connection and sent a Close: input is discarded until the peer's Close
+    /// or the end of the stream, so the peer reads our Close instead of a reset.
+    Draining,
+    /// Nothing more is read.
+    Done,
+}
+
+/// A WebSocket connection, client or server, without I/O.
+///
+/// Feed it the bytes the transport reads with [`receive`](Self::receive), take
+/// [`Event`]s from [`next_event`](Self::next_event), queue messages with the `send_*`
+/// methods, and write what [`outgoing`](Self::outgoing) holds to the transport.
+///
+/// ```
+/// use ferrosocket::{ClientRequest, Config, Connection, Event, handshake::Accept};
+///
+/// let mut client = Connection::client(ClientRequest::new("ws://localhost/chat")?, Config::default());
+/// let mut server = Connection::server(Config::default());
+///
+/// // Move the client's upgrade request to the server; accept it.
+/// server.receive(&client.take_outgoing());
+/// let Some(Event::Request(request)) = server.next_event()? else { panic!() };
+/// assert_eq!(request.path(), "/chat");
+/// server.accept(Accept::new())?;
+///
+/// // Move the 101 back; the client opens.
+/// client.receive(&server.take_outgoing());
+/// assert!(matches!(client.next_event()?, Some(Event::Open(_))));
+///
+/// client.send_text("hello")?;
+/// server.receive(&client.take_outgoing());
+/// assert_eq!(server.next_event()?, Some(Event::Text("hello".into())));
+/// # Ok::<(), ferrosocket::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    phase: Phase,
+    recv: Receiver,
+    send: Sender,
+    /// The negotiated permessage-deflate parameters.
+    deflate: Option<DeflateParams>,
+}
+
+impl Connection {
+    /// A client connection; the upgrade request is queued in [`outgoing`](Self::outgoing).
+    /// Masking keys and the handshake nonce come from a generator seeded by the operating
+    /// system.
+    #[cfg(feature = "std")]
+    pub fn client(request: ClientRequest, config: Config) -> Self {
+        Connection::client_with_rng(request, config, Rng::from_os())
+    }
+
+    /// A client connection whose masking keys and handshake nonce come from `random`, which
+    /// fills a buffer with unpredictable bytes (RFC 6455 §5.3): for builds without `std`,
+    /// or to use a generator of your choice.
+    ///
+    /// ```
+    /// use ferrosocket::{ClientRequest, Config, Connection};
+    /// let mut counter = 0u8; // for a test only: real keys must be unpredictable
+    /// let client = Connection::client_with_randomness(
+    ///     ClientRequest::new("ws://localhost/")?,
+    ///     Config::default(),
+    ///     move |buf: &mut [u8]| buf.iter_mut().for_each(|b| { counter = counter.wrapping_add(1); *b = counter }),
+    /// );
+    /// # Ok::<(), ferrosocket::Error>(())
+    /// ```
+    pub fn client_with_randomness(
+        request: ClientRequest,
+        config: Config,
+        random: impl FnMut(&mut [u8]) + Send + 'static,
+    ) -> Self {
+        Connection::client_with_rng(request, config, Rng::from_source(random))
+    }
+
+    fn client_with_rng(request: ClientRequest, config: Config, mut rng: Rng) -> Self {
+        let mut head = Vec::with_capacity(256);
+        let offer = config.permessage_deflate.as_ref().map(|d| d.offer());
+        let pending = request.encode(rng.nonce(), offer.as_deref(), &mut head);
+        let stage = Handshake::AwaitingResponse { pending, scanned: 0 };
+        let mut conn = Connection::new(Role::Client, config, stage, Some(rng));
+        conn.send.queue_raw(&head);
+        conn
+    }
+
+    /// A server connection that reads the upgrade request from the bytes it receives.
+    pub fn server(config: Config) -> Self {
+        Connection::new(
+            Role::Server,
+            config,
+            Handshake::ReadingRequest { scanned: 0 },
+            None,
+        )
+    }
+
+    /// A server connection for a request an HTTP server already parsed (Node's `noServer`
+    /// mode and `handleUpgrade`), with the bytes the HTTP server read past the request head.
+    ///
+    /// The first [`next_event`](Self::next_event) validates the request: it yields
+    /// [`Event::Request`], or an error with a 400/426 response queued.
+    pub fn from_request(request: Request, leftover: &[u8], config: Config) -> Self {
+        let stage = Handshake::RequestReceived(Box::new(request));
+        let mut conn = Connection::new(Role::Server, config, stage, None);
+        conn.recv.receive(leftover);
+        conn
+    }
+
+    /// A connection whose opening handshake happened elsewhere: over HTTP/2 (RFC 8441's
+    /// extended CONNECT, which has no key and no accept hash), or by an HTTP server that
+    /// validated the upgrade and answered it itself. `deflate` is the negotiated
+    /// permessage-deflate parameters, if any (`config.permessage_deflate` supplies the
+    /// level and threshold, or the defaults if it is `None`). The connection starts open.
+    ///
+    /// ```
+    /// use ferrosocket::{Config, Connection, Role, State};
+    /// let mut conn = Connection::open(Role::Server, Config::default(), None);
+    /// assert_eq!(conn.state(), State::Open);
+    /// conn.receive(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+    /// assert_eq!(conn.next_event()?, Some(ferrosocket::Event::Text("hi".into())));
+    /// # Ok::<(), ferrosocket::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn open(role: Role, config: Config, deflate: Option<DeflateParams>) -> Self {
+        let rng = (role == Role::Client).then(Rng::from_os);
+        Connection::open_with_rng(role, config, deflate, rng)
+    }
+
+    /// Like [`open`](Self::open), with masking keys from `random` (see
+    /// [`client_with_randomness`](Self::client_with_randomness)); a server ignores it.
+    pub fn open_with_randomness(
+        role: Role,
+        config: Config,
+        deflate: Option<DeflateParams>,
+        random: impl FnMut(&mut [u8]) + Send + 'static,
+    ) -> Self {
+        let rng = (role == Role::Client).then(|| Rng::from_source(random));
+        Connection::open_with_rng(role, config, deflate, rng)
+    }
+
+    fn open_with_rng(role: Role, config: Config, deflate: Option<DeflateParams>, rng: Option<Rng>) -> Self {
+        let mut conn = Connection::new(role, config, Handshake::ReadingRequest { scanned: 0 }, rng);
+        conn.become_open(deflate);
+        conn
+    }
+
+    /// A connection in `stage`; `masking` supplies a client's masking keys.
+    fn new(role: Role, config: Config, stage: Handshake, masking: Option<Rng>) -> Self {
+        Connection {
+            role,
+            recv: Receiver::new(role, &config),
+            send: Sender::new(&config, masking),
+            config,
+            phase: Phase::Handshake(stage),
+            deflate: None,
+        }
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Handshake(_) => State::Connecting,
+            Phase::Open => State::Open,
+            Phase::Closing => State::Closing,
+            Phase::Draining | Phase::Done => State::Closed,
+        }
+    }
+
+    /// The permessage-deflate parameters, if the extension was negotiated.
+    pub fn permessage_deflate(&self) -> Option<DeflateParams> {
+        self.deflate
+    }
+
+    /// The settings this connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Receiving
+
+    /// Hands the engine bytes read from the transport. Nothing is parsed until
+    /// [`next_event`](Self::next_event); bytes arriving after the connection stopped
+    /// reading are dropped.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if self.wants_read() {
+            self.recv.receive(bytes);
+        }
+    }
+
+    /// Lends the engine's receive buffer, so a transport reads into it directly instead of
+    /// into a buffer of its own that [`receive`](Self::receive) then copies from.
+    ///
+    /// `fill` gets an empty buffer with spare capacity for at least `room` bytes and appends
+    /// what it reads (tokio's `read_buf` does, without zeroing the spare capacity first). It
+    /// cannot touch bytes the engine holds already. Returns what `fill` returns.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// # fn demo(conn: &mut ferrosocket::Connection, mut socket: impl Read) -> std::io::Result<()> {
+    /// let n = conn.receive_with(4096, |buf| {
+    ///     buf.resize(4096, 0);
+    ///     let n = socket.read(buf)?;
+    ///     buf.truncate(n);
+    ///     Ok::<_, std::io::Error>(n)
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let keep = self.wants_read();
+        self.recv.receive_with(room, keep, fill)
+    }
+
+    /// Room left in the receive buffer: how much a transport can read into it (see
+    /// [`receive_with`](Self::receive_with)) before it must grow. Zero when the engine holds
+    /// no buffer, as after the handshake: a transport that waits for input can then read into
+    /// a small buffer of its own and [`receive`](Self::receive) what arrives, so an idle
+    /// connection holds no receive buffer at all.
+    pub fn receive_capacity(&self) -> usize {
+        self.recv.capacity()
+    }
+
+    /// Tells the engine the transport's read side ended. Once the buffered bytes are
+    /// processed, a connection that saw no Close frame reports [`Event::Close`] with 1006.
+    pub fn receive_eof(&mut self) {
+        self.recv.receive_eof();
+    }
+
+    /// Whether the engine still reads: true until the peer's Close frame or the end of the
+    /// stream was seen (or the connection was terminated or refused). After the engine fails
+    /// the connection it keeps reading, discarding what arrives, until the peer answers its
+    /// Close: a transport closed with unread input sends a reset, and the peer would lose
+    /// the Close frame (and its code) in it. Keep reading, bounded by
+    /// [`Config::close_timeout`], while this is true.
+    pub fn wants_read(&self) -> bool {
+        !matches!(self.phase, Phase::Done)
+    }
+
+    /// Processes buffered bytes up to the next event.
+    ///
+    /// `Ok(None)` means more bytes are needed (or the connection is closed). An `Err` fails
+    /// the connection: a Close frame with the error's [close code](Error::close_code) (or an
+    /// HTTP error response during the handshake) is queued, the state becomes
+    /// [`State::Closed`], and later calls return `Ok(None)` (discarding input until the peer
+    /// answers: see [`wants_read`](Self::wants_read)).
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        match self.phase {
+            Phase::Handshake(_) => self.handshake_step(),
+            Phase::Open | Phase::Closing => match self.recv.poll() {
+                Ok(Some(received)) => Ok(Some(self.on_received(received))),
+                Ok(None) => Ok(None),
+                Err(error) => Err(self.fail(error)),
+            },
+            Phase::Draining => {
+                if self.recv.drain() {
+                    self.finish();
+                }
+                Ok(None)
+            }
+            Phase::Done => Ok(None),
+        }
+    }
+
+    /// Runs the handshake stage; a failure ends the connection (a server queues the HTTP
+    /// error response first).
+    fn handshake_step(&mut self) -> Result<Option<Event>> {
+        let Phase::Handshake(stage) = core::mem::replace(&mut self.phase, Phase::Done) else {
+            return Ok(None);
+        };
+        let input = Input {
+            eof: self.recv.eof(),
+            bytes: self.recv.input(),
+            config: &self.config,
+        };
+        match stage.step(input) {
+            Ok(Step::Stay(stage, event)) => {
+                self.phase = Phase::Handshake(stage);
+                Ok(event)
+            }
+            Ok(Step::Open(deflate, event)) => {
+                self.become_open(deflate);
+                Ok(Some(event))
+            }
+            Err(error) => {
+                if let (Error::Handshake(e), Role::Server) = (&error, self.role) {
+                    self.queue_refusal(&e.to_response());
+                }
+                self.finish();
+                Err(error)
+            }
+        }
+    }
+
+    /// The control-frame and close policy: pings are answered (`auto_pong`), a Close is
+    /// echoed unless ours went out first, and the end of input without a Close is 1006.
+    fn on_received(&mut self, received: Received) -> Event {
+        match received {
+            Received::Data(event) => event,
+            Received::Ping(payload) => {
+                if self.config.auto_pong {
+                    self.send.answer_ping(payload.clone());
+                }
+                Event::Ping(payload)
+            }
+            Received::Pong(payload) => Event::Pong(payload),
+            Received::Close(frame) => {
+                if !self.send.close_sent() {
+                    // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets` do);
+                    // an empty Close is answered with an empty one.
+                    let reply = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
+                    self.send.close(reply, frame.reason.as_str());
+                }
+                self.finish();
+                Event::Close(frame)
+            }
+            Received::End => {
+                self.finish();
+                Event::Close(CloseFrame::new(CloseCode::ABNORMAL, ""))
+            }
+        }
+    }
+
+    /// Fails the connection for an error found in the peer's frames: queues the Close the
+    /// error calls for (unless ours went out already) and drains the rest of the input.
+    fn fail(&mut self, error: Error) -> Error {
+        let Some(code) = error.close_code() else {
+            self.finish();
+            return error;
+        };
+        if !self.send.close_sent() {
+            let reason = alloc::string::ToString::to_string(&error);
+            self.send
+                .close(Some(code), truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2));
+        }
+        self.recv.start_draining();
+        self.phase = Phase::Draining;
+        error
+    }
+
+    /// No more reading: drops buffered input and state.
+    fn finish(&mut self) {
+        self.phase = Phase::Done;
+        self.recv.clear();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The server's decision
+
+    /// Server: accepts the pending upgrade request and queues the 101 response. The
+    /// connection is open from here on; frames the client sent early are processed next.
+    pub fn accept(&mut self, accept: Accept) -> Result<()> {
+        let response = self.open_accepted(accept)?;
+        let mut head = Vec::with_capacity(256);
+        response.encode_head(&mut head);
+        self.send.queue_raw(&head);
+        Ok(())
+    }
+
+    /// Server: refuses the pending upgrade request with `response` (e.g. a 401 with a body).
+    /// The connection is closed; flush the response, then close the transport.
+    pub fn reject(&mut self, response: Response) -> Result<()> {
+        self.pending_decision()?;
+        self.queue_refusal(&response);
+        self.finish();
+        Ok(())
+    }
+
+    /// Server: carries out the application's decision on the pending request, as the
+    /// adapters' `accept_with` callbacks return it: accepts, or refuses and returns
+    /// [`HandshakeError::Rejected`](crate::HandshakeError::Rejected) with the response.
+    pub fn decide(&mut self, decision: core::result::Result<Accept, Response>) -> Result<()> {
+        match decision {
+            Ok(accept) => self.accept(accept),
+            Err(response) => {
+                self.reject(response.clone())?;
+                Err(crate::HandshakeError::Rejected(Box::new(response)).into())
+            }
+        }
+    }
+
+    /// Server, for HTTP servers that write the response themselves (hyper, axum): validates
+    /// `request`, negotiates subprotocol and extensions, and returns the open connection with
+    /// the 101 [`Response`] to send. After sending it, move the upgraded I/O's bytes through
+    /// the connection. A failed request gives the error; answer with
+    /// [`HandshakeError::to_response`](crate::HandshakeError::to_response).
+    pub fn accept_upgrade(
+        request: Request,
+        accept: Accept,
+        config: Config,
+    ) -> Result<(Connection, Response)> {
+        let mut conn = Connection::from_request(request, &[], config);
+        match conn.next_event()? {
+            Some(Event::Request(_)) => {}
+            _ => return Err(Error::NoPendingRequest),
+        }
+        let response = conn.open_accepted(accept)?;
+        Ok((conn, response))
+    }
+
+    fn pending_decision(&self) -> Result<&Decision> {
+        match &self.phase {
+            Phase::Handshake(Handshake::AwaitingDecision(decision)) => Ok(decision),
+            _ => Err(Error::NoPendingRequest),
+        }
+    }
+
+    /// Opens the connection for the pending request; returns the 101 to send.
+    fn open_accepted(&mut self, accept: Accept) -> Result<Response> {
+        let (response, deflate) = self.pending_decision()?.accept(&accept)?;
+        self.become_open(deflate);
+        Ok(response)
+    }
+
+    fn queue_refusal(&mut self, response: &Response) {
+        let mut out = Vec::with_capacity(128 + response.body.len());
+        response.encode_refusal(&mut out);
+        self.send.queue_raw(&out);
+    }
+
+    /// The handshake is done. The buffer that held it goes unless frames follow in it, so a
+    /// connection that waits for its first message holds no receive buffer.
+    fn become_open(&mut self, deflate: Option<DeflateParams>) {
+        if let Some(params) = deflate {
+            let defaults = crate::deflate::DeflateConfig::default();
+            let config = self.config.permessage_deflate.as_ref().unwrap_or(&defaults);
+            let (deflater, inflater) = params.contexts(self.role, config);
+            self.send.enable_deflate(deflater, config.threshold);
+            self.recv.enable_inflate(inflater);
+            self.deflate = Some(params);
+        }
+        self.phase = Phase::Open;
+        self.recv.release_empty_input();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Sending
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<()> {
+        self.send_message(MessageKind::Text, text.as_bytes(), true)
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.send_message(MessageKind::Binary, data, true)
+    }
+
+    /// Queues a message, choosing whether it may be compressed (Node `ws`'s `compress`
+    /// option). With `compress` on, it is compressed if permessage-deflate was negotiated and
+    /// it reaches the configured threshold.
+    ///
+    /// A text message's `data` must be UTF-8; [`send_text`](Self::send_text) guarantees it.
+    pub fn send_message(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<()> {
+        self.check_can_send()?;
+        self.send.message(kind, Payload::Borrowed(data), compress)
+    }
+
+    /// Queues one fragment of a message: the first call opens a message of `kind`, the call
+    /// with `is_last` ends it. Control frames may be sent between fragments; other messages
+    /// may not.
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<()> {
+        self.check_can_send()?;
+        self.send.fragment(kind, data, is_last)
+    }
+
+    /// Queues a ping (at most 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        self.check_can_send()?;
+        self.send.control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (at most 125 bytes), e.g. a unidirectional heartbeat.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<()> {
+        self.check_can_send()?;
+        self.send.control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes). Keep
+    /// reading: messages the peer sent before its Close still arrive, then [`Event::Close`].
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        let code = code.into();
+        self.check_can_send()?;
+        if !code.is_allowed_on_wire() {
+            return Err(Error::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        self.send_close(Some(code), reason);
+        Ok(())
+    }
+
+    fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        self.send.close(code, reason);
+        self.phase = Phase::Closing;
+    }
+
+    /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
+    ///
+    /// A server queues a large uncompressed payload by reference (a clone of its [`Bytes`])
+    /// instead of copying it; [`outgoing_vectored`](Self::outgoing_vectored) then writes it
+    /// with its header in one call.
+    pub fn send(&mut self, message: &Message) -> Result<()> {
+        match message {
+            Message::Text(text) => {
+                self.check_can_send()?;
+                self.send
+                    .message(MessageKind::Text, Payload::Shared(text.as_shared()), true)
+            }
+            Message::Binary(data) => {
+                self.check_can_send()?;
+                self.send
+                    .message(MessageKind::Binary, Payload::Shared(data), true)
+            }
+            Message::Ping(data) => self.ping(data),
+            Message::Pong(data) => self.pong(data),
+            Message::Close(Some(frame)) => self.close(frame.code, frame.reason.as_str()),
+            Message::Close(None) => {
+                self.check_can_send()?;
+                self.send_close(None, "");
+                Ok(())
+            }
+        }
+    }
+
+    fn check_can_send(&self) -> Result<()> {
+        match self.state() {
+            State::Connecting => Err(Error::NotOpen),
+            State::Open => Ok(()),
+            State::Closing | State::Closed => Err(Error::AlreadyClosed),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Outgoing bytes
+
+    /// The next contiguous stretch of bytes waiting to be written to the transport (empty
+    /// when nothing waits). After writing some of them, call
+    /// [`advance_outgoing`](Self::advance_outgoing), and repeat until it is empty.
+    ///
+    /// Usually everything waiting is one stretch; a large payload queued by reference (see
+    /// [`send`](Self::send)) is a stretch of its own.
+    pub fn outgoing(&mut self) -> &[u8] {
+        self.send.outgoing().front()
+    }
+
+    /// Fills `slices` with the stretches of bytes waiting to be written, in order, for one
+    /// vectored write (`write_vectored`); returns how many it filled. Then call
+    /// [`advance_outgoing`](Self::advance_outgoing) with the count written.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// # fn demo(conn: &mut ferrosocket::Connection, socket: &mut impl Write) -> std::io::Result<()> {
+    /// while conn.wants_write() {
+    ///     let mut slices = [IoSlice::new(&[]); 16];
+    ///     let filled = conn.outgoing_vectored(&mut slices);
+    ///     let written = socket.write_vectored(&slices[..filled])?;
+    ///     conn.advance_outgoing(written);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn outgoing_vectored<'a>(&'a mut self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.send.outgoing().io_slices(slices)
+    }
+
+    /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
+    pub fn advance_outgoing(&mut self, n: usize) {
+        self.send.advance(n);
+    }
+
+    /// Takes all waiting outgoing bytes at once.
+    pub fn take_outgoing(&mut self) -> Bytes {
+        self.send.outgoing().take()
+    }
+
+    /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`), the
+    /// signal for backpressure.
+    pub fn buffered_amount(&self) -> usize {
+        self.send.buffered_amount()
+    }
+
+    /// Whether anything waits to be written.
+    pub fn wants_write(&self) -> bool {
+        self.buffered_amount() > 0
+    }
+
+    /// Ends the connection at once, without a closing handshake (Node's `terminate()`):
+    /// everything queued is dropped and the state becomes [`State::Closed`]. Close the
+    /// transport next.
+    pub fn terminate(&mut self) {
+        self.finish();
+        self.send.terminate();
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,717 @@
+//! The receiving half: a pure decoder from bytes to data messages, pings, pongs and closes.
+//!
+//! It knows frames, reassembly, UTF-8 and inflating, and the limits on all of them; what to
+//! do about a ping or a close (answer it, change the connection's phase) is the
+//! [`Connection`](super::Connection)'s policy. It needs no handshake: a test can build one
+//! and feed it frames.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::deflate::{InflateError, Inflater};
+use crate::error::{CapacityError, CloseCode, Error, ProtocolError, Result};
+use crate::frame::{Header, OpCode, MAX_CONTROL_PAYLOAD};
+use crate::mask;
+use crate::message::{CloseFrame, Event, Fragment, MessageKind, Utf8Bytes};
+use crate::role::Role;
+use crate::utf8;
+
+/// What the decoder found in the input.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Received {
+    /// A data message or, with `fragment_events`, a piece of one: an [`Event::Text`],
+    /// [`Event::Binary`] or [`Event::Fragment`].
+    Data(Event),
+    /// A ping with its payload.
+    Ping(Bytes),
+    /// A pong with its payload.
+    Pong(Bytes),
+    /// A valid Close frame.
+    Close(CloseFrame),
+    /// The transport ended with no Close frame.
+    End,
+}
+
+/// The decoder's settings, taken from the [`Config`] and the role once.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    role: Role,
+    max_frame_size: usize,
+    max_message_size: usize,
+    fragment_events: bool,
+    accept_unmasked_frames: bool,
+}
+
+/// The data frame whose payload is being received.
+#[derive(Debug, Clone, Copy)]
+struct FrameInProgress {
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    remaining: u64,
+    /// Payload bytes of this frame already consumed (the masking offset).
+    consumed: usize,
+    /// A single-frame message gathered in the input buffer itself: the `consumed` bytes stay
+    /// there, unmasked and validated, and the whole payload is split off without a copy.
+    in_place: bool,
+}
+
+impl FrameInProgress {
+    /// How many bytes from the front of the input buffer still belong to this frame.
+    fn left_in_input(&self) -> u64 {
+        if self.in_place {
+            self.consumed as u64 + self.remaining
+        } else {
+            self.remaining
+        }
+    }
+}
+
+/// The data message being received.
+#[derive(Debug)]
+struct MessageInProgress {
+    kind: MessageKind,
+    /// Payload bytes received so far, over all frames.
+    size: u64,
+    /// No chunk of it has been delivered yet (fragment events).
+    first_chunk: bool,
+    /// RSV1 was set: the payload is deflated.
+    compressed: bool,
+    /// Bytes of it already handed out as fragments.
+    delivered: usize,
+}
+
+/// What starting a frame led to.
+enum Progress {
+    Done(Received),
+    Continue,
+    NeedMore,
+}
+
+/// Decodes the frames a peer sends.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    limits: Limits,
+    /// Received bytes not yet consumed.
+    input: BytesMut,
+    /// The transport's read side ended.
+    eof: bool,
+    frame: Option<FrameInProgress>,
+    message: Option<MessageInProgress>,
+    /// Reassembles fragmented and compressed messages; reused from message to message.
+    assembly: BytesMut,
+    utf8: utf8::Validator,
+    /// Present once permessage-deflate is negotiated: RSV1 is then allowed.
+    inflater: Option<Inflater>,
+    /// Bytes of input to discard while draining before the next frame header.
+    skip: u64,
+}
+
+impl Receiver {
+    /// A decoder for `role` with `config`'s limits.
+    pub(crate) fn new(role: Role, config: &Config) -> Self {
+        Receiver {
+            limits: Limits {
+                role,
+                max_frame_size: config.max_frame_size,
+                max_message_size: config.max_message_size,
+                fragment_events: config.fragment_events,
+                accept_unmasked_frames: config.accept_unmasked_frames,
+            },
+            input: BytesMut::new(),
+            eof: false,
+            frame: None,
+            message: None,
+            assembly: BytesMut::new(),
+            utf8: utf8::Validator::default(),
+            inflater: None,
+            skip: 0,
+        }
+    }
+
+    /// Accepts compressed messages from here on, inflating them with `inflater`.
+    pub(crate) fn enable_inflate(&mut self, inflater: Inflater) {
+        self.inflater = Some(inflater);
+    }
+
+    /// The bytes received and not yet consumed: the handshake reads its head from here.
+    pub(crate) fn input(&mut self) -> &mut BytesMut {
+        &mut self.input
+    }
+
+    /// Appends bytes read from the transport.
+    pub(crate) fn receive(&mut self, bytes: &[u8]) {
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// Lends the spare room of the input buffer to `fill` (see
+    /// [`Connection::receive_with`](super::Connection::receive_with)); the bytes it appends
+    /// are kept unless `keep` is false.
+    pub(crate) fn receive_with<R>(
+        &mut self,
+        room: usize,
+        keep: bool,
+        fill: impl FnOnce(&mut BytesMut) -> R,
+    ) -> R {
+        let held = self.input.len();
+        // A message gathered in place already has its room: asking for more than it misses
+        // would move the whole message to a bigger buffer.
+        let room = match self.frame {
+            Some(frame) if frame.in_place => {
+                let missing = (frame.consumed as u64 + frame.remaining).saturating_sub(held as u64);
+                room.min(usize::try_from(missing).unwrap_or(usize::MAX).max(1))
+            }
+            _ => room,
+        };
+        self.input.reserve(room);
+        // The spare room, split off so `fill` only sees it; joined back without a copy.
+        let mut fresh = self.input.split_off(held);
+        let result = fill(&mut fresh);
+        if keep {
+            self.input.unsplit(fresh);
+        }
+        result
+    }
+
+    /// Room left in the input buffer before it must grow.
+    pub(crate) fn capacity(&self) -> usize {
+        self.input.capacity() - self.input.len()
+    }
+
+    /// Records the end of the transport's read side.
+    pub(crate) fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether the transport's read side ended.
+    pub(crate) fn eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Frees the input buffer if it holds nothing, so an idle connection keeps no buffer.
+    pub(crate) fn release_empty_input(&mut self) {
+        if self.input.is_empty() {
+            self.input = BytesMut::new();
+        }
+    }
+
+    /// Drops everything buffered and every message in progress: nothing more is decoded.
+    pub(crate) fn clear(&mut self) {
+        self.input = BytesMut::new();
+        self.assembly = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+        self.skip = 0;
+    }
+
+    /// Decodes buffered input up to the next thing worth reporting. `Ok(None)`: more input
+    /// is needed. An error leaves the decoder where the fault was found; see
+    /// [`start_draining`](Self::start_draining).
+    pub(crate) fn poll(&mut self) -> Result<Option<Received>> {
+        loop {
+            let Some(frame) = self.frame else {
+                match self.start_frame()? {
+                    Progress::Done(received) => return Ok(Some(received)),
+                    Progress::Continue => continue,
+                    Progress::NeedMore => return Ok(self.eof.then_some(Received::End)),
+                }
+            };
+            let fresh = self.input.len() - if frame.in_place { frame.consumed } else { 0 };
+            if frame.remaining > 0 && fresh == 0 {
+                return Ok(self.eof.then_some(Received::End));
+            }
+            if let Some(received) = self.continue_frame(frame)? {
+                return Ok(Some(received));
+            }
+        }
+    }
+
+    /// After a failure: forgets the message in progress and, from the next
+    /// [`drain`](Self::drain) on, discards input while looking for the peer's Close frame.
+    /// The frame being received is skipped by its announced length.
+    pub(crate) fn start_draining(&mut self) {
+        self.skip = self.frame.map_or(0, |frame| frame.left_in_input());
+        self.frame = None;
+        self.message = None;
+        self.assembly = BytesMut::new();
+        self.utf8 = utf8::Validator::default();
+    }
+
+    /// Discards buffered input frame by frame, unread; true once the peer's Close frame has
+    /// begun or the transport ended. Input that does not parse as frames (the fault may have
+    /// been in the framing itself) is dropped until the transport ends.
+    pub(crate) fn drain(&mut self) -> bool {
+        loop {
+            if self.skip > 0 {
+                let n = usize::try_from(self.skip)
+                    .unwrap_or(usize::MAX)
+                    .min(self.input.len());
+                self.input.advance(n);
+                self.skip -= n as u64;
+                if self.skip > 0 {
+                    return self.eof;
+                }
+            }
+            match Header::parse(&self.input) {
+                Ok(Some((header, _))) if header.opcode == OpCode::Close => return true,
+                Ok(Some((header, header_len))) => {
+                    self.input.advance(header_len);
+                    self.skip = header.payload_len;
+                }
+                Ok(None) => return self.eof,
+                Err(_) => {
+                    self.input.clear();
+                    return self.eof;
+                }
+            }
+        }
+    }
+
+    /// Parses the next frame header and handles what can be handled at once.
+    fn start_frame(&mut self) -> Result<Progress> {
+        let Some((header, header_len)) = Header::parse(&self.input)? else {
+            return Ok(Progress::NeedMore);
+        };
+        self.check_header(&header)?;
+        let payload_len = header.payload_len as usize; // checked against the limits
+        let available = self.input.len() - header_len;
+        if header.opcode.is_control() {
+            if available < payload_len {
+                return Ok(Progress::NeedMore);
+            }
+            self.input.advance(header_len);
+            let payload = self.take_payload(payload_len, header.mask);
+            return control_frame(header.opcode, payload).map(Progress::Done);
+        }
+        let kind = match header.opcode {
+            OpCode::Text => Some(MessageKind::Text),
+            OpCode::Binary => Some(MessageKind::Binary),
+            _ => None,
+        };
+        self.input.advance(header_len);
+        let whole = !self.limits.fragment_events && header.fin && !header.rsv1;
+        // Fast path: a whole single-frame uncompressed message is already here.
+        if let (Some(kind), true, true) = (kind, whole, available >= payload_len) {
+            let payload = self.take_payload(payload_len, header.mask);
+            return whole_message(kind, payload).map(Progress::Done);
+        }
+        if let Some(kind) = kind {
+            self.message = Some(MessageInProgress {
+                kind,
+                size: 0,
+                first_chunk: true,
+                compressed: header.rsv1,
+                delivered: 0,
+            });
+        }
+        // A single-frame message still arriving is gathered where it lands. Room for it is
+        // made once, up to 1 MiB: a header alone must not make us reserve more.
+        let in_place = kind.is_some() && whole;
+        if in_place {
+            self.input
+                .reserve(payload_len.min(1 << 20).saturating_sub(self.input.len()));
+        }
+        self.frame = Some(FrameInProgress {
+            fin: header.fin,
+            mask: header.mask,
+            remaining: header.payload_len,
+            consumed: 0,
+            in_place,
+        });
+        Ok(Progress::Continue)
+    }
+
+    /// Enforces RFC 6455 §5 and the configured limits on a header before any payload is read.
+    fn check_header(&self, header: &Header) -> Result<()> {
+        // RSV1 marks a compressed message, on its first frame only.
+        let rsv1_allowed = self.inflater.is_some() && matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        if header.rsv2 || header.rsv3 || (header.rsv1 && !rsv1_allowed) {
+            return Err(ProtocolError::ReservedBits.into());
+        }
+        match (self.limits.role, header.mask.is_some()) {
+            (Role::Server, false) if !self.limits.accept_unmasked_frames => {
+                return Err(ProtocolError::UnmaskedFrame.into())
+            }
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            if !header.fin {
+                return Err(ProtocolError::FragmentedControlFrame.into());
+            }
+            if header.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlFrameTooLong.into());
+            }
+            return Ok(());
+        }
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation.into()),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation.into())
+            }
+            _ => {}
+        }
+        if header.payload_len > self.limits.max_frame_size as u64 {
+            return Err(CapacityError::FrameTooLarge {
+                size: header.payload_len,
+                max: self.limits.max_frame_size,
+            }
+            .into());
+        }
+        let size = self.message.as_ref().map_or(0, |m| m.size) + header.payload_len;
+        if size > self.limits.max_message_size as u64 {
+            return Err(CapacityError::MessageTooLarge {
+                size,
+                max: self.limits.max_message_size,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Splits `len` bytes off the input and unmasks them in place.
+    fn take_payload(&mut self, len: usize, mask: Option<[u8; 4]>) -> Bytes {
+        let mut payload = self.input.split_to(len);
+        if let Some(key) = mask {
+            mask::apply(&mut payload, key, 0);
+        }
+        payload.freeze()
+    }
+
+    /// Unmasks and validates in place what has arrived of a single-frame message; splits the
+    /// payload off once complete.
+    fn continue_in_place(
+        &mut self,
+        mut frame: FrameInProgress,
+        kind: MessageKind,
+    ) -> Result<Option<Received>> {
+        let total = frame.consumed + frame.remaining as usize;
+        let end = self.input.len().min(total);
+        if let Some(key) = frame.mask {
+            mask::apply(&mut self.input[frame.consumed..end], key, frame.consumed);
+        }
+        if kind == MessageKind::Text {
+            // Fail fast, as with any other frame.
+            self.utf8.feed(&self.input[frame.consumed..end])?;
+        }
+        frame.remaining -= (end - frame.consumed) as u64;
+        frame.consumed = end;
+        if frame.remaining > 0 {
+            self.frame = Some(frame);
+            return Ok(None);
+        }
+        self.frame = None;
+        self.message = None;
+        if kind == MessageKind::Text {
+            self.utf8.finish()?;
+        }
+        let payload = self.input.split_to(total).freeze();
+        Ok(Some(Received::Data(assembled(kind, payload))))
+    }
+
+    /// Consumes what has arrived of the current data frame's payload.
+    fn continue_frame(&mut self, mut frame: FrameInProgress) -> Result<Option<Received>> {
+        // A data frame always belongs to a message: `start_frame` opens one for a first
+        // frame, and `check_header` refuses a continuation without one.
+        let Some(message) = self.message.as_ref() else {
+            return Err(ProtocolError::UnexpectedContinuation.into());
+        };
+        let (kind, compressed, delivered) = (message.kind, message.compressed, message.delivered);
+        if frame.in_place {
+            return self.continue_in_place(frame, kind);
+        }
+        let take = frame.remaining.min(self.input.len() as u64) as usize;
+        let mut chunk = self.input.split_to(take);
+        if let Some(key) = frame.mask {
+            mask::apply(&mut chunk, key, frame.consumed);
+        }
+        frame.consumed += take;
+        frame.remaining -= take as u64;
+        let frame_done = frame.remaining == 0;
+        let message_done = frame_done && frame.fin;
+        self.frame = if frame_done { None } else { Some(frame) };
+        if let Some(message) = self.message.as_mut() {
+            message.size += take as u64;
+        }
+
+        if compressed {
+            let start = self.assembly.len();
+            self.inflate(&chunk, message_done, delivered)?;
+            if kind == MessageKind::Text {
+                self.utf8.feed(&self.assembly[start..])?;
+            }
+        } else if kind == MessageKind::Text {
+            // Fail fast: reject invalid UTF-8 as soon as it arrives.
+            self.utf8.feed(&chunk)?;
+        }
+        if message_done && kind == MessageKind::Text {
+            self.utf8.finish()?;
+        }
+
+        if self.limits.fragment_events {
+            let data = if compressed { self.assembly.split() } else { chunk };
+            return Ok(self.fragment(kind, data.freeze(), message_done));
+        }
+        if !compressed {
+            if self.assembly.is_empty() && message_done {
+                // A message that was one frame after all: hand over the chunk itself.
+                self.message = None;
+                return Ok(Some(Received::Data(assembled(kind, chunk.freeze()))));
+            }
+            self.assembly.extend_from_slice(&chunk);
+        }
+        if !message_done {
+            return Ok(None);
+        }
+        self.message = None;
+        let payload = self.assembly.split().freeze();
+        Ok(Some(Received::Data(assembled(kind, payload))))
+    }
+
+    /// A piece of the message as a fragment event; nothing for an empty middle piece.
+    fn fragment(&mut self, kind: MessageKind, data: Bytes, is_last: bool) -> Option<Received> {
+        let message = self.message.as_mut()?;
+        if data.is_empty() && !is_last && !message.first_chunk {
+            return None;
+        }
+        message.delivered += data.len();
+        let is_first = core::mem::replace(&mut message.first_chunk, false);
+        if is_last {
+            self.message = None;
+        }
+        Some(Received::Data(Event::Fragment(Fragment {
+            kind,
+            data,
+            is_first,
+            is_last,
+        })))
+    }
+
+    /// Inflates a chunk of a compressed message into the assembly buffer, enforcing the
+    /// message limit on the inflated size (`delivered` bytes were already handed out).
+    fn inflate(&mut self, chunk: &[u8], message_done: bool, delivered: usize) -> Result<()> {
+        let Some(inflater) = self.inflater.as_mut() else {
+            return Err(ProtocolError::ReservedBits.into());
+        };
+        let max = self.limits.max_message_size;
+        let limit = max.saturating_sub(delivered);
+        let mut result = inflater.inflate(chunk, &mut self.assembly, limit);
+        if message_done && result.is_ok() {
+            result = inflater.finish(&mut self.assembly, limit);
+        }
+        result.map_err(|e| match e {
+            InflateError::Invalid => Error::InvalidCompressedData,
+            InflateError::TooLarge => CapacityError::MessageTooLarge {
+                size: (delivered + self.assembly.len()) as u64,
+                max,
+            }
+            .into(),
+        })
+    }
+}
+
+/// A whole message that arrived in one piece: validated now.
+fn whole_message(kind: MessageKind, payload: Bytes) -> Result<Received> {
+    if kind == MessageKind::Text {
+        utf8::validate(&payload)?;
+    }
+    Ok(Received::Data(assembled(kind, payload)))
+}
+
+/// A reassembled message, already validated chunk by chunk.
+fn assembled(kind: MessageKind, payload: Bytes) -> Event {
+    match kind {
+        MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
+        MessageKind::Binary => Event::Binary(payload),
+    }
+}
+
+/// A whole control frame, decoded.
+fn control_frame(opcode: OpCode, payload: Bytes) -> Result<Received> {
+    Ok(match opcode {
+        OpCode::Ping => Received::Ping(payload),
+        OpCode::Pong => Received::Pong(payload),
+        _ => Received::Close(parse_close_payload(payload)?),
+    })
+}
+
+/// Decodes and checks a Close frame's payload (RFC 6455 §5.5.1, §7.4).
+fn parse_close_payload(payload: Bytes) -> Result<CloseFrame> {
+    match payload.len() {
+        0 => Ok(CloseFrame::new(CloseCode::NO_STATUS, "")),
+        1 => Err(ProtocolError::InvalidClosePayload.into()),
+        _ => {
+            let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
+            if !code.is_allowed_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode(code.0).into());
+            }
+            let reason = Utf8Bytes::try_from_bytes(payload.slice(2..))?;
+            Ok(CloseFrame { code, reason })
+        }
+    }
+}
+
+/// Frames as a client would send them (masked), for the tests here and in `send.rs`.
+#[cfg(test)]
+pub(crate) fn masked_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> alloc::vec::Vec<u8> {
+    let mut header = Header::new(opcode, payload.len() as u64);
+    header.fin = fin;
+    header.mask = Some([1, 2, 3, 4]);
+    let mut out = [0u8; crate::frame::MAX_HEADER_LEN];
+    let len = header.encode(&mut out);
+    let mut frame = alloc::vec::Vec::from(&out[..len]);
+    let start = frame.len();
+    frame.extend_from_slice(payload);
+    mask::apply(&mut frame[start..], [1, 2, 3, 4], 0);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::*;
+
+    fn server(config: &Config) -> Receiver {
+        Receiver::new(Role::Server, config)
+    }
+
+    fn decode_all(receiver: &mut Receiver) -> Result<Vec<Received>> {
+        let mut out = Vec::new();
+        while let Some(received) = receiver.poll()? {
+            let end = received == Received::End;
+            out.push(received);
+            if end {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn decodes_frames_without_a_handshake() {
+        let mut receiver = server(&Config::default());
+        receiver.receive(&masked_frame(OpCode::Text, false, b"Hel"));
+        receiver.receive(&masked_frame(OpCode::Ping, true, b"p"));
+        receiver.receive(&masked_frame(OpCode::Continuation, true, b"lo"));
+        receiver.receive(&masked_frame(OpCode::Close, true, &[0x03, 0xe8, b'o', b'k']));
+        assert_eq!(
+            decode_all(&mut receiver).unwrap(),
+            vec![
+                Received::Ping(Bytes::from_static(b"p")),
+                Received::Data(Event::Text("Hello".into())),
+                Received::Close(CloseFrame::new(CloseCode::NORMAL, "ok")),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_message() {
+        let frame = masked_frame(OpCode::Binary, true, &[7u8; 300]);
+        for split in 0..frame.len() {
+            let mut receiver = server(&Config::default());
+            receiver.receive(&frame[..split]);
+            let first = receiver.poll().unwrap();
+            receiver.receive(&frame[split..]);
+            let got = first.or_else(|| receiver.poll().unwrap());
+            assert_eq!(
+                got,
+                Some(Received::Data(Event::Binary(vec![7u8; 300].into()))),
+                "{split}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_end_of_input_is_reported_once_buffered_frames_are_out() {
+        let mut receiver = server(&Config::default());
+        receiver.receive(&masked_frame(OpCode::Binary, true, b"x"));
+        receiver.receive_eof();
+        assert_eq!(
+            decode_all(&mut receiver).unwrap(),
+            vec![
+                Received::Data(Event::Binary(Bytes::from_static(b"x"))),
+                Received::End
+            ]
+        );
+    }
+
+    #[test]
+    fn faults_are_typed() {
+        let cases: [(Vec<u8>, Error); 4] = [
+            (
+                masked_frame(OpCode::Continuation, true, b"x"),
+                ProtocolError::UnexpectedContinuation.into(),
+            ),
+            (masked_frame(OpCode::Text, true, &[0xff]), Error::InvalidUtf8),
+            (
+                masked_frame(OpCode::Close, true, &[0x03]),
+                ProtocolError::InvalidClosePayload.into(),
+            ),
+            (
+                masked_frame(OpCode::Binary, true, &[0; 11]),
+                CapacityError::MessageTooLarge { size: 11, max: 10 }.into(),
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let mut receiver = server(&Config::default().max_message_size(10));
+            receiver.receive(&bytes);
+            let error = receiver.poll().unwrap_err();
+            assert_eq!(error.close_code(), expected.close_code());
+            assert_eq!(
+                core::mem::discriminant(&error),
+                core::mem::discriminant(&expected)
+            );
+        }
+    }
+
+    #[test]
+    fn draining_skips_the_failed_frame_and_stops_at_the_peer_close() {
+        let mut receiver = server(&Config::default().max_message_size(1000));
+        let big = masked_frame(OpCode::Binary, true, &[0; 5000]);
+        receiver.receive(&big[..100]);
+        assert!(matches!(receiver.poll(), Err(Error::Capacity(CapacityError::FrameTooLarge { .. }))));
+        receiver.start_draining();
+        assert!(!receiver.drain());
+        // The rest of the oversized frame and another message are discarded unread.
+        receiver.receive(&big[100..]);
+        receiver.receive(&masked_frame(OpCode::Text, true, &[0xff, 0xfe]));
+        assert!(!receiver.drain());
+        assert!(receiver.input.is_empty(), "input is discarded, not kept");
+        receiver.receive(&masked_frame(OpCode::Close, true, &[0x03, 0xf1]));
+        assert!(receiver.drain());
+    }
+
+    #[test]
+    fn draining_a_message_gathered_in_place_skips_all_of_it() {
+        let mut receiver = server(&Config::default());
+        let frame = masked_frame(OpCode::Text, true, &[b'a'; 200]);
+        let mut bad = frame.clone();
+        bad[50] ^= 0x80; // an invalid byte in the middle of the payload
+        receiver.receive(&bad[..20]);
+        assert_eq!(receiver.poll().unwrap(), None);
+        receiver.receive(&bad[20..60]);
+        assert!(matches!(receiver.poll(), Err(Error::InvalidUtf8)));
+        receiver.start_draining();
+        receiver.receive(&bad[60..]);
+        assert!(!receiver.drain());
+        receiver.receive(&masked_frame(OpCode::Close, true, b""));
+        assert!(receiver.drain());
+    }
+
+    #[test]
+    fn draining_unparseable_input_waits_for_the_end() {
+        let mut receiver = server(&Config::default());
+        receiver.receive(&[0x83, 0x80, 0, 0, 0, 0]); // reserved opcode 3
+        assert!(matches!(
+            receiver.poll(),
+            Err(Error::Protocol(ProtocolError::ReservedOpcode(3)))
+        ));
+        receiver.start_draining();
+        receiver.receive(&masked_frame(OpCode::Close, true, b""));
+        assert!(!receiver.drain(), "a frame after lost framing is not trusted");
+        assert!(receiver.input.is_empty());
+        receiver.receive_eof();
+        assert!(receiver.drain());
+    }
+}

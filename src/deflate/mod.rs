@@ -1,0 +1,135 @@
+//! permessage-deflate (RFC 7692): negotiation and the per-direction compression contexts.
+//!
+//! Compression uses `miniz_oxide`'s raw deflate. Its compressor always keeps a 32 KiB window,
+//! so when the peer limits our window to 2^N bytes (`*_max_window_bits` below 15) the
+//! compressor is reset with a full flush after every 2^N input bytes: no back-reference can
+//! then reach farther than the window allows. Inflating always uses a 32 KiB window, which
+//! handles every window size the peer may use.
+
+mod codec;
+mod negotiate;
+
+pub(crate) use codec::{Deflater, InflateError, Inflater};
+
+use crate::role::Role;
+
+/// The extension's registered name.
+pub const NAME: &str = "permessage-deflate";
+
+/// permessage-deflate settings, like the `perMessageDeflate` option of Node's `ws`.
+///
+/// A client offers the extension with these parameters; a server accepts the first offer it
+/// can, applying them. Every field applies to both roles from its own side of the RFC.
+///
+/// ```
+/// use ferrosocket::{Config, deflate::DeflateConfig};
+/// let config = Config::default().permessage_deflate(
+///     DeflateConfig::default().server_no_context_takeover(true).threshold(256),
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeflateConfig {
+    /// Compression level, 0 (store) to 9 (smallest); default 6, zlib's default.
+    pub level: u8,
+    /// Messages shorter than this many bytes are sent uncompressed (default 1024, as in `ws`).
+    pub threshold: usize,
+    /// Ask (client) or decide (server) that the server resets its compressor after every
+    /// message: less memory held between messages, worse compression.
+    pub server_no_context_takeover: bool,
+    /// Ask (client) or decide (server) that the client resets its compressor after every
+    /// message.
+    pub client_no_context_takeover: bool,
+    /// Limit the server's LZ77 window to 2^N bytes, N in 8..=15 (client: requested in the
+    /// offer; server: the most it uses, whatever the client asks).
+    pub server_max_window_bits: Option<u8>,
+    /// Limit the client's LZ77 window to 2^N bytes, N in 8..=15 (client: offered as its limit;
+    /// server: imposed when the client announces support for it).
+    pub client_max_window_bits: Option<u8>,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> Self {
+        DeflateConfig {
+            level: 6,
+            threshold: 1024,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
+        }
+    }
+}
+
+impl DeflateConfig {
+    /// Sets `level` (clamped to 0..=9).
+    pub fn level(mut self, level: u8) -> Self {
+        self.level = level.min(9);
+        self
+    }
+
+    /// Sets `threshold`.
+    pub fn threshold(mut self, bytes: usize) -> Self {
+        self.threshold = bytes;
+        self
+    }
+
+    /// Sets `server_no_context_takeover`.
+    pub fn server_no_context_takeover(mut self, on: bool) -> Self {
+        self.server_no_context_takeover = on;
+        self
+    }
+
+    /// Sets `client_no_context_takeover`.
+    pub fn client_no_context_takeover(mut self, on: bool) -> Self {
+        self.client_no_context_takeover = on;
+        self
+    }
+
+    /// Sets `server_max_window_bits` (clamped to 8..=15).
+    pub fn server_max_window_bits(mut self, bits: u8) -> Self {
+        self.server_max_window_bits = Some(bits.clamp(8, 15));
+        self
+    }
+
+    /// Sets `client_max_window_bits` (clamped to 8..=15).
+    pub fn client_max_window_bits(mut self, bits: u8) -> Self {
+        self.client_max_window_bits = Some(bits.clamp(8, 15));
+        self
+    }
+}
+
+/// The agreed permessage-deflate parameters of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeflateParams {
+    /// The server resets its compressor after every message.
+    pub server_no_context_takeover: bool,
+    /// The client resets its compressor after every message.
+    pub client_no_context_takeover: bool,
+    /// The server's window limit, if one was agreed.
+    pub server_max_window_bits: Option<u8>,
+    /// The client's window limit, if one was agreed.
+    pub client_max_window_bits: Option<u8>,
+}
+
+impl DeflateParams {
+    /// The compressor for what `role` sends and the decompressor for what it receives.
+    pub(crate) fn contexts(&self, role: Role, config: &DeflateConfig) -> (Deflater, Inflater) {
+        let (send_reset, send_bits, receive_reset) = match role {
+            Role::Server => (
+                self.server_no_context_takeover,
+                self.server_max_window_bits,
+                self.client_no_context_takeover,
+            ),
+            Role::Client => (
+                self.client_no_context_takeover,
+                self.client_max_window_bits,
+                self.server_no_context_takeover,
+            ),
+        };
+        (
+            Deflater::new(config.level, send_bits.unwrap_or(15), send_reset),
+            Inflater::new(receive_reset),
+        )
+    }
+}
