@@ -22,10 +22,11 @@ struct Fault {
     code: CloseCode,
 }
 
-/// A header announcing a 64 MiB binary frame, over the servers' 1 MiB limit.
+/// A header announcing a binary frame as long as the flood that follows (8 MiB, over the
+/// servers' 1 MiB limit): the flood is its payload.
 fn oversized() -> Fault {
     let mut bytes = vec![0x82, 0x80 | 127];
-    bytes.extend_from_slice(&(64u64 << 20).to_be_bytes());
+    bytes.extend_from_slice(&(flood().len() as u64).to_be_bytes());
     bytes.extend_from_slice(&[0, 0, 0, 0]); // a zero mask key: payload bytes go as they are
     Fault {
         bytes,
