@@ -72,7 +72,10 @@ fn flooding_client(addr: SocketAddr, fault: &Fault) -> Option<CloseCode> {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     stream.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut conn = Connection::client(ClientRequest::new(&format!("ws://{addr}/")).unwrap(), Config::default());
+    let mut conn = Connection::client(
+        ClientRequest::new(&format!("ws://{addr}/")).unwrap(),
+        Config::default(),
+    );
     stream.write_all(&conn.take_outgoing()).unwrap();
     let mut buf = vec![0u8; 64 << 10];
     while conn.state() == ferrosocket::State::Connecting {
@@ -110,12 +113,19 @@ fn check(fault: Fault, serve: impl FnOnce(std::net::TcpListener) -> Error + Send
     let (done, server_error) = mpsc::channel();
     thread::spawn(move || done.send(serve(listener)).unwrap());
     let code = flooding_client(addr, &fault);
-    assert_eq!(code, Some(fault.code), "the client must read the server's close code");
+    assert_eq!(
+        code,
+        Some(fault.code),
+        "the client must read the server's close code"
+    );
     server_error.recv_timeout(Duration::from_secs(30)).unwrap()
 }
 
 fn tokio_server(listener: std::net::TcpListener) -> Error {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async move {
         listener.set_nonblocking(true).unwrap();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -195,7 +205,10 @@ fn a_silent_peer_is_dropped_after_the_close_timeout() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             listener.set_nonblocking(true).unwrap();
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -216,7 +229,10 @@ fn a_silent_peer_is_dropped_after_the_close_timeout() {
         })
     });
     let mut stream = TcpStream::connect(addr).unwrap();
-    let mut conn = Connection::client(ClientRequest::new(&format!("ws://{addr}/")).unwrap(), Config::default());
+    let mut conn = Connection::client(
+        ClientRequest::new(&format!("ws://{addr}/")).unwrap(),
+        Config::default(),
+    );
     stream.write_all(&conn.take_outgoing()).unwrap();
     let mut buf = [0u8; 4096];
     let n = stream.read(&mut buf).unwrap();

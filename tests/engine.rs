@@ -7,7 +7,8 @@ use bytes::Bytes;
 use std::io::IoSlice;
 
 use ferrosocket::{
-    CloseCode, CloseFrame, Config, Connection, Error, Event, Fragment, Message, MessageKind, State,
+    CapacityError, CloseCode, CloseFrame, Config, Connection, Error, Event, Fragment, Message, MessageKind,
+    ProtocolError, State,
 };
 use util::*;
 
@@ -237,7 +238,7 @@ fn local_close_arguments_are_checked() {
 }
 
 /// Feeds `wire` to an open server and returns the error and the close code it sent.
-fn server_fails(config: Config, wire: &[u8]) -> (String, Option<u16>) {
+fn server_fails(config: Config, wire: &[u8]) -> (Failure, Option<u16>) {
     let mut server = open_server(config);
     server.receive(wire);
     let events = events(&mut server);
@@ -251,34 +252,35 @@ fn server_fails(config: Config, wire: &[u8]) -> (String, Option<u16>) {
 
 #[test]
 fn protocol_violations_close_with_1002() {
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("reserved opcode", client_frame(0x83, b"")),
-        ("reserved opcode", client_frame(0x8B, b"")),
-        ("RSV bit", client_frame(0xC1, b"x")),
-        ("RSV bit", client_frame(0xA1, b"x")),
-        ("RSV bit", client_frame(0x91, b"x")),
-        ("not masked", frame(0x81, b"x", None)),
-        ("fragmented control", client_frame(0x09, b"")),
-        ("over 125", client_frame(0x89, &[0; 126])),
-        ("continuation frame without", client_frame(0x80, b"x")),
+    use ferrosocket::ProtocolError::*;
+    let cases: Vec<(ProtocolError, Vec<u8>)> = vec![
+        (ReservedOpcode(0x3), client_frame(0x83, b"")),
+        (ReservedOpcode(0xB), client_frame(0x8B, b"")),
+        (ReservedBits, client_frame(0xC1, b"x")),
+        (ReservedBits, client_frame(0xA1, b"x")),
+        (ReservedBits, client_frame(0x91, b"x")),
+        (UnmaskedFrame, frame(0x81, b"x", None)),
+        (FragmentedControlFrame, client_frame(0x09, b"")),
+        (ControlFrameTooLong, client_frame(0x89, &[0; 126])),
+        (UnexpectedContinuation, client_frame(0x80, b"x")),
         (
-            "new message inside",
+            ExpectedContinuation,
             [client_frame(0x01, b"a"), client_frame(0x81, b"b")].concat(),
         ),
-        ("one-byte", client_frame(0x88, &[3])),
-        ("close code 1005", client_frame(0x88, &1005u16.to_be_bytes())),
-        ("close code 999", client_frame(0x88, &999u16.to_be_bytes())),
-        ("close code 2999", client_frame(0x88, &2999u16.to_be_bytes())),
-        ("top bit", {
+        (InvalidClosePayload, client_frame(0x88, &[3])),
+        (InvalidCloseCode(1005), client_frame(0x88, &1005u16.to_be_bytes())),
+        (InvalidCloseCode(999), client_frame(0x88, &999u16.to_be_bytes())),
+        (InvalidCloseCode(2999), client_frame(0x88, &2999u16.to_be_bytes())),
+        (InvalidPayloadLength, {
             let mut f = vec![0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0];
             f.extend_from_slice(&[1, 2, 3, 4]);
             f
         }),
     ];
-    for (what, wire) in cases {
+    for (expected, wire) in cases {
         let (error, code) = server_fails(Config::default(), &wire);
-        assert!(error.contains(what), "{what}: {error}");
-        assert_eq!(code, Some(1002), "{what}");
+        assert_eq!(error, Failure::Protocol(expected));
+        assert_eq!(code, Some(1002), "{expected:?}");
     }
     // A client must reject masked frames.
     let mut client = open_client(Config::default());
@@ -312,12 +314,24 @@ fn limits_close_with_1009_before_buffering() {
     // The header alone announces too much: nothing of the payload is needed.
     let wire = client_frame(0x82, &[0; 1001]);
     let (error, code) = server_fails(config.clone(), &wire[..8]);
-    assert!(error.contains("max_frame_size"), "{error}");
+    assert_eq!(
+        error,
+        Failure::Capacity(CapacityError::FrameTooLarge {
+            size: 1001,
+            max: 1000
+        })
+    );
     assert_eq!(code, Some(1009));
     // Fragments adding up past the message limit.
     let wire = [client_frame(0x02, &[0; 600]), client_frame(0x80, &[0; 600])].concat();
     let (error, code) = server_fails(config, &wire);
-    assert!(error.contains("max_message_size"), "{error}");
+    assert_eq!(
+        error,
+        Failure::Capacity(CapacityError::MessageTooLarge {
+            size: 1200,
+            max: 1000
+        })
+    );
     assert_eq!(code, Some(1009));
     // A 2^63-1 length with the default limits.
     let mut huge = vec![0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
@@ -432,4 +446,151 @@ fn the_handshake_buffer_goes_once_the_connection_opens() {
     assert!(matches!(server.next_event().unwrap(), Some(Event::Request(_))));
     server.accept(ferrosocket::Accept::new()).unwrap();
     assert_eq!(server.next_event().unwrap(), Some(Event::Text("hi".into())));
+}
+
+#[test]
+fn a_failed_connection_reads_on_until_the_peer_answers_its_close() {
+    let mut server = open_server(Config::default().max_message_size(100));
+    server.receive(&client_frame(0x82, &[0; 500])[..50]);
+    assert!(matches!(server.next_event(), Err(Error::Capacity(_))));
+    assert_eq!(server.state(), State::Closed);
+    assert_eq!(queued_close_code(&mut server), Some(1009));
+    // Still reading: the rest of the big frame and a later message are discarded.
+    assert!(server.wants_read());
+    server.receive(&client_frame(0x82, &[0; 500])[50..]);
+    server.receive(&client_frame(0x81, b"late"));
+    assert_eq!(server.next_event().unwrap(), None);
+    assert!(server.wants_read());
+    // The peer's Close ends it; nothing more is queued in reply.
+    server.receive(&client_frame(0x88, &1009u16.to_be_bytes()));
+    assert_eq!(server.next_event().unwrap(), None);
+    assert!(!server.wants_read());
+    assert!(!server.wants_write());
+}
+
+#[test]
+fn a_failed_connection_stops_reading_at_the_end_of_the_stream() {
+    let mut server = open_server(Config::default());
+    server.receive(&client_frame(0x81, &[0xff]));
+    assert!(matches!(server.next_event(), Err(Error::InvalidUtf8)));
+    assert!(server.wants_read());
+    server.receive_eof();
+    assert_eq!(server.next_event().unwrap(), None);
+    assert!(!server.wants_read());
+}
+
+#[test]
+fn a_normal_close_and_terminate_stop_reading() {
+    let mut pair = Pair::default_open();
+    pair.client.close(CloseCode::NORMAL, "").unwrap();
+    pair.deliver_to_server();
+    assert!(matches!(pair.server.next_event(), Ok(Some(Event::Close(_)))));
+    assert!(!pair.server.wants_read());
+    assert!(
+        pair.client.wants_read(),
+        "the client waits for the server's Close"
+    );
+    pair.client.terminate();
+    assert!(!pair.client.wants_read());
+}
+
+#[test]
+fn a_handshake_done_elsewhere_starts_open() {
+    // Over HTTP/2 (RFC 8441) there is no key and no 101: both ends start open.
+    let mut client = Connection::open(ferrosocket::Role::Client, Config::default(), None);
+    let mut server = Connection::open(ferrosocket::Role::Server, Config::default(), None);
+    assert_eq!((client.state(), server.state()), (State::Open, State::Open));
+    client.send_text("over h2").unwrap();
+    server.receive(&client.take_outgoing());
+    assert_eq!(server.next_event().unwrap(), Some(Event::Text("over h2".into())));
+    // With negotiated compression.
+    let deflate = ferrosocket::deflate::DeflateParams::default();
+    let config =
+        Config::default().permessage_deflate(ferrosocket::deflate::DeflateConfig::default().threshold(0));
+    let mut client = Connection::open(ferrosocket::Role::Client, config.clone(), Some(deflate));
+    let mut server = Connection::open(ferrosocket::Role::Server, config, Some(deflate));
+    client.send_text("squeezed squeezed squeezed").unwrap();
+    let wire = client.take_outgoing();
+    assert_eq!(wire[0] & 0x40, 0x40, "RSV1: compressed");
+    server.receive(&wire);
+    assert_eq!(
+        server.next_event().unwrap(),
+        Some(Event::Text("squeezed squeezed squeezed".into()))
+    );
+    assert_eq!(server.permessage_deflate(), Some(deflate));
+}
+
+#[test]
+fn decide_accepts_or_refuses_the_pending_request() {
+    let mut pair = Pair::default_open();
+    assert!(matches!(
+        pair.server.decide(Ok(ferrosocket::Accept::new())),
+        Err(Error::NoPendingRequest)
+    ));
+    let mut client = Connection::client(
+        ferrosocket::ClientRequest::new("ws://h/").unwrap(),
+        Config::default(),
+    );
+    let mut server = Connection::server(Config::default());
+    server.receive(&client.take_outgoing());
+    assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+    let refused = server.decide(Err(ferrosocket::Response::new(403)));
+    assert!(matches!(
+        refused,
+        Err(Error::Handshake(ferrosocket::HandshakeError::Rejected(r))) if r.status == 403
+    ));
+    assert!(server.take_outgoing().starts_with(b"HTTP/1.1 403"));
+    assert_eq!(server.state(), State::Closed);
+    assert!(!server.wants_read());
+}
+
+#[test]
+fn events_convert_to_messages_in_one_place() {
+    assert_eq!(
+        Event::Binary(Bytes::from_static(b"b")).into_message().unwrap(),
+        Some(Message::Binary(Bytes::from_static(b"b")))
+    );
+    assert_eq!(
+        Event::Close(CloseFrame::new(CloseCode::NORMAL, ""))
+            .into_message()
+            .unwrap(),
+        Some(Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))))
+    );
+    let fragment = Event::Fragment(Fragment {
+        kind: MessageKind::Text,
+        data: Bytes::new(),
+        is_first: true,
+        is_last: true,
+    });
+    assert!(matches!(
+        fragment.into_message(),
+        Err(Error::FragmentEventsEnabled)
+    ));
+    let open = Event::Open(Box::new(ferrosocket::Response::new(101)));
+    assert_eq!(open.into_message().unwrap(), None);
+}
+
+#[test]
+fn a_client_with_its_own_randomness_masks_with_it() {
+    let mut client = Connection::client_with_randomness(
+        ferrosocket::ClientRequest::new("ws://h/").unwrap(),
+        Config::default(),
+        |buf: &mut [u8]| buf.fill(0x11),
+    );
+    let request = client.take_outgoing();
+    // The key is the nonce: sixteen 0x11 bytes, base64.
+    assert!(std::str::from_utf8(&request)
+        .unwrap()
+        .contains("Sec-WebSocket-Key: EREREREREREREREREREREQ==\r\n"));
+    let mut client = Connection::open_with_randomness(
+        ferrosocket::Role::Client,
+        Config::default(),
+        None,
+        |buf: &mut [u8]| buf.fill(0x11),
+    );
+    client.send_binary(&[0x11; 3]).unwrap();
+    assert_eq!(
+        &client.take_outgoing()[..],
+        &[0x82, 0x83, 0x11, 0x11, 0x11, 0x11, 0, 0, 0]
+    );
 }

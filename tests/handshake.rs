@@ -244,23 +244,34 @@ fn client_validates_the_101() {
     let cases = [
         (
             format!("{ok}Sec-WebSocket-Protocol: other\r\n\r\n"),
-            "not offered",
+            HandshakeError::UnofferedProtocol("other".into()),
         ),
         (
             format!("{ok}Sec-WebSocket-Extensions: permessage-foo\r\n\r\n"),
-            "not offered",
+            HandshakeError::UnofferedExtension("permessage-foo".into()),
         ),
-        (ok.replace("{accept}", "bm9wZQ==") + "\r\n", "does not match"),
-        (ok.replace("Upgrade: websocket\r\n", "") + "\r\n", "Upgrade"),
+        (
+            ok.replace("{accept}", "bm9wZQ==") + "\r\n",
+            HandshakeError::AcceptMismatch,
+        ),
+        (
+            ok.replace("Upgrade: websocket\r\n", "") + "\r\n",
+            HandshakeError::InvalidHeader("Upgrade"),
+        ),
         (
             ok.replace("Connection: Upgrade\r\n", "Connection: close\r\n") + "\r\n",
-            "Connection",
+            HandshakeError::InvalidHeader("Connection"),
         ),
-        ("HTTP/1.1 abc\r\n\r\n".to_owned(), "status"),
+        (
+            "HTTP/1.1 abc\r\n\r\n".to_owned(),
+            HandshakeError::MalformedHttp("bad status code"),
+        ),
     ];
     for (response, expected) in cases {
-        let err = client_after(&response).unwrap_err().to_string();
-        assert!(err.contains(expected), "{response:?}: {err}");
+        match client_after(&response) {
+            Err(Error::Handshake(error)) => assert_eq!(error, expected, "{response:?}"),
+            other => panic!("{response:?}: {other:?}"),
+        }
     }
 }
 

@@ -670,7 +670,10 @@ mod tests {
         let mut receiver = server(&Config::default().max_message_size(1000));
         let big = masked_frame(OpCode::Binary, true, &[0; 5000]);
         receiver.receive(&big[..100]);
-        assert!(matches!(receiver.poll(), Err(Error::Capacity(CapacityError::FrameTooLarge { .. }))));
+        assert!(matches!(
+            receiver.poll(),
+            Err(Error::Capacity(CapacityError::FrameTooLarge { .. }))
+        ));
         receiver.start_draining();
         assert!(!receiver.drain());
         // The rest of the oversized frame and another message are discarded unread.

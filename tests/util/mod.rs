@@ -2,7 +2,9 @@
 //! `Pair`): bytes move only when a test says so, optionally re-chunked.
 #![allow(dead_code)]
 
-use ferrosocket::{Accept, ClientRequest, Config, Connection, Event};
+use ferrosocket::{
+    Accept, CapacityError, ClientRequest, Config, Connection, Error, Event, HandshakeError, ProtocolError,
+};
 
 pub struct Pair {
     pub client: Connection,
@@ -44,15 +46,40 @@ impl Pair {
     }
 }
 
+/// An engine error as a value tests can compare: its variant and the details it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    Protocol(ProtocolError),
+    InvalidUtf8,
+    InvalidCompressedData,
+    Capacity(CapacityError),
+    Handshake(HandshakeError),
+    /// Errors the engine does not return from `next_event`, by variant name.
+    Other(String),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Protocol(e) => Failure::Protocol(e),
+            Error::InvalidUtf8 => Failure::InvalidUtf8,
+            Error::InvalidCompressedData => Failure::InvalidCompressedData,
+            Error::Capacity(e) => Failure::Capacity(e),
+            Error::Handshake(e) => Failure::Handshake(e),
+            other => Failure::Other(format!("{other:?}")),
+        }
+    }
+}
+
 /// Drains every event a connection has ready; stops at (and includes) an error.
-pub fn events(conn: &mut Connection) -> Vec<Result<Event, String>> {
+pub fn events(conn: &mut Connection) -> Vec<Result<Event, Failure>> {
     let mut out = Vec::new();
     loop {
         match conn.next_event() {
             Ok(Some(event)) => out.push(Ok(event)),
             Ok(None) => return out,
             Err(e) => {
-                out.push(Err(e.to_string()));
+                out.push(Err(e.into()));
                 return out;
             }
         }
@@ -61,7 +88,7 @@ pub fn events(conn: &mut Connection) -> Vec<Result<Event, String>> {
 
 /// Feeds `bytes` to `conn` in chunks of the given sizes (cycled), draining events after
 /// each chunk.
-pub fn feed_chunked(conn: &mut Connection, bytes: &[u8], sizes: &[usize]) -> Vec<Result<Event, String>> {
+pub fn feed_chunked(conn: &mut Connection, bytes: &[u8], sizes: &[usize]) -> Vec<Result<Event, Failure>> {
     let mut out = Vec::new();
     let mut pos = 0;
     let mut i = 0;
