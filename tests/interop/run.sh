@@ -5,7 +5,8 @@
 #
 # Installs its peers itself (Node `ws` from package-lock.json, Python `websockets` pinned in a
 # venv under target/), builds the examples, and runs on free 127.0.0.1 ports:
-#   - their clients against our echo server (node_client.mjs, python_client.py);
+#   - their clients against our echo server (node_client.mjs, python_client.py), and Node's
+#     64 MiB + 1 message against a 64 MiB limit, which must read 1009 (node_oversize.mjs);
 #   - our client (the wscat example) against their servers (node_server.mjs, python_server.py);
 #   - headless Chromium's WebSocket against our echo server (browser.html, driven through
 #     chromedriver by browser_driver.py; chromium and chromium-driver installed if missing).
@@ -63,6 +64,12 @@ for runtime in tokio async-std std; do
   run_checks labelled "$runtime" node "$HERE/node_client.mjs" "ws://127.0.0.1:$RT_PORT"
   run_checks labelled "$runtime" "$VENV/bin/python" "$HERE/python_client.py" "ws://127.0.0.1:$RT_PORT"
   [ "$runtime" = tokio ] && PORT=$RT_PORT # the default runtime also serves the browser checks
+  # Close under fire: ws sends 64 MiB + 1 to a 64 MiB limit and must read 1009, not a reset.
+  LIMIT=$((64 << 20))
+  LIMIT_PORT=$(free_port)
+  start_server "$OUT/echo_server-$runtime-limit.log" target/release/examples/echo_server "127.0.0.1:$LIMIT_PORT" \
+    --runtime "$runtime" --max-message-size "$LIMIT" || exit 2
+  run_checks labelled "$runtime" node "$HERE/node_oversize.mjs" "ws://127.0.0.1:$LIMIT_PORT" "$LIMIT"
 done
 
 # --- our client (wscat) against their servers -------------------------------------------
