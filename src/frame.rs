@@ -126,37 +126,16 @@ impl Header {
             return Ok(None);
         };
         let opcode = OpCode::from_bits(first & 0x0F).ok_or(ProtocolError::ReservedOpcode(first & 0x0F))?;
-        let masked = second & 0x80 != 0;
-        let (payload_len, mut pos) = match second & 0x7F {
-            126 => match buf.get(2..4) {
-                Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
-                None => return Ok(None),
-            },
-            127 => match buf.get(2..10) {
-                Some(b) => {
-                    let mut bytes = [0u8; 8];
-                    bytes.copy_from_slice(b);
-                    let len = u64::from_be_bytes(bytes);
-                    if len >> 63 != 0 {
-                        return Err(ProtocolError::InvalidPayloadLength);
-                    }
-                    (len, 10)
-                }
-                None => return Ok(None),
-            },
-            short => (u64::from(short), 2),
+        let Some((header_len, payload_len)) = extent(buf) else {
+            return Ok(None);
         };
-        let mask = if masked {
-            match buf.get(pos..pos + 4) {
-                Some(b) => {
-                    pos += 4;
-                    Some([b[0], b[1], b[2], b[3]])
-                }
-                None => return Ok(None),
-            }
-        } else {
-            None
-        };
+        if payload_len >> 63 != 0 {
+            return Err(ProtocolError::InvalidPayloadLength);
+        }
+        let mask = (second & 0x80 != 0).then(|| {
+            let key = &buf[header_len - 4..header_len];
+            [key[0], key[1], key[2], key[3]]
+        });
         let header = Header {
             fin: first & 0x80 != 0,
             rsv1: first & 0x40 != 0,
@@ -166,7 +145,7 @@ impl Header {
             mask,
             payload_len,
         };
-        Ok(Some((header, pos)))
+        Ok(Some((header, header_len)))
     }
 
     /// Writes the header into `out` and returns how many bytes it took (2 to 14).
@@ -206,6 +185,23 @@ impl Header {
         }
         pos
     }
+}
+
+/// Where a frame's header ends and how long its payload says it is, whatever its bits mean:
+/// `(header length, payload length)`, or `None` until the header is complete. Lets a failed
+/// connection skip frames it will not read (the payload length is not checked here).
+#[inline]
+pub(crate) fn extent(buf: &[u8]) -> Option<(usize, u64)> {
+    let [_, second, ..] = *buf else {
+        return None;
+    };
+    let (payload_len, len_end) = match second & 0x7F {
+        126 => (u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)), 4),
+        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?), 10),
+        short => (u64::from(short), 2),
+    };
+    let header_len = len_end + if second & 0x80 != 0 { 4 } else { 0 };
+    (buf.len() >= header_len).then_some((header_len, payload_len))
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@
 
 use alloc::boxed::Box;
 
+/// The caller's generator: fills the buffer it is given.
+type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
+
 /// A source of unpredictable bytes.
 pub(crate) enum Rng {
     /// SipHash of a counter under an OS-seeded key.
@@ -18,7 +21,7 @@ pub(crate) enum Rng {
         counter: u64,
     },
     /// The caller's generator: fills the buffer it is given.
-    Source(Box<dyn FnMut(&mut [u8]) + Send>),
+    Source(RandomSource),
 }
 
 impl core::fmt::Debug for Rng {

@@ -469,6 +469,19 @@ fn a_failed_connection_reads_on_until_the_peer_answers_its_close() {
 }
 
 #[test]
+fn a_faulty_close_from_the_peer_ends_reading_at_once() {
+    // 1005 may not be sent; 1002 is the answer, and the peer has nothing more to send.
+    let mut server = open_server(Config::default());
+    server.receive(&client_frame(0x88, &1005u16.to_be_bytes()));
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::Protocol(ProtocolError::InvalidCloseCode(1005)))
+    ));
+    assert_eq!(queued_close_code(&mut server), Some(1002));
+    assert!(!server.wants_read());
+}
+
+#[test]
 fn a_failed_connection_stops_reading_at_the_end_of_the_stream() {
     let mut server = open_server(Config::default());
     server.receive(&client_frame(0x81, &[0xff]));

@@ -1,11 +1,10 @@
 //! The sans-IO state machine: bytes in, events and bytes out.
 //!
-//! [`Connection`] orchestrates three parts, each in its own module: the opening
-//! [`Handshake`](handshake::Handshake) (a stage value that each step consumes), the
-//! [`Receiver`](recv::Receiver) (a decoder from bytes to messages, pings, pongs and closes)
-//! and the [`Sender`](send::Sender) (frames into the outgoing queue). The connection's
-//! [`Phase`] is the one place the lifecycle lives, and the control-frame and close policy is
-//! here, in [`Connection::on_received`] and [`Connection::fail`].
+//! [`Connection`] orchestrates three parts, each in its own (private) module: the opening
+//! handshake (a stage value that each step consumes), the receiver (a decoder from bytes to
+//! messages, pings, pongs and closes) and the sender (frames into the outgoing queue). The
+//! connection's phase is the one place the lifecycle lives, and the control-frame and close
+//! policy sits beside it. `ARCHITECTURE.md` walks through the parts.
 
 mod handshake;
 mod recv;
@@ -396,6 +395,9 @@ impl Connection {
         }
         self.recv.start_draining();
         self.phase = Phase::Draining;
+        if self.recv.drain() {
+            self.finish(); // the fault was the peer's Close, or its input ended already
+        }
         error
     }
 

@@ -10,7 +10,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::config::Config;
 use crate::deflate::{InflateError, Inflater};
 use crate::error::{CapacityError, CloseCode, Error, ProtocolError, Result};
-use crate::frame::{Header, OpCode, MAX_CONTROL_PAYLOAD};
+use crate::frame::{self, Header, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::mask;
 use crate::message::{CloseFrame, Event, Fragment, MessageKind, Utf8Bytes};
 use crate::role::Role;
@@ -104,6 +104,8 @@ pub(crate) struct Receiver {
     inflater: Option<Inflater>,
     /// Bytes of input to discard while draining before the next frame header.
     skip: u64,
+    /// The peer's Close frame arrived (valid or not): it sends nothing more.
+    close_received: bool,
 }
 
 impl Receiver {
@@ -125,6 +127,7 @@ impl Receiver {
             utf8: utf8::Validator::default(),
             inflater: None,
             skip: 0,
+            close_received: false,
         }
     }
 
@@ -237,9 +240,13 @@ impl Receiver {
     }
 
     /// Discards buffered input frame by frame, unread; true once the peer's Close frame has
-    /// begun or the transport ended. Input that does not parse as frames (the fault may have
-    /// been in the framing itself) is dropped until the transport ends.
+    /// begun (or was the fault itself) or the transport ended. Input that does not parse as
+    /// frames (the fault may have been in the framing itself) is dropped until the transport
+    /// ends.
     pub(crate) fn drain(&mut self) -> bool {
+        if self.close_received {
+            return true;
+        }
         loop {
             if self.skip > 0 {
                 let n = usize::try_from(self.skip)
@@ -251,17 +258,20 @@ impl Receiver {
                     return self.eof;
                 }
             }
-            match Header::parse(&self.input) {
-                Ok(Some((header, _))) if header.opcode == OpCode::Close => return true,
-                Ok(Some((header, header_len))) => {
+            // Frames are skipped by their lengths alone: the one that failed may carry a
+            // reserved opcode or bits, and the peer's Close may follow it.
+            match frame::extent(&self.input) {
+                Some(_) if OpCode::from_bits(self.input[0] & 0x0F) == Some(OpCode::Close) => return true,
+                Some((header_len, payload_len)) if payload_len >> 63 == 0 => {
                     self.input.advance(header_len);
-                    self.skip = header.payload_len;
+                    self.skip = payload_len;
                 }
-                Ok(None) => return self.eof,
-                Err(_) => {
+                Some(_) => {
+                    // A length no frame can have: the input is not frames any more.
                     self.input.clear();
                     return self.eof;
                 }
+                None => return self.eof,
             }
         }
     }
@@ -279,6 +289,7 @@ impl Receiver {
                 return Ok(Progress::NeedMore);
             }
             self.input.advance(header_len);
+            self.close_received |= header.opcode == OpCode::Close;
             let payload = self.take_payload(payload_len, header.mask);
             return control_frame(header.opcode, payload).map(Progress::Done);
         }
@@ -401,10 +412,12 @@ impl Receiver {
         }
         self.frame = None;
         self.message = None;
+        // Split off before the last check: a failure must not leave the payload in the
+        // input, where draining would read it as frame headers.
+        let payload = self.input.split_to(total).freeze();
         if kind == MessageKind::Text {
             self.utf8.finish()?;
         }
-        let payload = self.input.split_to(total).freeze();
         Ok(Some(Received::Data(assembled(kind, payload))))
     }
 
@@ -686,6 +699,59 @@ mod tests {
     }
 
     #[test]
+    fn draining_skips_frames_with_reserved_opcodes_and_bits() {
+        // Autobahn 4.1.5: a reserved opcode with a payload, then a ping, then the peer's
+        // answer to our Close.
+        let mut receiver = server(&Config::default());
+        receiver.receive(&masked_frame(OpCode::Text, true, b"ok"));
+        let mut reserved = masked_frame(OpCode::Binary, true, &[7; 300]);
+        reserved[0] = 0x87;
+        receiver.receive(&reserved);
+        assert!(receiver.poll().unwrap().is_some());
+        assert!(matches!(
+            receiver.poll(),
+            Err(Error::Protocol(ProtocolError::ReservedOpcode(7)))
+        ));
+        receiver.start_draining();
+        let mut rsv = masked_frame(OpCode::Ping, true, b"p");
+        rsv[0] |= 0x20;
+        receiver.receive(&rsv);
+        assert!(!receiver.drain());
+        assert!(receiver.input.is_empty());
+        receiver.receive(&masked_frame(OpCode::Close, true, b""));
+        assert!(receiver.drain());
+    }
+
+    #[test]
+    fn draining_after_text_that_ends_mid_character_finds_the_close() {
+        // A text frame gathered in place whose last character is cut short (Autobahn 6.x):
+        // its payload must not be mistaken for frame headers while draining.
+        let mut receiver = server(&Config::default());
+        let mut payload = vec![b'a'; 40];
+        payload.extend_from_slice(&[0xce, 0xba, 0xe1, 0xbd]);
+        let frame = masked_frame(OpCode::Text, true, &payload);
+        receiver.receive(&frame[..10]);
+        assert!(receiver.poll().unwrap().is_none());
+        receiver.receive(&frame[10..]);
+        assert!(matches!(receiver.poll(), Err(Error::InvalidUtf8)));
+        receiver.start_draining();
+        receiver.receive(&masked_frame(OpCode::Close, true, b""));
+        assert!(receiver.drain());
+    }
+
+    #[test]
+    fn a_faulty_close_ends_the_input_at_once() {
+        // Close frames that are themselves the fault: the peer sends nothing after them.
+        for payload in [&[0x03][..], &[0x03, 0xe8, 0xff], &[0x00, 0x05]] {
+            let mut receiver = server(&Config::default());
+            receiver.receive(&masked_frame(OpCode::Close, true, payload));
+            assert!(receiver.poll().is_err());
+            receiver.start_draining();
+            assert!(receiver.drain(), "no wait after a faulty Close {payload:?}");
+        }
+    }
+
+    #[test]
     fn draining_a_message_gathered_in_place_skips_all_of_it() {
         let mut receiver = server(&Config::default());
         let frame = masked_frame(OpCode::Text, true, &[b'a'; 200]);
@@ -705,10 +771,11 @@ mod tests {
     #[test]
     fn draining_unparseable_input_waits_for_the_end() {
         let mut receiver = server(&Config::default());
-        receiver.receive(&[0x83, 0x80, 0, 0, 0, 0]); // reserved opcode 3
+        // A 64-bit length with its top bit set: no frame boundary can be trusted after it.
+        receiver.receive(&[0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert!(matches!(
             receiver.poll(),
-            Err(Error::Protocol(ProtocolError::ReservedOpcode(3)))
+            Err(Error::Protocol(ProtocolError::InvalidPayloadLength))
         ));
         receiver.start_draining();
         receiver.receive(&masked_frame(OpCode::Close, true, b""));

@@ -209,7 +209,7 @@ impl Request {
 ///
 /// A server builds one to [`reject`](crate::Connection::reject) a request; a client receives
 /// the 101 in [`Event::Open`](crate::Event::Open), or a refusal inside
-/// [`HandshakeError::Rejected`](crate::HandshakeError::Rejected).
+/// [`HandshakeError::Rejected`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The status code.
