@@ -21,6 +21,12 @@ fn payload() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => proptest::collection::vec(any::<u8>(), 0..40),
         4 => "[a-zé€𝄞 ]{0,30}".prop_map(String::into_bytes),
+        // Text whose last character may be cut short.
+        2 => "[a-z€𝄞]{1,30}".prop_map(|text| {
+            let mut bytes = text.into_bytes();
+            bytes.pop();
+            bytes
+        }),
         1 => proptest::collection::vec(any::<u8>(), 120..300),
     ]
 }
@@ -44,6 +50,21 @@ proptest! {
         let whole = feed_chunked(&mut open_server(config.clone()), &wire, &[wire.len().max(1)]);
         let chunked = feed_chunked(&mut open_server(config), &wire, &sizes);
         prop_assert_eq!(whole, chunked);
+    }
+
+    /// Whatever went wrong before it, a Close from the peer ends the reading: a failed
+    /// connection drains frame by frame, never mistaking a payload for a header.
+    #[test]
+    fn the_peers_close_always_ends_reading(
+        wire in wire(),
+        sizes in proptest::collection::vec(1usize..64, 1..8),
+        limit in prop_oneof![Just(64usize << 20), 16usize..300],
+    ) {
+        let mut server = open_server(Config::default().max_message_size(limit));
+        let mut input = wire;
+        input.extend(client_frame(0x88, &1000u16.to_be_bytes()));
+        feed_chunked(&mut server, &input, &sizes);
+        prop_assert!(!server.wants_read());
     }
 
     /// Whatever one side sends, the other decodes to exactly the same messages.
