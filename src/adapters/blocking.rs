@@ -28,6 +28,12 @@
 //!
 //! Timeouts come from the transport: set `TcpStream::set_read_timeout` before
 //! [`accept`] to bound the handshake; [`connect_request`] takes a handshake timeout.
+//!
+//! When a read fails the connection (1002, 1007, 1009), the call sends the Close and keeps
+//! reading, discarding, until the peer's Close or the end of its stream, so the peer reads the
+//! code instead of a reset; [`Config::close_timeout`](crate::Config::close_timeout) is checked
+//! between reads. As with any blocking read, a peer that goes silent holds the call until the
+//! transport's read timeout, if one is set.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -106,6 +106,10 @@ pub(crate) struct Receiver {
     skip: u64,
     /// The peer's Close frame arrived (valid or not): it sends nothing more.
     close_received: bool,
+    /// While draining, until the failed frame's rest has been skipped: the peer may abandon
+    /// that frame to answer our Close at once (Autobahn's client does), so new input may
+    /// begin with its Close instead of the rest.
+    close_may_cut_in: bool,
 }
 
 impl Receiver {
@@ -128,6 +132,7 @@ impl Receiver {
             inflater: None,
             skip: 0,
             close_received: false,
+            close_may_cut_in: false,
         }
     }
 
@@ -233,6 +238,8 @@ impl Receiver {
     /// The frame being received is skipped by its announced length.
     pub(crate) fn start_draining(&mut self) {
         self.skip = self.frame.map_or(0, |frame| frame.left_in_input());
+        self.skip_buffered();
+        self.close_may_cut_in = true;
         self.frame = None;
         self.message = None;
         self.assembly = BytesMut::new();
@@ -247,16 +254,21 @@ impl Receiver {
         if self.close_received {
             return true;
         }
+        if self.close_may_cut_in && self.skip > 0 && !self.input.is_empty() {
+            // New input where the rest of the failed frame was due.
+            match self.close_at_front() {
+                Some(true) => return true,
+                Some(false) => self.close_may_cut_in = false,
+                None => return self.eof, // wait for the whole candidate (at most 131 bytes)
+            }
+        }
         loop {
             if self.skip > 0 {
-                let n = usize::try_from(self.skip)
-                    .unwrap_or(usize::MAX)
-                    .min(self.input.len());
-                self.input.advance(n);
-                self.skip -= n as u64;
+                self.skip_buffered();
                 if self.skip > 0 {
                     return self.eof;
                 }
+                self.close_may_cut_in = false;
             }
             // Frames are skipped by their lengths alone: the one that failed may carry a
             // reserved opcode or bits, and the peer's Close may follow it.
@@ -274,6 +286,39 @@ impl Receiver {
                 None => return self.eof,
             }
         }
+    }
+
+    /// Discards what is buffered of the bytes to skip.
+    fn skip_buffered(&mut self) {
+        let n = usize::try_from(self.skip)
+            .unwrap_or(usize::MAX)
+            .min(self.input.len());
+        self.input.advance(n);
+        self.skip -= n as u64;
+    }
+
+    /// Whether the input starts with a whole, valid Close frame as the peer would send it
+    /// (`None`: it might, once more bytes arrive).
+    fn close_at_front(&self) -> Option<bool> {
+        if self.input[0] != 0x88 {
+            return Some(false); // not FIN + Close without reserved bits
+        }
+        let (header, header_len) = match Header::parse(&self.input) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return None,
+            Err(_) => return Some(false),
+        };
+        let masked_as_expected = header.mask.is_some() == (self.limits.role == Role::Server);
+        if !masked_as_expected || header.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+            return Some(false);
+        }
+        let end = header_len + header.payload_len as usize;
+        let framed = self.input.get(header_len..end)?;
+        let mut payload = BytesMut::from(framed);
+        if let Some(key) = header.mask {
+            mask::apply(&mut payload, key, 0);
+        }
+        Some(parse_close_payload(payload.freeze()).is_ok())
     }
 
     /// Parses the next frame header and handles what can be handled at once.
@@ -736,6 +781,62 @@ mod tests {
         assert!(matches!(receiver.poll(), Err(Error::InvalidUtf8)));
         receiver.start_draining();
         receiver.receive(&masked_frame(OpCode::Close, true, b""));
+        assert!(receiver.drain());
+    }
+
+    #[test]
+    fn draining_after_a_fault_mid_frame_finds_the_close() {
+        // Autobahn 6.4.3: one text frame in three chunks, the fault in the second.
+        let payload = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64";
+        let frame = masked_frame(OpCode::Text, true, payload);
+        let header = frame.len() - payload.len();
+        for split in [
+            (header + 11, header + 15),
+            (header + 2, header + 13),
+            (3, header + 14),
+        ] {
+            let mut receiver = server(&Config::default());
+            receiver.receive(&frame[..split.0]);
+            assert!(receiver.poll().unwrap().is_none());
+            receiver.receive(&frame[split.0..split.1]);
+            assert!(matches!(receiver.poll(), Err(Error::InvalidUtf8)), "{split:?}");
+            receiver.start_draining();
+            assert!(!receiver.drain());
+            receiver.receive(&frame[split.1..]);
+            assert!(!receiver.drain());
+            receiver.receive(&masked_frame(OpCode::Close, true, b""));
+            assert!(receiver.drain(), "{split:?}");
+        }
+    }
+
+    #[test]
+    fn a_close_that_cuts_the_failed_frame_short_ends_the_drain() {
+        // Autobahn's client answers our Close at once, abandoning the frame it was sending.
+        let payload = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64";
+        let frame = masked_frame(OpCode::Text, true, payload);
+        let close = masked_frame(OpCode::Close, true, &[0x03, 0xe8]);
+        for cut in 1..close.len() {
+            let mut receiver = server(&Config::default());
+            receiver.receive(&frame[..frame.len() - 6]);
+            assert!(matches!(receiver.poll(), Err(Error::InvalidUtf8)));
+            receiver.start_draining();
+            assert!(!receiver.drain());
+            receiver.receive(&close[..cut]);
+            assert!(!receiver.drain(), "half a Close is not one yet");
+            receiver.receive(&close[cut..]);
+            assert!(receiver.drain());
+        }
+        // Anything else there is the rest of the frame: skipped, not mistaken for a Close.
+        let mut receiver = server(&Config::default());
+        receiver.receive(&frame[..frame.len() - 6]);
+        assert!(receiver.poll().is_err());
+        receiver.start_draining();
+        let mut rest = frame[frame.len() - 6..].to_vec();
+        rest[0] = 0x88; // looks like a Close opcode, but no masked Close frame follows
+        receiver.receive(&rest);
+        assert!(!receiver.drain());
+        assert!(receiver.input.is_empty());
+        receiver.receive(&close);
         assert!(receiver.drain());
     }
 
