@@ -130,16 +130,10 @@ fn tokio_server(listener: std::net::TcpListener) -> Error {
         listener.set_nonblocking(true).unwrap();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let mut ws = ferrosocket::tokio::accept_with(stream, server_config(), |_| Ok(Accept::new()))
+        let ws = ferrosocket::tokio::accept_with(stream, server_config(), |_| Ok(Accept::new()))
             .await
             .unwrap();
-        loop {
-            match ws.next().await {
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return e,
-                None => panic!("the stream ended without reporting the failure"),
-            }
-        }
+        first_error(ws).await
     })
 }
 
@@ -147,17 +141,25 @@ fn async_std_server(listener: std::net::TcpListener) -> Error {
     async_std::task::block_on(async move {
         let listener = async_std::net::TcpListener::from(listener);
         let (stream, _) = listener.accept().await.unwrap();
-        let mut ws = ferrosocket::futures_io::accept_with(stream, server_config(), |_| Ok(Accept::new()))
+        let ws = ferrosocket::futures_io::accept_with(stream, server_config(), |_| Ok(Accept::new()))
             .await
             .unwrap();
-        loop {
-            match ws.next().await {
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return e,
-                None => panic!("the stream ended without reporting the failure"),
-            }
-        }
+        first_error(ws).await
     })
+}
+
+/// Reads messages until the stream reports its failure.
+async fn first_error(
+    mut ws: impl futures_util::Stream<Item = ferrosocket::Result<ferrosocket::Message>> + Unpin,
+) -> Error {
+    use futures_util::StreamExt;
+    loop {
+        match ws.next().await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return e,
+            None => panic!("the stream ended without reporting the failure"),
+        }
+    }
 }
 
 fn blocking_server(listener: std::net::TcpListener) -> Error {
