@@ -2,19 +2,28 @@
 //!
 //! ```text
 //! cargo run --example wscat -- ws://127.0.0.1:9001/path [--header 'Name: value']... [--subprotocol NAME]... [--deflate]
+//!     [--ca CERTS.pem] [--proxy http://HOST:PORT]
 //! ```
+//! `wss://` URLs trust Mozilla's roots plus the PEM certificates given with `--ca`; `--proxy`
+//! tunnels through an HTTP proxy with `CONNECT`.
 //! Sends each line of standard input as a text message and prints each received text message
 //! on its own line (binary messages as hex). At the end of input it sends Close 1000, waits for
 //! the close handshake, and exits 0. A refused upgrade prints the status and body and exits 1.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use ferrosocket::tls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+use ferrosocket::tokio::Connector;
 
 use ferrosocket::{deflate::DeflateConfig, ClientRequest, CloseCode, Config, Error, HandshakeError, Message};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn usage() -> ! {
-    eprintln!("usage: wscat URL [--header 'Name: value']... [--subprotocol NAME]... [--deflate]");
+    eprintln!(
+        "usage: wscat URL [--header 'Name: value']... [--subprotocol NAME]... [--deflate] [--ca CERTS.pem] [--proxy http://HOST:PORT]"
+    );
     std::process::exit(2);
 }
 
@@ -25,8 +34,11 @@ async fn main() {
     let mut headers = Vec::new();
     let mut protocols = Vec::new();
     let mut config = Config::default();
+    let mut options = Options::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--ca" => options.ca = Some(args.next().unwrap_or_else(|| usage())),
+            "--proxy" => options.proxy = Some(args.next().unwrap_or_else(|| usage())),
             "--header" | "-H" => headers.push(args.next().unwrap_or_else(|| usage())),
             "--subprotocol" | "-s" => protocols.push(args.next().unwrap_or_else(|| usage())),
             "--deflate" => config = config.permessage_deflate(DeflateConfig::default()),
@@ -35,7 +47,7 @@ async fn main() {
         }
     }
     let url = url.unwrap_or_else(|| usage());
-    match run(&url, headers, protocols, config).await {
+    match run(&url, headers, protocols, config, options).await {
         Ok(()) => {}
         Err(Error::Handshake(HandshakeError::Rejected(response))) => {
             eprintln!(
@@ -52,11 +64,64 @@ async fn main() {
     }
 }
 
+/// Connection options beyond the request.
+#[derive(Default)]
+struct Options {
+    /// PEM certificates to trust besides the default roots.
+    ca: Option<String>,
+    /// `http://HOST:PORT` of a proxy to tunnel through.
+    proxy: Option<String>,
+}
+
+impl Options {
+    fn connector(self, request: ClientRequest, config: Config) -> Connector {
+        let mut connector = Connector::new(request)
+            .config(config)
+            .timeout(Some(Duration::from_secs(30)));
+        if let Some(proxy) = self.proxy {
+            let address = proxy
+                .strip_prefix("http://")
+                .unwrap_or(&proxy)
+                .trim_end_matches('/');
+            connector = connector.proxy(address, None);
+        }
+        if let Some(path) = self.ca {
+            connector = connector.tls(with_extra_roots(&path));
+        }
+        connector
+    }
+}
+
+/// Mozilla's roots plus the certificates in the PEM file at `path`.
+fn with_extra_roots(path: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let certs = CertificateDer::pem_file_iter(path).unwrap_or_else(|e| {
+        eprintln!("error: cannot read {path}: {e}");
+        std::process::exit(2);
+    });
+    for cert in certs {
+        let added = cert
+            .map_err(|e| e.to_string())
+            .and_then(|cert| roots.add(cert).map_err(|e| e.to_string()));
+        if let Err(e) = added {
+            eprintln!("error: bad certificate in {path}: {e}");
+            std::process::exit(2);
+        }
+    }
+    Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
 async fn run(
     url: &str,
     headers: Vec<String>,
     protocols: Vec<String>,
     config: Config,
+    options: Options,
 ) -> ferrosocket::Result<()> {
     let mut request = ClientRequest::new(url)?;
     for header in headers {
@@ -66,8 +131,7 @@ async fn run(
     for protocol in protocols {
         request = request.protocol(protocol);
     }
-    let (ws, response) =
-        ferrosocket::tokio::connect_with(request, config, Some(Duration::from_secs(30))).await?;
+    let (ws, response) = options.connector(request, config).connect().await?;
     if let Some(protocol) = response.protocol() {
         eprintln!("connected (subprotocol {protocol})");
     }

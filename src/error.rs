@@ -4,6 +4,7 @@
 //! ([`Error::close_code`]): 1002 for protocol violations, 1007 for invalid UTF-8 and 1009 for
 //! exceeded limits. Handshake failures carry the HTTP status the server answers with.
 
+use alloc::string::String;
 use core::fmt;
 
 pub use crate::handshake::HandshakeError;
@@ -194,9 +195,46 @@ pub enum Error {
     NoPendingRequest,
     /// A whole-message API met a fragment event: it needs `fragment_events` off.
     FragmentEventsEnabled,
+    /// A `wss://` connection could not be set up (the TLS handshake's own failures, such as
+    /// an untrusted certificate, arrive as [`Error::Io`]).
+    Tls(TlsError),
     /// An I/O error from the transport (adapters only; the engine does no I/O).
     #[cfg(feature = "std")]
     Io(std::io::Error),
+}
+
+/// Why a `wss://` connection could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The crate was built without TLS: enable the `rustls` feature (with `webpki-roots` or
+    /// `rustls-native-certs` for default roots).
+    NotEnabled,
+    /// No root certificates to verify the server with: enable `webpki-roots` or
+    /// `rustls-native-certs`, or pass a `rustls::ClientConfig` to the connector.
+    NoRootCertificates,
+    /// The URL's host is neither a DNS name nor an IP address a certificate can name.
+    InvalidServerName(String),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotEnabled => f.write_str("wss:// needs TLS: enable the `rustls` feature"),
+            Self::NoRootCertificates => f.write_str(
+                "no root certificates: enable `webpki-roots` or `rustls-native-certs`, or pass a rustls ClientConfig",
+            ),
+            Self::InvalidServerName(host) => write!(f, "{host:?} is not a valid TLS server name"),
+        }
+    }
+}
+
+impl core::error::Error for TlsError {}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
+    }
 }
 
 impl Error {
@@ -228,6 +266,7 @@ impl fmt::Display for Error {
             Self::FragmentOrder => f.write_str("fragment sent out of order"),
             Self::NoPendingRequest => f.write_str("no upgrade request awaits a decision"),
             Self::FragmentEventsEnabled => f.write_str("whole-message read with fragment_events on"),
+            Self::Tls(e) => write!(f, "TLS: {e}"),
             #[cfg(feature = "std")]
             Self::Io(e) => write!(f, "I/O error: {e}"),
         }
@@ -237,6 +276,7 @@ impl fmt::Display for Error {
 impl core::error::Error for Error {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
+            Self::Tls(e) => Some(e),
             #[cfg(feature = "std")]
             Self::Io(e) => Some(e),
             _ => None,

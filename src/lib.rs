@@ -140,9 +140,12 @@ pub use adapters::async_std;
 #[cfg(feature = "tokio")]
 pub mod server;
 
+#[cfg(feature = "rustls")]
+pub mod tls;
+
 pub use config::Config;
 pub use connection::{Connection, Role, State};
-pub use error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result};
+pub use error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result, TlsError};
 pub use handshake::{Accept, ClientRequest, Request, Response};
 pub use message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
 

@@ -50,11 +50,11 @@ fn start(name: &str, args: &[&str]) -> Running {
     Running { child, addr }
 }
 
-async fn connect(url: &str) -> tws::WebSocketStream<tokio::net::TcpStream> {
+async fn connect(url: &str) -> tws::WebSocketStream<tws::MaybeTlsStream<tokio::net::TcpStream>> {
     tws::connect(url).await.unwrap().0
 }
 
-async fn next_text(ws: &mut tws::WebSocketStream<tokio::net::TcpStream>) -> String {
+async fn next_text(ws: &mut tws::WebSocketStream<tws::MaybeTlsStream<tokio::net::TcpStream>>) -> String {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await

@@ -13,7 +13,10 @@ use tokio::io::AsyncReadExt;
 async fn connect(
     url: &str,
     headers: &[(&str, &str)],
-) -> ferrosocket::Result<(tws::WebSocketStream<tokio::net::TcpStream>, ferrosocket::Response)> {
+) -> ferrosocket::Result<(
+    tws::WebSocketStream<tws::MaybeTlsStream<tokio::net::TcpStream>>,
+    ferrosocket::Response,
+)> {
     let mut request = ClientRequest::new(url)?;
     for (name, value) in headers {
         request = request.header(*name, *value);

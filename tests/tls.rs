@@ -1,11 +1,12 @@
 //! `wss://` over tokio-rustls with a certificate generated in the test.
-#![cfg(feature = "tokio")]
+#![cfg(all(feature = "tokio", feature = "rustls"))]
 
 use std::sync::Arc;
 
 use ferrosocket::deflate::DeflateConfig;
-use ferrosocket::{ClientRequest, Config, Message};
-use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use ferrosocket::tokio::{Connector, MaybeTlsStream};
+use ferrosocket::{ClientRequest, Config, Error, Message};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
@@ -59,4 +60,244 @@ async fn wss_echo_with_compression_and_large_messages() {
     }
     ws.close(1000, "").await.unwrap();
     assert!(matches!(ws.next().await, Some(Ok(Message::Close(_)))));
+}
+
+/// A CA generated for the test, and a server certificate for `localhost` and 127.0.0.1
+/// signed by it.
+struct TestPki {
+    ca: CertificateDer<'static>,
+    ca_pem: String,
+    server: ServerConfig,
+}
+
+fn test_pki() -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let server = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
+        .unwrap();
+    TestPki {
+        ca: ca.der().clone(),
+        ca_pem: ca.pem(),
+        server,
+    }
+}
+
+/// Trusts only the test CA.
+fn client_tls(pki: &TestPki) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.ca.clone()).unwrap();
+    Arc::new(
+        ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A wss echo server (any number of connections) on a thread of its own; its port.
+fn wss_echo_server(pki: &TestPki) -> u16 {
+    let acceptor = TlsAcceptor::from(Arc::new(pki.server.clone()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut ws) = ferrosocket::tokio::accept(tls).await else {
+                        return;
+                    };
+                    while let Some(Ok(message)) = ws.next().await {
+                        if message.is_data() && ws.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+async fn echo_once(
+    ws: &mut ferrosocket::tokio::WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    text: &'static str,
+) {
+    ws.send(Message::text(text)).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text(text));
+}
+
+#[tokio::test]
+async fn the_connector_speaks_wss_with_the_given_roots() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    for host in ["localhost", "127.0.0.1"] {
+        let request = ClientRequest::new(&format!("wss://{host}:{port}/")).unwrap();
+        let (mut ws, response) = Connector::new(request)
+            .tls(client_tls(&pki))
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(response.status, 101);
+        assert!(matches!(ws.get_ref().0, MaybeTlsStream::Rustls(_)), "{host}");
+        echo_once(&mut ws, "κόσμε over wss").await;
+        ws.close(1000, "").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn default_roots_refuse_a_server_they_do_not_trust() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let error = ferrosocket::tokio::connect(&format!("wss://localhost:{port}/"))
+        .await
+        .unwrap_err();
+    let Error::Io(io) = error else {
+        panic!("expected the TLS handshake's I/O error, got {error:?}")
+    };
+    let cause = io
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<tokio_rustls::rustls::Error>());
+    assert!(
+        matches!(cause, Some(tokio_rustls::rustls::Error::InvalidCertificate(_))),
+        "{io:?}"
+    );
+}
+
+#[tokio::test]
+async fn wss_runs_inside_a_proxy_tunnel() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let (proxy_addr, proxy_task) = tls_only_proxy().await;
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    let (mut ws, _) = Connector::new(request)
+        .proxy(proxy_addr.to_string(), None)
+        .tls(client_tls(&pki))
+        .connect()
+        .await
+        .unwrap();
+    echo_once(&mut ws, "tunnelled").await;
+    ws.close(1000, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    drop(ws);
+    assert_eq!(proxy_task.await.unwrap(), format!("localhost:{port}"));
+}
+
+/// An HTTP CONNECT proxy for one tunnel that checks that only TLS passes through it; returns
+/// the target it was asked for.
+async fn tls_only_proxy() -> (std::net::SocketAddr, tokio::task::JoinHandle<String>) {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, _) = proxy.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(client.read_u8().await.unwrap());
+        }
+        let head = String::from_utf8(head).unwrap();
+        let target = head.split(' ').nth(1).unwrap().to_owned();
+        let mut upstream = tokio::net::TcpStream::connect(target.replace("localhost", "127.0.0.1"))
+            .await
+            .unwrap();
+        client.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        // The proxy sees only TLS records after its own answer.
+        let mut first = [0u8; 1];
+        client.read_exact(&mut first).await.unwrap();
+        assert_eq!(first[0], 0x16, "a TLS handshake record, not an HTTP request");
+        upstream.write_all(&first).await.unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        target
+    });
+    (proxy_addr, task)
+}
+
+#[tokio::test]
+async fn reconnecting_over_wss() {
+    use ferrosocket::tokio::{Backoff, Reconnect, Reconnecting};
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    let mut client = Reconnecting::new(Connector::new(request).tls(client_tls(&pki)), Backoff::default());
+    assert!(matches!(client.next().await, Some(Ok(Reconnect::Connected(_)))));
+    client.send(Message::text("again")).await.unwrap();
+    match client.next().await {
+        Some(Ok(Reconnect::Message(message))) => assert_eq!(message, Message::text("again")),
+        other => panic!("expected the echo, got {other:?}"),
+    }
+    client.close(1000, "").await.unwrap();
+}
+
+#[test]
+fn the_blocking_client_speaks_wss() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    let (mut ws, _) = ferrosocket::blocking::connect_tls(
+        request,
+        Config::default(),
+        Some(std::time::Duration::from_secs(10)),
+        Some(client_tls(&pki)),
+    )
+    .unwrap();
+    assert!(matches!(
+        ws.get_ref(),
+        ferrosocket::blocking::MaybeTlsStream::Rustls(_)
+    ));
+    for message in [Message::text("blocking wss"), Message::binary(vec![3u8; 1 << 20])] {
+        ws.send(message.clone()).unwrap();
+        assert_eq!(ws.read().unwrap(), message);
+    }
+    ws.close(1000, "").unwrap();
+    // Untrusted by the default roots.
+    let error = ferrosocket::blocking::connect(&format!("wss://localhost:{port}/")).unwrap_err();
+    assert!(matches!(error, Error::Io(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn wscat_speaks_wss_with_an_extra_ca_through_a_proxy() {
+    use tokio::io::AsyncWriteExt;
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let ca_file = std::env::temp_dir().join(format!("ferrosocket-test-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let (proxy_addr, proxy_task) = tls_only_proxy().await;
+    let mut wscat = std::env::current_exe().unwrap();
+    wscat.pop();
+    if wscat.ends_with("deps") {
+        wscat.pop();
+    }
+    let mut child = tokio::process::Command::new(wscat.join("examples").join("wscat"))
+        .arg(format!("wss://localhost:{port}/"))
+        .args(["--ca", ca_file.to_str().unwrap()])
+        .args(["--proxy", &format!("http://{proxy_addr}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all("secure line\n".as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    std::fs::remove_file(&ca_file).unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "secure line\n");
+    assert_eq!(proxy_task.await.unwrap(), format!("localhost:{port}"));
 }

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
-    Response, Result, State,
+    Response, Result, State, TlsError,
 };
 
 /// How many bytes one `read` call on the transport asks for, once reads come in bulk.
@@ -221,32 +221,140 @@ impl<S: Read + Write> WebSocket<S> {
     }
 }
 
-/// Connects to a `ws://` URL over TCP and performs the handshake.
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response)> {
+/// Connects to a `ws://` or `wss://` URL and performs the handshake. `wss://` needs the
+/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`); for other
+/// roots use [`connect_tls`].
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
     connect_request(ClientRequest::new(url)?, Config::default(), None)
 }
 
-/// Connects over TCP with the full request, config, and a timeout covering the TCP connect
-/// and the handshake. `wss://` needs a TLS stream: use [`client`] over it.
+/// Connects with the full request, config, and a timeout covering the TCP connect, TLS for
+/// `wss://` and the handshake.
 pub fn connect_request(
     request: ClientRequest,
     config: Config,
     handshake_timeout: Option<Duration>,
-) -> Result<(WebSocket<TcpStream>, Response)> {
-    if request.is_secure() {
-        return Err(HandshakeError::InvalidUrl(
-            "wss:// needs a TLS stream: use blocking::client over it".into(),
-        )
-        .into());
+) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
+    #[cfg(feature = "rustls")]
+    return connect_tls(request, config, handshake_timeout, None);
+    #[cfg(not(feature = "rustls"))]
+    connect_plain(request, config, handshake_timeout)
+}
+
+/// [`connect_request`] with the TLS configuration for `wss://` (extra roots, client
+/// certificates, ALPN); `None` uses
+/// [`tls::default_client_config`](crate::tls::default_client_config).
+#[cfg(feature = "rustls")]
+pub fn connect_tls(
+    request: ClientRequest,
+    config: Config,
+    handshake_timeout: Option<Duration>,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
+    if !request.is_secure() {
+        return connect_plain(request, config, handshake_timeout);
     }
-    let stream = tcp_connect(request.host(), request.port(), handshake_timeout)?;
+    let session = rustls::ClientConnection::new(
+        crate::tls::client_config(tls.as_ref())?,
+        crate::tls::server_name(request.host())?,
+    )
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let tcp = bounded_tcp(&request, handshake_timeout)?;
+    let stream = MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(session, tcp)));
+    finish_connect(stream, request, config)
+}
+
+/// `ws://` (or the typed refusal of `wss://` without TLS).
+fn connect_plain(
+    request: ClientRequest,
+    config: Config,
+    handshake_timeout: Option<Duration>,
+) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
+    if request.is_secure() {
+        return Err(TlsError::NotEnabled.into());
+    }
+    let tcp = bounded_tcp(&request, handshake_timeout)?;
+    finish_connect(MaybeTlsStream::Plain(tcp), request, config)
+}
+
+/// A TCP connection whose connect, reads and writes are bounded by `timeout` until the
+/// handshake is done.
+fn bounded_tcp(request: &ClientRequest, timeout: Option<Duration>) -> Result<TcpStream> {
+    let stream = tcp_connect(request.host(), request.port(), timeout)?;
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(handshake_timeout)?;
-    stream.set_write_timeout(handshake_timeout)?;
+    stream.set_read_timeout(timeout)?;
+    stream.set_write_timeout(timeout)?;
+    Ok(stream)
+}
+
+/// The handshake over `stream`, then no more timeouts.
+fn finish_connect(
+    stream: MaybeTlsStream<TcpStream>,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
     let (ws, response) = client(stream, request, config)?;
-    ws.get_ref().set_read_timeout(None)?;
-    ws.get_ref().set_write_timeout(None)?;
+    ws.get_ref().get_ref().set_read_timeout(None)?;
+    ws.get_ref().get_ref().set_write_timeout(None)?;
     Ok((ws, response))
+}
+
+/// What the connectors return: a TCP stream, or TLS over it for `wss://`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S: Read + Write> {
+    /// `ws://`: the stream itself.
+    Plain(S),
+    /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
+    #[cfg(feature = "rustls")]
+    Rustls(Box<rustls::StreamOwned<rustls::ClientConnection, S>>),
+}
+
+impl<S: Read + Write> MaybeTlsStream<S> {
+    /// The underlying stream (under TLS, if any).
+    pub fn get_ref(&self) -> &S {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.get_ref(),
+        }
+    }
+}
+
+impl<S: Read + Write> Read for MaybeTlsStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream.read(buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl<S: Read + Write> Write for MaybeTlsStream<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream.write(buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream.write_vectored(bufs),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream.flush(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.flush(),
+        }
+    }
 }
 
 fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
@@ -328,4 +436,17 @@ where
     let decided = ws.conn.decide(decide(&request));
     ws.flush()?;
     decided.map(|()| ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wss_without_tls_is_a_typed_error_that_names_the_feature() {
+        let request = ClientRequest::new("wss://127.0.0.1:1/").unwrap();
+        let error = connect_plain(request, Config::default(), None).unwrap_err();
+        assert!(matches!(error, Error::Tls(TlsError::NotEnabled)), "{error:?}");
+        assert!(error.to_string().contains("`rustls` feature"));
+    }
 }

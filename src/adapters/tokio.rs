@@ -26,7 +26,7 @@ use tokio::net::TcpStream;
 
 use super::stream::{self, AsyncTransport};
 use crate::Message;
-use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Response, Result};
+use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Response, Result, TlsError};
 
 /// The glue between a tokio I/O object and [`stream::WebSocketStream`].
 #[derive(Debug)]
@@ -80,8 +80,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
 /// A WebSocket over a tokio transport.
 pub type WebSocketStream<S> = stream::WebSocketStream<TokioIo<S>>;
 
-/// Connects to a `ws://` URL over TCP (30 s handshake timeout).
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response)> {
+/// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
+/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`); for other
+/// roots use [`Connector::tls`].
+pub async fn connect(url: &str) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
     connect_with(
         ClientRequest::new(url)?,
         Config::default(),
@@ -90,13 +92,13 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response)
     .await
 }
 
-/// Connects over TCP with a full request and config; the timeout covers the TCP connect and
-/// the handshake. `wss://` needs a TLS stream: connect it yourself and use [`client`].
+/// Connects with a full request and config; the timeout covers the TCP connect, TLS for
+/// `wss://` and the handshake.
 pub async fn connect_with(
     request: ClientRequest,
     config: Config,
     handshake_timeout: Option<Duration>,
-) -> Result<(WebSocketStream<TcpStream>, Response)> {
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
     Connector::new(request)
         .config(config)
         .timeout(handshake_timeout)
@@ -104,8 +106,9 @@ pub async fn connect_with(
         .await
 }
 
-/// A client connection with every option: an HTTP proxy (`CONNECT` tunnel), redirects (off
-/// by default, like `ws`'s `followRedirects`), a timeout.
+/// A client connection with every option: an HTTP proxy (`CONNECT` tunnel, with TLS inside it
+/// for `wss://`), redirects (off by default, like `ws`'s `followRedirects`), a timeout, the TLS
+/// configuration.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -126,6 +129,8 @@ pub struct Connector {
     timeout: Option<Duration>,
     proxy: Option<(String, Option<String>)>,
     max_redirects: usize,
+    #[cfg(feature = "rustls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Connector {
@@ -137,7 +142,17 @@ impl Connector {
             timeout: Some(Duration::from_secs(30)),
             proxy: None,
             max_redirects: 0,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
+    }
+
+    /// The TLS configuration for `wss://` (extra roots, client certificates, ALPN) instead of
+    /// [`tls::default_client_config`](crate::tls::default_client_config).
+    #[cfg(feature = "rustls")]
+    pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// Engine settings.
@@ -166,22 +181,19 @@ impl Connector {
     }
 
     /// Connects and performs the handshake.
-    pub async fn connect(self) -> Result<(WebSocketStream<TcpStream>, Response)> {
+    pub async fn connect(self) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
         let timeout = self.timeout;
         with_timeout(timeout, self.attempt()).await
     }
 
-    async fn attempt(self) -> Result<(WebSocketStream<TcpStream>, Response)> {
-        let mut request = self.request;
+    async fn attempt(self) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
+        let mut request = self.request.clone();
         let mut redirects = 0;
         loop {
-            if request.is_secure() {
-                return Err(HandshakeError::InvalidUrl(
-                    "wss:// needs a TLS stream: use tokio::client over it".into(),
-                )
-                .into());
+            if request.is_secure() && !cfg!(feature = "rustls") {
+                return Err(TlsError::NotEnabled.into());
             }
-            let stream = match &self.proxy {
+            let tcp = match &self.proxy {
                 Some((proxy, authorization)) => {
                     let mut stream = TcpStream::connect(proxy.as_str()).await?;
                     tunnel(&mut stream, &request.authority(), authorization.as_deref()).await?;
@@ -189,7 +201,12 @@ impl Connector {
                 }
                 None => TcpStream::connect((request.host(), request.port())).await?,
             };
-            stream.set_nodelay(true)?;
+            tcp.set_nodelay(true)?;
+            let stream = if request.is_secure() {
+                self.secure(tcp, request.host()).await?
+            } else {
+                MaybeTlsStream::Plain(tcp)
+            };
             match client(stream, request.clone(), self.config.clone()).await {
                 Err(crate::Error::Handshake(HandshakeError::Rejected(response)))
                     if redirects < self.max_redirects
@@ -205,6 +222,93 @@ impl Connector {
                 result => return result,
             }
         }
+    }
+}
+
+impl Connector {
+    /// TLS over `tcp` to `host`, with the configured or the default client configuration.
+    #[cfg(feature = "rustls")]
+    async fn secure(&self, tcp: TcpStream, host: &str) -> Result<MaybeTlsStream<TcpStream>> {
+        let config = crate::tls::client_config(self.tls.as_ref())?;
+        let name = crate::tls::server_name(host)?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await?;
+        Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+    }
+
+    #[cfg(not(feature = "rustls"))]
+    async fn secure(&self, _tcp: TcpStream, _host: &str) -> Result<MaybeTlsStream<TcpStream>> {
+        Err(TlsError::NotEnabled.into())
+    }
+}
+
+/// What the connectors return: a TCP stream, or TLS over it for `wss://`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S> {
+    /// `ws://`: the stream itself.
+    Plain(S),
+    /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
+    #[cfg(feature = "rustls")]
+    Rustls(Box<tokio_rustls::client::TlsStream<S>>),
+}
+
+impl<S> MaybeTlsStream<S> {
+    /// The underlying stream (under TLS, if any).
+    pub fn get_ref(&self) -> &S {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+        }
+    }
+}
+
+/// Delegates a poll method to whichever stream is inside.
+macro_rules! delegate {
+    ($self:ident, $stream:ident => $call:expr) => {
+        match $self.get_mut() {
+            MaybeTlsStream::Plain($stream) => $call,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls($stream) => $call,
+        }
+    };
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        delegate!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            MaybeTlsStream::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => Pin::new(s).poll_shutdown(cx))
     }
 }
 
@@ -346,7 +450,7 @@ pub enum Reconnect {
 pub struct Reconnecting {
     connector: Connector,
     backoff: Backoff,
-    ws: Option<WebSocketStream<TcpStream>>,
+    ws: Option<WebSocketStream<MaybeTlsStream<TcpStream>>>,
     /// Consecutive failed or ended connections since the last success.
     attempt: u32,
     stopped: bool,
