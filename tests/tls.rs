@@ -301,3 +301,28 @@ async fn wscat_speaks_wss_with_an_extra_ca_through_a_proxy() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "secure line\n");
     assert_eq!(proxy_task.await.unwrap(), format!("localhost:{port}"));
 }
+
+#[test]
+fn the_async_std_client_speaks_wss() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    async_std::task::block_on(async {
+        let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+        let (mut ws, _) = ferrosocket::async_std::connect_tls(
+            request,
+            Config::default(),
+            Some(std::time::Duration::from_secs(10)),
+            Some(client_tls(&pki)),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            ws.get_ref().io,
+            ferrosocket::futures_io::MaybeTlsStream::Rustls(_)
+        ));
+        let big = Message::binary(vec![9u8; 1 << 20]);
+        ws.send(big.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), big);
+        ws.close(1000, "").await.unwrap();
+    });
+}

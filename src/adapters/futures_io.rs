@@ -83,3 +83,64 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
 pub type WebSocketStream<S> = stream::WebSocketStream<FuturesIo<S>>;
 
 stream::handshake_entry_points!(FuturesIo, AsyncRead, AsyncWrite);
+
+/// What the connectors return: a stream, or TLS over it for `wss://`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S> {
+    /// `ws://`: the stream itself.
+    Plain(S),
+    /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
+    #[cfg(feature = "rustls")]
+    Rustls(Box<futures_rustls::client::TlsStream<S>>),
+}
+
+impl<S> MaybeTlsStream<S> {
+    /// The underlying stream (under TLS, if any).
+    pub fn get_ref(&self) -> &S {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+        }
+    }
+}
+
+/// Delegates a poll method to whichever stream is inside.
+macro_rules! delegate {
+    ($self:ident, $stream:ident => $call:expr) => {
+        match $self.get_mut() {
+            MaybeTlsStream::Plain($stream) => $call,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls($stream) => $call,
+        }
+    };
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        delegate!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        delegate!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        delegate!(self, s => Pin::new(s).poll_close(cx))
+    }
+}
