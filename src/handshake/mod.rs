@@ -12,11 +12,15 @@ use alloc::vec::Vec;
 mod client;
 mod error;
 pub(crate) mod http;
+#[cfg(feature = "http")]
+mod http_interop;
 pub(crate) mod server;
 
 pub use client::ClientRequest;
 pub(crate) use client::PendingClientHandshake;
 pub use error::HandshakeError;
+#[cfg(feature = "http")]
+pub use http_interop::HttpConversionError;
 pub(crate) use server::{validate_request, ValidatedRequest};
 
 use base64::Engine as _;
