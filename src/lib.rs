@@ -137,6 +137,9 @@ pub use adapters::futures_io;
 #[cfg(feature = "async-std")]
 pub use adapters::async_std;
 
+#[cfg(feature = "hyper")]
+pub use adapters::hyper;
+
 #[cfg(feature = "tokio")]
 pub mod server;
 

@@ -17,3 +17,6 @@ pub mod futures_io;
 
 #[cfg(feature = "async-std")]
 pub mod async_std;
+
+#[cfg(feature = "hyper")]
+pub mod hyper;

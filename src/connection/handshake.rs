@@ -132,16 +132,10 @@ impl Decision {
     /// decides.
     fn new(request: &Request, config: &Config) -> Result<Self> {
         let validated = handshake::validate_request(request)?;
-        let protocols = request.protocols().map(str::to_owned).collect();
-        // A malformed extension header declines every extension rather than the upgrade.
-        let deflate = config.permessage_deflate.as_ref().and_then(|deflate| {
-            let offers = extensions::parse_all(request.headers.get_all("sec-websocket-extensions")).ok()?;
-            deflate.negotiate(&offers)
-        });
         Ok(Decision {
             validated,
-            protocols,
-            deflate,
+            protocols: request.protocols().map(str::to_owned).collect(),
+            deflate: negotiate_deflate(request, config),
         })
     }
 
@@ -157,6 +151,49 @@ impl Decision {
         let response = handshake::server::switching_protocols(&self.validated, accept, extensions.as_deref());
         Ok((response, self.deflate))
     }
+}
+
+/// The permessage-deflate parameters agreed to from the request's offers, if configured. A
+/// malformed extension header declines every extension rather than the upgrade.
+fn negotiate_deflate(request: &Request, config: &Config) -> Option<DeflateParams> {
+    let deflate = config.permessage_deflate.as_ref()?;
+    let offers = extensions::parse_all(request.headers.get_all("sec-websocket-extensions")).ok()?;
+    deflate.negotiate(&offers)
+}
+
+/// RFC 8441: an HTTP/2 (or HTTP/3) extended CONNECT with `:protocol websocket`, which the
+/// HTTP server checked. Subprotocol and permessage-deflate are negotiated as over HTTP/1.1;
+/// there is no key and no accept hash, and the answer is a 200.
+pub(super) fn extended_connect(
+    request: &Request,
+    accept: &Accept,
+    config: &Config,
+) -> Result<(Response, Option<DeflateParams>)> {
+    if !request.method.eq_ignore_ascii_case("CONNECT") {
+        return Err(HandshakeError::MalformedHttp("extended CONNECT expected").into());
+    }
+    match request.version() {
+        Some("13") => {}
+        Some(other) => return Err(HandshakeError::UnsupportedVersion(other.to_owned()).into()),
+        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version").into()),
+    }
+    if let Some(protocol) = &accept.protocol {
+        if !request.protocols().any(|offered| offered == protocol) {
+            return Err(HandshakeError::UnofferedProtocol(protocol.clone()).into());
+        }
+    }
+    let deflate = negotiate_deflate(request, config);
+    let mut response = Response::new(200);
+    if let Some(protocol) = &accept.protocol {
+        response = response.header("sec-websocket-protocol", protocol.clone());
+    }
+    if let Some(params) = deflate {
+        response = response.header("sec-websocket-extensions", params.response());
+    }
+    for (name, value) in accept.headers.iter() {
+        response = response.header(name, value);
+    }
+    Ok((response, deflate))
 }
 
 /// Client: a response head arrived. A 101 is checked and opens the connection; any other

@@ -442,6 +442,33 @@ impl Connection {
         }
     }
 
+    /// Server over HTTP/2 (RFC 8441): the HTTP server received an extended CONNECT with
+    /// `:protocol websocket` and hands over its head as a [`Request`] (method `CONNECT`, the
+    /// `sec-websocket-*` fields). Negotiates as over HTTP/1.1 — the subprotocol `accept`
+    /// names must have been offered, permessage-deflate per `config` — and returns the open
+    /// connection and the 200 response to send on the stream.
+    ///
+    /// ```
+    /// use ferrosocket::{Accept, Config, Connection, Request, State};
+    /// let request = Request::new("CONNECT", "/chat")
+    ///     .header("sec-websocket-version", "13")
+    ///     .header("sec-websocket-protocol", "chat");
+    /// let (conn, response) =
+    ///     Connection::accept_extended_connect(&request, Accept::new().protocol("chat"), Config::default())?;
+    /// assert_eq!((response.status, response.protocol()), (200, Some("chat")));
+    /// assert_eq!(conn.state(), State::Open);
+    /// # Ok::<(), ferrosocket::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn accept_extended_connect(
+        request: &Request,
+        accept: Accept,
+        config: Config,
+    ) -> Result<(Connection, Response)> {
+        let (response, deflate) = handshake::extended_connect(request, &accept, &config)?;
+        Ok((Connection::open(Role::Server, config, deflate), response))
+    }
+
     /// Server, for HTTP servers that write the response themselves (hyper, axum): validates
     /// `request`, negotiates subprotocol and extensions, and returns the open connection with
     /// the 101 [`Response`] to send. After sending it, move the upgraded I/O's bytes through
