@@ -459,14 +459,17 @@ impl Connection {
     /// assert_eq!(conn.state(), State::Open);
     /// # Ok::<(), ferrosocket::Error>(())
     /// ```
-    #[cfg(feature = "std")]
     pub fn accept_extended_connect(
         request: &Request,
         accept: Accept,
         config: Config,
     ) -> Result<(Connection, Response)> {
         let (response, deflate) = handshake::extended_connect(request, &accept, &config)?;
-        Ok((Connection::open(Role::Server, config, deflate), response))
+        // A server masks nothing: it needs no randomness, so this works without std too.
+        Ok((
+            Connection::open_with_rng(Role::Server, config, deflate, None),
+            response,
+        ))
     }
 
     /// Server, for HTTP servers that write the response themselves (hyper, axum): validates
