@@ -315,6 +315,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
 /// Opens an HTTP `CONNECT` tunnel to `authority` through the proxy on `stream`.
 async fn tunnel(stream: &mut TcpStream, authority: &str, authorization: Option<&str>) -> Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if let Some(authorization) = authorization {
+        crate::handshake::check_field("Proxy-Authorization", authorization)?;
+    }
     let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
     if let Some(authorization) = authorization {
         head.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));

@@ -32,6 +32,8 @@ pub(super) enum Handshake {
         response: Box<Response>,
         remaining: usize,
     },
+    /// Client: the request could not be sent (an unsafe field); the first step reports it.
+    Unsendable(HandshakeError),
     /// Server: reading the request head.
     ReadingRequest { scanned: usize },
     /// Server: a complete request, not yet validated or shown to the application.
@@ -105,6 +107,7 @@ impl Handshake {
                 ))
             }
             Handshake::AwaitingDecision(_) => Ok(Step::Stay(self, None)),
+            Handshake::Unsendable(error) => Err(error.into()),
             Handshake::AwaitingResponse { pending, mut scanned } => match input.take_head(&mut scanned)? {
                 Some(head) => response_received(pending, head, input),
                 None => Ok(Step::Stay(Handshake::AwaitingResponse { pending, scanned }, None)),
@@ -142,6 +145,7 @@ impl Decision {
     /// The 101 response for `accept`, and the compression it agrees to. A subprotocol the
     /// client did not offer is refused, and the request stays pending.
     pub(super) fn accept(&self, accept: &Accept) -> Result<(Response, Option<DeflateParams>)> {
+        accept.check_outgoing()?;
         if let Some(protocol) = &accept.protocol {
             if !self.protocols.iter().any(|p| p == protocol) {
                 return Err(HandshakeError::UnofferedProtocol(protocol.clone()).into());
@@ -172,6 +176,7 @@ pub(super) fn extended_connect(
     if !request.method.eq_ignore_ascii_case("CONNECT") {
         return Err(HandshakeError::MalformedHttp("extended CONNECT expected").into());
     }
+    accept.check_outgoing()?;
     match request.version() {
         Some("13") => {}
         Some(other) => return Err(HandshakeError::UnsupportedVersion(other.to_owned()).into()),

@@ -130,6 +130,10 @@ impl Connection {
     }
 
     fn client_with_rng(request: ClientRequest, config: Config, mut rng: Rng) -> Self {
+        if let Err(error) = request.check_outgoing() {
+            // Nothing is written; the first `next_event` reports the error.
+            return Connection::new(Role::Client, config, Handshake::Unsendable(error), Some(rng));
+        }
         let mut head = Vec::with_capacity(256);
         let offer = config.permessage_deflate.as_ref().map(|d| d.offer());
         let pending = request.encode(rng.nonce(), offer.as_deref(), &mut head);
@@ -424,6 +428,7 @@ impl Connection {
     /// The connection is closed; flush the response, then close the transport.
     pub fn reject(&mut self, response: Response) -> Result<()> {
         self.pending_decision()?;
+        response.check_outgoing()?;
         self.queue_refusal(&response);
         self.finish();
         Ok(())

@@ -64,7 +64,8 @@ impl ClientRequest {
         } else {
             format!("{}:{port}", bracket(host))
         };
-        if host.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        let unsafe_byte = |b: u8| b <= b' ' || b == 0x7f;
+        if host.is_empty() || host.bytes().any(unsafe_byte) || target.bytes().any(unsafe_byte) {
             return Err(invalid());
         }
         Ok(ClientRequest {
@@ -106,7 +107,9 @@ impl ClientRequest {
     }
 
     /// The request a redirect to `location` leads to: the new URL (absolute, or a path on
-    /// the same host) with the same headers, subprotocols, origin and version.
+    /// the same host) with the same headers, subprotocols, origin and version — except
+    /// `Authorization`, `Cookie` and `Proxy-Authorization` when the host or port changes or
+    /// the scheme goes from `wss` to `ws`.
     pub fn redirect(&self, location: &str) -> Result<ClientRequest, HandshakeError> {
         let url = if location.contains("://") {
             location.to_owned()
@@ -117,10 +120,19 @@ impl ClientRequest {
             return Err(HandshakeError::InvalidUrl(location.to_owned()));
         };
         let target = ClientRequest::new(&url)?;
+        let mut headers = self.headers.clone();
+        // Credentials go to the origin they were meant for only (as Node ws does): not to
+        // another host or port, and not over a downgrade from wss to ws.
+        let same_origin = target.host.eq_ignore_ascii_case(&self.host) && target.port == self.port;
+        if !same_origin || (self.secure && !target.secure) {
+            for name in ["authorization", "cookie", "proxy-authorization"] {
+                headers.remove(name);
+            }
+        }
         Ok(ClientRequest {
             origin: self.origin.clone(),
             protocols: self.protocols.clone(),
-            headers: self.headers.clone(),
+            headers,
             version: self.version,
             ..target
         })
@@ -157,6 +169,17 @@ impl ClientRequest {
     }
 
     /// Writes the request with a fresh `key` and returns what the answer must contain.
+    /// Checks what the application added (headers, subprotocols, origin) before it is sent.
+    pub(crate) fn check_outgoing(&self) -> Result<(), HandshakeError> {
+        for protocol in &self.protocols {
+            super::check_field("Sec-WebSocket-Protocol", protocol)?;
+        }
+        if let Some(origin) = &self.origin {
+            super::check_field("Origin", origin)?;
+        }
+        self.headers.check_outgoing()
+    }
+
     pub(crate) fn encode(
         &self,
         key: [u8; 16],

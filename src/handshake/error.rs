@@ -33,6 +33,10 @@ pub enum HandshakeError {
     InvalidHeader(&'static str),
     /// The client asked for a `Sec-WebSocket-Version` other than 13 or 8 (server answers 426).
     UnsupportedVersion(String),
+    /// A header field, reason phrase or subprotocol we were asked to send would break the
+    /// HTTP head: a name that is not a token, or CR, LF, NUL or another control character in
+    /// a value (response splitting). Nothing was written. Carries the field's name.
+    UnsafeField(String),
     /// The server answered with a status other than 101; the whole response is kept.
     Rejected(Box<Response>),
     /// `Sec-WebSocket-Accept` does not match the key the client sent.
@@ -54,6 +58,7 @@ impl HandshakeError {
             Self::HeaderTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
             Self::UnsupportedVersion(_) => 426,
             Self::MethodNotGet => 405,
+            Self::UnsafeField(_) => 500, // ours, not the client's
             _ => 400,
         }
     }
@@ -86,6 +91,10 @@ impl fmt::Display for HandshakeError {
                 write!(f, "server rejected the upgrade with status {}", response.status)
             }
             Self::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key"),
+            Self::UnsafeField(name) => write!(
+                f,
+                "refused to send {name:?}: not a token, or a value with CR, LF or NUL"
+            ),
             Self::UnofferedProtocol(p) => write!(f, "server chose subprotocol {p:?} that was not offered"),
             Self::UnofferedExtension(e) => write!(f, "server chose extension {e:?} that was not offered"),
             Self::InvalidUrl(url) => write!(f, "invalid WebSocket URL {url:?}"),

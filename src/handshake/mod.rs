@@ -46,6 +46,29 @@ pub fn accept_key(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
 
+/// Whether `name` may be sent as a header name: a non-empty RFC 9110 token.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether `value` may be sent as a header value or reason phrase: no control characters
+/// but horizontal tab (CR, LF and NUL would end or split the head).
+fn is_safe_value(value: &str) -> bool {
+    value.chars().all(|c| c == '\t' || !c.is_control())
+}
+
+/// Checks one field we are about to send.
+pub(crate) fn check_field(name: &str, value: &str) -> Result<(), HandshakeError> {
+    if is_token(name) && is_safe_value(value) {
+        Ok(())
+    } else {
+        Err(HandshakeError::UnsafeField(name.to_owned()))
+    }
+}
+
 /// HTTP header fields in arrival order; names compare case-insensitively.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
@@ -56,6 +79,16 @@ impl Headers {
     /// Adds a field, keeping any earlier one of the same name.
     pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.fields.push((name.into(), value.into()));
+    }
+
+    /// Checks every field before it is sent (see [`HandshakeError::UnsafeField`]).
+    pub(crate) fn check_outgoing(&self) -> Result<(), HandshakeError> {
+        self.iter().try_for_each(|(name, value)| check_field(name, value))
+    }
+
+    /// Removes every field named `name`.
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
 
     /// The first value of `name`.
@@ -261,6 +294,14 @@ impl Response {
     }
 
     /// Serializes a refusal: adds `Content-Length` and `Connection: close` unless present.
+    /// Checks the reason phrase and headers before the response is sent.
+    pub(crate) fn check_outgoing(&self) -> Result<(), HandshakeError> {
+        if !is_safe_value(&self.reason) {
+            return Err(HandshakeError::UnsafeField("reason phrase".to_owned()));
+        }
+        self.headers.check_outgoing()
+    }
+
     pub(crate) fn encode_refusal(&self, out: &mut Vec<u8>) {
         self.write_status_and_headers(out);
         if !self.headers.contains("content-length") {
@@ -296,6 +337,14 @@ pub struct Accept {
 }
 
 impl Accept {
+    /// Checks the subprotocol and headers before the response carrying them is sent.
+    pub(crate) fn check_outgoing(&self) -> Result<(), HandshakeError> {
+        if let Some(protocol) = &self.protocol {
+            check_field("Sec-WebSocket-Protocol", protocol)?;
+        }
+        self.headers.check_outgoing()
+    }
+
     /// Accept with no subprotocol and no extra headers.
     pub fn new() -> Self {
         Self::default()
