@@ -44,7 +44,7 @@ pub fn default_client_config() -> Result<Arc<ClientConfig>, TlsError> {
             let config =
                 ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                     .with_safe_default_protocol_versions()
-                    .map_err(|_| TlsError::NoRootCertificates)?
+                    .expect("ring supports rustls' default protocol versions")
                     .with_root_certificates(roots)
                     .with_no_client_auth();
             Ok(Arc::new(config))

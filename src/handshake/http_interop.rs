@@ -94,22 +94,36 @@ fn from_header_map(map: &http::HeaderMap) -> Headers {
     headers
 }
 
-/// An upgrade request as an `http`-based server parsed it. HTTP/2 and later count as
-/// HTTP/1.1 for [`Request::http_minor_version`].
+/// Our request from the parts of an `http` request head. HTTP/2 and later count as HTTP/1.1
+/// for [`Request::http_minor_version`].
+fn request_head(
+    method: &http::Method,
+    uri: &http::Uri,
+    version: http::Version,
+    headers: &http::HeaderMap,
+) -> Request {
+    let target = uri
+        .path_and_query()
+        .map_or("/", |path_and_query| path_and_query.as_str());
+    Request {
+        method: method.as_str().to_owned(),
+        target: target.to_owned(),
+        http_minor_version: u8::from(version != http::Version::HTTP_10),
+        headers: from_header_map(headers),
+    }
+}
+
+/// An upgrade request as an `http`-based server parsed it.
 impl TryFrom<&http::request::Parts> for Request {
     type Error = HttpConversionError;
 
     fn try_from(parts: &http::request::Parts) -> Result<Self, Self::Error> {
-        let target = match parts.uri.path_and_query() {
-            Some(path_and_query) => path_and_query.as_str().to_owned(),
-            None => "/".to_owned(),
-        };
-        Ok(Request {
-            method: parts.method.as_str().to_owned(),
-            target,
-            http_minor_version: u8::from(parts.version != http::Version::HTTP_10),
-            headers: from_header_map(&parts.headers),
-        })
+        Ok(request_head(
+            &parts.method,
+            &parts.uri,
+            parts.version,
+            &parts.headers,
+        ))
     }
 }
 
@@ -118,18 +132,12 @@ impl<B> TryFrom<&http::Request<B>> for Request {
     type Error = HttpConversionError;
 
     fn try_from(request: &http::Request<B>) -> Result<Self, Self::Error> {
-        let mut builder = http::Request::builder()
-            .method(request.method().clone())
-            .uri(request.uri().clone())
-            .version(request.version());
-        if let Some(headers) = builder.headers_mut() {
-            *headers = request.headers().clone();
-        }
-        let (parts, ()) = builder
-            .body(())
-            .map_err(|_| HttpConversionError::InvalidUri(request.uri().to_string()))?
-            .into_parts();
-        Request::try_from(&parts)
+        Ok(request_head(
+            request.method(),
+            request.uri(),
+            request.version(),
+            request.headers(),
+        ))
     }
 }
 
