@@ -140,6 +140,9 @@ pub use adapters::async_std;
 #[cfg(feature = "hyper")]
 pub use adapters::hyper;
 
+#[cfg(feature = "axum")]
+pub use adapters::axum;
+
 #[cfg(feature = "tokio")]
 pub mod server;
 

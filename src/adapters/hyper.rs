@@ -38,7 +38,7 @@ use bytes::Bytes;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 
-use crate::{Accept, Config, Connection, Error, Request, Response, Result};
+use crate::{Accept, ClientRequest, Config, Connection, Error, Request, Response, Result};
 
 /// A WebSocket over a connection (or HTTP/2 stream) hyper upgraded.
 pub type WebSocket = crate::tokio::WebSocketStream<TokioIo<Upgraded>>;
@@ -55,9 +55,14 @@ pub fn is_upgrade_request<B>(request: &http::Request<B>) -> bool {
 }
 
 fn is_extended_connect<B>(request: &http::Request<B>) -> bool {
-    request.method() == http::Method::CONNECT
-        && request
-            .extensions()
+    is_websocket_connect(request.method(), request.extensions())
+}
+
+/// An HTTP/2 extended CONNECT whose `:protocol` (which hyper keeps in the extensions) is
+/// `websocket`.
+pub(crate) fn is_websocket_connect(method: &http::Method, extensions: &http::Extensions) -> bool {
+    method == http::Method::CONNECT
+        && extensions
             .get::<hyper::ext::Protocol>()
             .is_some_and(|protocol| protocol.as_str().eq_ignore_ascii_case("websocket"))
 }
@@ -90,25 +95,32 @@ fn try_upgrade<T>(
     let head = Request::try_from(&*request).map_err(|e| Response::new(400).body(e.to_string()))?;
     let extended_connect = is_extended_connect(request);
     let accept = decide(&head)?;
+    let (conn, response) = open(head, extended_connect, accept, config)?;
+    Ok((response, Upgrading::new(hyper::upgrade::on(request), conn)))
+}
+
+/// Validates and accepts `head` — an HTTP/1.1 upgrade, or an HTTP/2 extended CONNECT —
+/// returning the open engine and the answer, or the refusal to answer with.
+pub(crate) fn open(
+    head: Request,
+    extended_connect: bool,
+    accept: Accept,
+    config: Config,
+) -> std::result::Result<(Connection, Response), Response> {
     let accepted = if extended_connect {
         Connection::accept_extended_connect(&head, accept, config)
     } else {
         Connection::accept_upgrade(head, accept, config)
     };
-    let (conn, response) = accepted.map_err(|error| match error {
+    accepted.map_err(|error| match error {
         Error::Handshake(e) => e.to_response(),
         other => Response::new(500).body(other.to_string()),
-    })?;
-    let upgrading = Upgrading {
-        on_upgrade: hyper::upgrade::on(request),
-        conn: Some(conn),
-    };
-    Ok((response, upgrading))
+    })
 }
 
 /// Our response as hyper's; a header the `http` crate cannot hold (CR or LF in a value the
 /// application added) turns the answer into a 500 rather than a split response.
-fn to_http<B: From<Bytes>>(response: Response) -> http::Response<B> {
+pub(crate) fn to_http<B: From<Bytes>>(response: Response) -> http::Response<B> {
     match http::Response::<Bytes>::try_from(response) {
         Ok(response) => response.map(B::from),
         Err(e) => {
@@ -127,6 +139,15 @@ pub struct Upgrading {
     conn: Option<Connection>,
 }
 
+impl Upgrading {
+    pub(crate) fn new(on_upgrade: OnUpgrade, conn: Connection) -> Self {
+        Upgrading {
+            on_upgrade,
+            conn: Some(conn),
+        }
+    }
+}
+
 impl Future for Upgrading {
     type Output = Result<WebSocket>;
 
@@ -135,4 +156,69 @@ impl Future for Upgrading {
         let conn = self.conn.take().ok_or(Error::AlreadyClosed)?;
         Poll::Ready(Ok(crate::tokio::from_connection(TokioIo::new(upgraded), conn)))
     }
+}
+
+/// Opens a WebSocket over an HTTP/2 connection you hold (RFC 8441): sends an extended
+/// `CONNECT` for `request` on `sender` — a hyper HTTP/2 client connection to a server that
+/// announced `SETTINGS_ENABLE_CONNECT_PROTOCOL` — with the subprotocols, headers and the
+/// permessage-deflate offer of `config`, checks the answer as over HTTP/1.1, and runs the
+/// engine on the stream. WebSockets and ordinary requests can share the connection.
+///
+/// ```no_run
+/// use ferrosocket::{ClientRequest, Config, Message};
+/// use hyper_util::rt::{TokioExecutor, TokioIo};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await?;
+/// let (mut sender, connection) =
+///     hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+///         .handshake::<_, http_body_util::Empty<bytes::Bytes>>(TokioIo::new(tcp))
+///         .await?;
+/// tokio::spawn(connection);
+/// let request = ClientRequest::new("ws://127.0.0.1:8080/chat")?;
+/// let (mut ws, _response) = ferrosocket::hyper::connect_http2(&mut sender, &request, Config::default()).await?;
+/// ws.send(Message::text("over HTTP/2")).await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_http2<B>(
+    sender: &mut hyper::client::conn::http2::SendRequest<B>,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocket, Response)>
+where
+    B: hyper::body::Body + Default + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let offer = config.permessage_deflate.as_ref().map(|deflate| deflate.offer());
+    let headers = request.extended_connect_headers(offer.as_deref())?;
+    let scheme = if request.is_secure() { "https" } else { "http" };
+    let host = request.host();
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let mut connect = http::Request::builder()
+        .method(http::Method::CONNECT)
+        .version(http::Version::HTTP_2)
+        .uri(format!(
+            "{scheme}://{host}:{}{}",
+            request.port(),
+            request.target()
+        ))
+        .extension(hyper::ext::Protocol::from_static("websocket"));
+    for (name, value) in headers.iter() {
+        connect = connect.header(name, value);
+    }
+    let connect = connect.body(B::default()).map_err(io::Error::other)?;
+    sender.ready().await.map_err(io::Error::other)?;
+    let mut answer = sender.send_request(connect).await.map_err(io::Error::other)?;
+    let response = Response::from(&answer);
+    let conn = Connection::open_extended_connect(request, &response, config)?;
+    let upgraded = hyper::upgrade::on(&mut answer).await.map_err(io::Error::other)?;
+    Ok((
+        crate::tokio::from_connection(TokioIo::new(upgraded), conn),
+        response,
+    ))
 }

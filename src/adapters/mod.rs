@@ -20,3 +20,6 @@ pub mod async_std;
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
+
+#[cfg(feature = "axum")]
+pub mod axum;

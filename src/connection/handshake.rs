@@ -11,11 +11,11 @@ use bytes::BytesMut;
 
 use crate::config::Config;
 use crate::deflate::{self, DeflateParams};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::extensions;
 use crate::handshake::http::{self, HeadLimits};
 use crate::handshake::{
-    self, Accept, HandshakeError, PendingClientHandshake, Request, Response, ValidatedRequest,
+    self, Accept, ClientRequest, HandshakeError, PendingClientHandshake, Request, Response, ValidatedRequest,
 };
 use crate::message::Event;
 
@@ -145,14 +145,9 @@ impl Decision {
     /// The 101 response for `accept`, and the compression it agrees to. A subprotocol the
     /// client did not offer is refused, and the request stays pending.
     pub(super) fn accept(&self, accept: &Accept) -> Result<(Response, Option<DeflateParams>)> {
-        accept.check_outgoing()?;
-        if let Some(protocol) = &accept.protocol {
-            if !self.protocols.iter().any(|p| p == protocol) {
-                return Err(HandshakeError::UnofferedProtocol(protocol.clone()).into());
-            }
-        }
+        handshake::server::check_accept(accept, self.protocols.iter().map(String::as_str))?;
         let extensions = self.deflate.map(|params| params.response());
-        let response = handshake::server::switching_protocols(&self.validated, accept, extensions.as_deref());
+        let response = handshake::server::accepted(Some(&self.validated), accept, extensions.as_deref());
         Ok((response, self.deflate))
     }
 }
@@ -173,32 +168,14 @@ pub(super) fn extended_connect(
     accept: &Accept,
     config: &Config,
 ) -> Result<(Response, Option<DeflateParams>)> {
-    if !request.method.eq_ignore_ascii_case("CONNECT") {
-        return Err(HandshakeError::MalformedHttp("extended CONNECT expected").into());
-    }
-    accept.check_outgoing()?;
-    match request.version() {
-        Some("13") => {}
-        Some(other) => return Err(HandshakeError::UnsupportedVersion(other.to_owned()).into()),
-        None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Version").into()),
-    }
-    if let Some(protocol) = &accept.protocol {
-        if !request.protocols().any(|offered| offered == protocol) {
-            return Err(HandshakeError::UnofferedProtocol(protocol.clone()).into());
-        }
-    }
+    handshake::server::validate_extended_connect(request)?;
+    handshake::server::check_accept(accept, request.protocols())?;
     let deflate = negotiate_deflate(request, config);
-    let mut response = Response::new(200);
-    if let Some(protocol) = &accept.protocol {
-        response = response.header("sec-websocket-protocol", protocol.clone());
-    }
-    if let Some(params) = deflate {
-        response = response.header("sec-websocket-extensions", params.response());
-    }
-    for (name, value) in accept.headers.iter() {
-        response = response.header(name, value);
-    }
-    Ok((response, deflate))
+    let extensions = deflate.map(|params| params.response());
+    Ok((
+        handshake::server::accepted(None, accept, extensions.as_deref()),
+        deflate,
+    ))
 }
 
 /// Client: a response head arrived. A 101 is checked and opens the connection; any other
@@ -219,18 +196,34 @@ fn response_received(pending: PendingClientHandshake, head: http::Head, input: I
         return refusal.step(input);
     }
     pending.validate(&response)?;
+    let deflate = accepted_extensions(&response, input.config)?;
+    Ok(Step::Open(deflate, Event::Open(Box::new(response))))
+}
+
+/// Client: the permessage-deflate parameters a server's answer agrees to; an extension we
+/// did not offer (per `config`) fails the handshake.
+pub(super) fn accepted_extensions(response: &Response, config: &Config) -> Result<Option<DeflateParams>> {
     let extensions = extensions::parse_all(response.headers.get_all("sec-websocket-extensions"))
         .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
-    let deflate = match (extensions.as_slice(), &input.config.permessage_deflate) {
-        ([], _) => None,
+    match (extensions.as_slice(), &config.permessage_deflate) {
+        ([], _) => Ok(None),
         ([extension], Some(offered)) if extension.name.eq_ignore_ascii_case(deflate::NAME) => {
-            Some(offered.accept_response(extension)?)
+            Ok(Some(offered.accept_response(extension)?))
         }
-        ([extension, ..], _) => {
-            return Err(Error::from(HandshakeError::UnofferedExtension(
-                extension.name.clone(),
-            )))
-        }
-    };
-    Ok(Step::Open(deflate, Event::Open(Box::new(response))))
+        ([extension, ..], _) => Err(HandshakeError::UnofferedExtension(extension.name.clone()).into()),
+    }
+}
+
+/// Client, RFC 8441: the answer to an extended CONNECT. A 200 with an offered subprotocol
+/// (if any) and extensions as offered opens the connection; any other status is a refusal.
+pub(super) fn extended_connect_answered(
+    request: &ClientRequest,
+    response: &Response,
+    config: &Config,
+) -> Result<Option<DeflateParams>> {
+    if !(200..300).contains(&response.status) {
+        return Err(HandshakeError::Rejected(Box::new(response.clone())).into());
+    }
+    handshake::check_chosen_protocol(request.protocols(), response)?;
+    accepted_extensions(response, config)
 }

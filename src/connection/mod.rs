@@ -185,6 +185,21 @@ impl Connection {
         Connection::open_with_rng(role, config, deflate, rng)
     }
 
+    /// Client, over HTTP/2 (RFC 8441): your HTTP/2 client sent an extended CONNECT with
+    /// [`ClientRequest::extended_connect_headers`] and got `response`. Checks it — a 2xx, a
+    /// subprotocol the request offered (or none), extensions as `config` offered — and
+    /// returns the open connection to run over the stream. A refusal is
+    /// [`HandshakeError::Rejected`](crate::HandshakeError::Rejected) with the response.
+    #[cfg(feature = "std")]
+    pub fn open_extended_connect(
+        request: &ClientRequest,
+        response: &Response,
+        config: Config,
+    ) -> Result<Self> {
+        let deflate = handshake::extended_connect_answered(request, response, &config)?;
+        Ok(Connection::open(Role::Client, config, deflate))
+    }
+
     /// Like [`open`](Self::open), with masking keys from `random` (see
     /// [`client_with_randomness`](Self::client_with_randomness)); a server ignores it.
     pub fn open_with_randomness(

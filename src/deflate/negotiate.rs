@@ -10,7 +10,7 @@ use crate::handshake::HandshakeError;
 
 impl DeflateConfig {
     /// The client's offer, e.g. `permessage-deflate; client_max_window_bits`.
-    pub(crate) fn offer(&self) -> String {
+    pub fn offer(&self) -> String {
         header_value(
             self.server_no_context_takeover,
             self.client_no_context_takeover,

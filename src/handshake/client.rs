@@ -169,6 +169,33 @@ impl ClientRequest {
     }
 
     /// Writes the request with a fresh `key` and returns what the answer must contain.
+    /// The header fields to send with an HTTP/2 extended CONNECT for this request (RFC
+    /// 8441), for a WebSocket over an HTTP/2 client of your choice: the client sets
+    /// `:method CONNECT`, `:protocol websocket`, `:scheme`, `:authority` ([`host`](Self::host)
+    /// and port) and `:path` ([`target`](Self::target)); these are the rest — the version
+    /// (13), the origin, the subprotocols, `extensions` (the permessage-deflate offer, see
+    /// [`DeflateConfig::offer`](crate::deflate::DeflateConfig::offer)) and the application's
+    /// headers. Answer the response with
+    /// [`Connection::open_extended_connect`](crate::Connection::open_extended_connect).
+    pub fn extended_connect_headers(&self, extensions: Option<&str>) -> Result<Headers, HandshakeError> {
+        self.check_outgoing()?;
+        let mut headers = Headers::default();
+        headers.append("sec-websocket-version", "13");
+        if let Some(origin) = &self.origin {
+            headers.append("origin", origin.clone());
+        }
+        if !self.protocols.is_empty() {
+            headers.append("sec-websocket-protocol", self.protocols.join(", "));
+        }
+        if let Some(extensions) = extensions {
+            headers.append("sec-websocket-extensions", extensions);
+        }
+        for (name, value) in self.headers.iter() {
+            headers.append(name, value);
+        }
+        Ok(headers)
+    }
+
     /// Checks what the application added (headers, subprotocols, origin) before it is sent.
     pub(crate) fn check_outgoing(&self) -> Result<(), HandshakeError> {
         for protocol in &self.protocols {
@@ -295,13 +322,18 @@ impl PendingClientHandshake {
             Some(_) => return Err(HandshakeError::AcceptMismatch),
             None => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
         }
-        let mut chosen = headers.get_all("sec-websocket-protocol");
-        if let Some(protocol) = chosen.next() {
-            if chosen.next().is_some() || !self.protocols.iter().any(|p| p == protocol) {
-                return Err(HandshakeError::UnofferedProtocol(protocol.to_owned()));
-            }
+        check_chosen_protocol(&self.protocols, response)
+    }
+}
+
+/// The server may choose one of the offered subprotocols, or none.
+pub(crate) fn check_chosen_protocol(offered: &[String], response: &Response) -> Result<(), HandshakeError> {
+    let mut chosen = response.headers.get_all("sec-websocket-protocol");
+    match chosen.next() {
+        Some(protocol) if chosen.next().is_some() || !offered.iter().any(|p| p == protocol) => {
+            Err(HandshakeError::UnofferedProtocol(protocol.to_owned()))
         }
-        Ok(())
+        _ => Ok(()),
     }
 }
 

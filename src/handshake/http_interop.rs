@@ -217,6 +217,15 @@ impl From<&http::response::Parts> for Response {
     }
 }
 
+/// The head of an `http::Response` (its body is not read).
+impl<B> From<&http::Response<B>> for Response {
+    fn from(response: &http::Response<B>) -> Self {
+        let mut ours = Response::new(response.status().as_u16());
+        ours.headers = from_header_map(response.headers());
+        ours
+    }
+}
+
 /// A client request for a `ws://`, `wss://`, `http://` or `https://` URI.
 impl TryFrom<http::Uri> for ClientRequest {
     type Error = HandshakeError;

@@ -17,7 +17,7 @@ mod http_interop;
 pub(crate) mod server;
 
 pub use client::ClientRequest;
-pub(crate) use client::PendingClientHandshake;
+pub(crate) use client::{check_chosen_protocol, PendingClientHandshake};
 pub use error::HandshakeError;
 #[cfg(feature = "http")]
 pub use http_interop::HttpConversionError;

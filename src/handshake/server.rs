@@ -60,16 +60,49 @@ fn missing_or_invalid(req: &Request, lower: &str, name: &'static str) -> Handsha
     }
 }
 
-/// The 101 response for an accepted request.
-pub(crate) fn switching_protocols(
-    validated: &ValidatedRequest,
+/// Checks an RFC 8441 extended CONNECT (HTTP/2 or HTTP/3). The HTTP server checked
+/// `:protocol websocket`; there is no key to answer, and only version 13 exists there.
+pub(crate) fn validate_extended_connect(req: &Request) -> Result<(), HandshakeError> {
+    if !req.method.eq_ignore_ascii_case("CONNECT") {
+        return Err(HandshakeError::MalformedHttp("extended CONNECT expected"));
+    }
+    match req.version() {
+        Some("13") => Ok(()),
+        Some(other) => Err(HandshakeError::UnsupportedVersion(other.to_owned())),
+        None => Err(HandshakeError::MissingHeader("Sec-WebSocket-Version")),
+    }
+}
+
+/// Checks what the application accepts with: fields that are safe to write, and a
+/// subprotocol the client offered.
+pub(crate) fn check_accept<'a>(
+    accept: &Accept,
+    mut offered: impl Iterator<Item = &'a str>,
+) -> Result<(), HandshakeError> {
+    accept.check_outgoing()?;
+    match &accept.protocol {
+        Some(protocol) if !offered.any(|p| p == protocol) => {
+            Err(HandshakeError::UnofferedProtocol(protocol.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The answer to an accepted request: a 101 with `Sec-WebSocket-Accept` for an HTTP/1.1
+/// upgrade (`validated`), a 200 for an extended CONNECT (`None`); then the subprotocol, the
+/// extensions and the application's headers.
+pub(crate) fn accepted(
+    validated: Option<&ValidatedRequest>,
     accept: &Accept,
     extensions: Option<&str>,
 ) -> Response {
-    let mut response = Response::new(101)
-        .header("Upgrade", "websocket")
-        .header("Connection", "Upgrade")
-        .header("Sec-WebSocket-Accept", validated.accept.clone());
+    let mut response = match validated {
+        Some(validated) => Response::new(101)
+            .header("Upgrade", "websocket")
+            .header("Connection", "Upgrade")
+            .header("Sec-WebSocket-Accept", validated.accept.clone()),
+        None => Response::new(200),
+    };
     if let Some(protocol) = &accept.protocol {
         response = response.header("Sec-WebSocket-Protocol", protocol.clone());
     }
