@@ -24,8 +24,8 @@ async fn main() -> std::io::Result<()> {
         server.local_addr().expect("bound")
     );
     while let Some(mut incoming) = server.accept().await {
-        let ip = incoming.peer.ip();
-        eprintln!("connection from {ip} (TCP peer {})", incoming.peer.addr);
+        let ip = incoming.peer.ip().expect("a TCP peer has an address");
+        eprintln!("connection from {ip} (TCP peer {:?})", incoming.peer.addr);
         tokio::spawn(async move {
             let _ = incoming
                 .client

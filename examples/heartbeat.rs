@@ -41,7 +41,7 @@ async fn main() -> std::io::Result<()> {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        eprintln!("terminated {peer}: {e}");
+                        eprintln!("terminated {peer:?}: {e}");
                         break;
                     }
                 }

@@ -1,10 +1,14 @@
 //! A server layer in the spirit of Node `ws`'s `WebSocketServer`, on the tokio adapter.
 //!
-//! It binds (or takes) a listener, runs every handshake on its own task with a timeout, lets a
-//! `verify` hook accept (subprotocol, extra headers) or refuse (any status, e.g. 401) each
-//! request, optionally restricts the path, tracks open clients for broadcasting, and hands
-//! each connection to the application as an [`Incoming`]: the request, the peer's address,
-//! a [`Reader`] for its messages and a cloneable [`Client`] handle to send to it.
+//! It accepts connections from any [`Listener`] (TCP, a Unix socket, your own source; TLS
+//! with [`ServerBuilder::tls`] or any stream you wrap), runs every handshake on its own task
+//! with a timeout, lets a `verify` hook — plain or async, such as a token lookup — accept
+//! (subprotocol, extra headers) or refuse (any status, e.g. 401) each request, reports every
+//! failed handshake to a hook, optionally restricts the path, tracks open clients for
+//! broadcasting, and hands each connection to the application as an [`Incoming`]: the
+//! request, the peer, a [`Reader`] (a `Stream` of its messages) and a cloneable [`Client`]
+//! handle to send to it. Connections upgraded elsewhere (axum, hyper, over HTTP/1.1 or
+//! HTTP/2) join the same set through [`ServerHandle::adopt`].
 //!
 //! ```no_run
 //! use ferrosocket::server::Server;
@@ -27,24 +31,99 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_core::Stream;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::tokio::WebSocketStream;
-use crate::{Accept, CloseCode, Config, Message, Request, Response, Result};
+use crate::{Accept, CloseCode, Config, Connection, Error, Message, Request, Response, Result};
+
+/// A byte stream the toolkit can run a WebSocket over: TCP, TLS, a Unix socket, a
+/// connection an HTTP server upgraded.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// The toolkit's WebSocket, whatever the transport under it: one type, so one set of
+/// clients can mix TCP, TLS, Unix sockets and adopted connections.
+pub type Socket = WebSocketStream<Box<dyn Io>>;
+
+/// Where a [`Server`]'s connections come from. Implemented for tokio's `TcpListener` and
+/// (on Unix) `UnixListener`; implement it for any other source of streams.
+pub trait Listener: Send + 'static {
+    /// The stream of one accepted connection.
+    type Io: Io;
+
+    /// Waits for the next connection: its stream, and the peer's address if it has one.
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, Option<SocketAddr>)>> + Send;
+
+    /// The address bound, if it is an IP one.
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
+impl Listener for TcpListener {
+    type Io = TcpStream;
+
+    async fn accept(&mut self) -> io::Result<(TcpStream, Option<SocketAddr>)> {
+        let (stream, addr) = TcpListener::accept(self).await?;
+        // Small messages go out at once; the stream batches writes itself.
+        stream.set_nodelay(true)?;
+        Ok((stream, Some(addr)))
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        TcpListener::local_addr(self).ok()
+    }
+}
+
+#[cfg(unix)]
+impl Listener for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept(&mut self) -> io::Result<(tokio::net::UnixStream, Option<SocketAddr>)> {
+        let (stream, _) = tokio::net::UnixListener::accept(self).await?;
+        Ok((stream, None))
+    }
+}
+
+type Decision = std::result::Result<Accept, Response>;
 
 /// The hook that accepts or refuses a request (ws's `verifyClient`, `handleProtocols` and
-/// `headers` in one).
-type Verify = dyn Fn(&Request, &Peer) -> std::result::Result<Accept, Response> + Send + Sync;
+/// `headers` in one); it may wait, e.g. for a database.
+type Verify = dyn Fn(&Request, &Peer) -> Pin<Box<dyn Future<Output = Decision> + Send>> + Send + Sync;
+
+/// The hook that hears of every failed handshake.
+type OnHandshakeError = dyn Fn(HandshakeFailure) + Send + Sync;
+
+/// A handshake that did not produce a connection, as [`ServerBuilder::on_handshake_error`]
+/// reports it (ws's `wsClientError`, plus refusals and timeouts).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HandshakeFailure {
+    /// Why: an invalid request (`Error::Handshake`), a refusal by `verify` or the path
+    /// (`HandshakeError::Rejected` with the response sent), a timeout or another I/O error
+    /// (`Error::Io`, kind `TimedOut` for the handshake timeout), TLS.
+    pub error: Error,
+    /// Who it was (the forwarded address is known only if the request was read).
+    pub peer: Peer,
+    /// The request, if it was read.
+    pub request: Option<Request>,
+}
 
 /// Configures a [`Server`].
 pub struct ServerBuilder {
@@ -52,6 +131,9 @@ pub struct ServerBuilder {
     handshake_timeout: Duration,
     path: Option<String>,
     verify: Arc<Verify>,
+    on_handshake_error: Option<Arc<OnHandshakeError>>,
+    #[cfg(feature = "rustls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
     track_clients: bool,
     trust_forwarded_for: bool,
     heartbeat: Option<(Duration, Duration)>,
@@ -75,7 +157,10 @@ impl Default for ServerBuilder {
             config: Config::default(),
             handshake_timeout: Duration::from_secs(10),
             path: None,
-            verify: Arc::new(|_, _| Ok(Accept::new())),
+            verify: Arc::new(|_, _| Box::pin(std::future::ready(Ok(Accept::new())))),
+            on_handshake_error: None,
+            #[cfg(feature = "rustls")]
+            tls: None,
             track_clients: true,
             trust_forwarded_for: false,
             heartbeat: None,
@@ -106,9 +191,57 @@ impl ServerBuilder {
     /// Accepts (choosing a subprotocol, adding headers) or refuses each request.
     pub fn verify<F>(mut self, verify: F) -> Self
     where
-        F: Fn(&Request, &Peer) -> std::result::Result<Accept, Response> + Send + Sync + 'static,
+        F: Fn(&Request, &Peer) -> Decision + Send + Sync + 'static,
     {
-        self.verify = Arc::new(verify);
+        self.verify = Arc::new(move |request, peer| Box::pin(std::future::ready(verify(request, peer))));
+        self
+    }
+
+    /// Like [`verify`](Self::verify) for a decision that waits (a token or session lookup):
+    /// `verify` gets the request and the peer and returns a future that owns what it needs.
+    /// The handshake timeout covers the wait.
+    ///
+    /// ```no_run
+    /// use ferrosocket::server::Server;
+    /// use ferrosocket::{Accept, Response};
+    /// # async fn lookup(token: Option<String>) -> bool { token.is_some() }
+    /// # async fn run() -> std::io::Result<()> {
+    /// let server = Server::builder()
+    ///     .verify_async(|request, _peer| {
+    ///         let token = request.headers.get("authorization").map(str::to_owned);
+    ///         async move {
+    ///             if lookup(token).await { Ok(Accept::new()) } else { Err(Response::new(401)) }
+    ///         }
+    ///     })
+    ///     .bind("127.0.0.1:8080")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn verify_async<F, Fut>(mut self, verify: F) -> Self
+    where
+        F: Fn(&Request, &Peer) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Decision> + Send + 'static,
+    {
+        self.verify = Arc::new(move |request, peer| Box::pin(verify(request, peer)));
+        self
+    }
+
+    /// Called for every handshake that did not produce a connection — an invalid request, a
+    /// refusal, a timeout, a TLS failure — with the error and the peer, instead of dropping
+    /// it silently.
+    pub fn on_handshake_error<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(HandshakeFailure) + Send + Sync + 'static,
+    {
+        self.on_handshake_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Serves `wss://`: every accepted stream goes through this TLS acceptor first (within
+    /// the handshake timeout), e.g. one built from a `rustls::ServerConfig`.
+    #[cfg(feature = "rustls")]
+    pub fn tls(mut self, acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
         self
     }
 
@@ -132,22 +265,33 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds to `addr` and starts accepting.
+    /// Binds to `addr` (TCP) and starts accepting.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         Ok(self.listen(TcpListener::bind(addr).await?))
     }
 
-    /// Starts accepting on an existing listener.
-    pub fn listen(self, listener: TcpListener) -> Server {
-        let local_addr = listener.local_addr().ok();
-        let clients = Clients::default();
+    /// Starts accepting from `listener`: TCP, a Unix socket, or any [`Listener`].
+    pub fn listen(self, listener: impl Listener) -> Server {
+        let mut server = self.build();
+        server.local_addr = listener.local_addr();
+        server.add_listener(listener);
+        server
+    }
+
+    /// A server with no listener of its own (ws's `noServer`): connections come from
+    /// [`Server::add_listener`] or are upgraded elsewhere and handed in with
+    /// [`ServerHandle::adopt`].
+    pub fn build(self) -> Server {
         let (sender, receiver) = mpsc::channel(self.backlog);
-        let acceptor = tokio::spawn(accept_loop(listener, Arc::new(self), clients.clone(), sender));
         Server {
-            local_addr,
-            clients,
+            local_addr: None,
+            handle: ServerHandle {
+                options: Arc::new(self),
+                clients: Clients::default(),
+                incoming: sender,
+            },
             incoming: receiver,
-            acceptor,
+            acceptors: Vec::new(),
         }
     }
 }
@@ -156,9 +300,9 @@ impl ServerBuilder {
 #[derive(Debug)]
 pub struct Server {
     local_addr: Option<SocketAddr>,
-    clients: Clients,
+    handle: ServerHandle,
     incoming: mpsc::Receiver<Incoming>,
-    acceptor: JoinHandle<()>,
+    acceptors: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -173,17 +317,33 @@ impl Server {
         Server::builder().bind(addr).await
     }
 
-    /// The bound address (ws's `address()`).
+    /// Accepts from one more listener as well (a Unix socket beside TCP, a second port).
+    pub fn add_listener(&mut self, listener: impl Listener) {
+        let handle = self.handle.clone();
+        self.acceptors.push(tokio::spawn(accept_loop(listener, handle)));
+    }
+
+    /// The bound address (ws's `address()`), for a TCP listener.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
     }
 
     /// The open clients (empty unless tracking is on).
     pub fn clients(&self) -> &Clients {
-        &self.clients
+        &self.handle.clients
+    }
+
+    /// A handle for code that upgrades connections itself (an axum or hyper handler) to
+    /// hand them to this server.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
     }
 
     /// The next connection whose handshake succeeded; `None` once the server is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection is only taken when this returns it.
     pub async fn accept(&mut self) -> Option<Incoming> {
         self.incoming.recv().await
     }
@@ -191,28 +351,95 @@ impl Server {
     /// Stops accepting; with `close_clients`, sends every open client a Close with 1001
     /// (going away). Connections already handed out keep running until they close.
     pub async fn close(&mut self, close_clients: bool) {
-        self.acceptor.abort();
+        for acceptor in &self.acceptors {
+            acceptor.abort();
+        }
         self.incoming.close();
         if close_clients {
-            for client in self.clients.snapshot() {
+            for client in self.handle.clients.snapshot() {
                 let _ = client.close(CloseCode::GOING_AWAY, "server shutting down").await;
             }
         }
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.acceptor.abort();
+/// What adopting code needs of a [`Server`]: its settings and its clients. Cheap to clone
+/// (into axum state, say).
+#[derive(Clone)]
+pub struct ServerHandle {
+    options: Arc<ServerBuilder>,
+    clients: Clients,
+    incoming: mpsc::Sender<Incoming>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("clients", &self.clients.len())
+            .finish_non_exhaustive()
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    options: Arc<ServerBuilder>,
-    clients: Clients,
-    out: mpsc::Sender<Incoming>,
-) {
+impl ServerHandle {
+    /// Takes in a WebSocket whose handshake happened elsewhere — axum's or hyper's upgrade,
+    /// over HTTP/1.1 or HTTP/2 — so it gets what the server's own connections get: client
+    /// tracking (and so broadcast), the heartbeat. `request` is the upgrade request (e.g.
+    /// [`WebSocketUpgrade::request`](crate::axum::WebSocketUpgrade::request) cloned),
+    /// `addr` the peer's address if known. The server's `verify` and path do not apply:
+    /// the code that upgraded decided.
+    ///
+    /// Handle the returned [`Incoming`] where you are (the upgrade's task), or pass it to
+    /// the server's [`accept`](Server::accept) loop with [`submit`](Self::submit).
+    pub fn adopt<S>(&self, ws: WebSocketStream<S>, request: Request, addr: Option<SocketAddr>) -> Incoming
+    where
+        S: Io,
+    {
+        let (io, conn) = ws.into_parts();
+        self.incoming_for(boxed(io.0, conn), request, self.peer(addr, None))
+    }
+
+    /// Queues an adopted connection for the server's [`accept`](Server::accept) loop; gives
+    /// it back if the server was closed.
+    pub async fn submit(&self, incoming: Incoming) -> std::result::Result<(), Incoming> {
+        self.incoming.send(incoming).await.map_err(|rejected| rejected.0)
+    }
+
+    fn peer(&self, addr: Option<SocketAddr>, request: Option<&Request>) -> Peer {
+        Peer {
+            addr,
+            forwarded_for: request.and_then(forwarded_for),
+            trusted: self.options.trust_forwarded_for,
+        }
+    }
+
+    fn incoming_for(&self, mut ws: Socket, request: Request, peer: Peer) -> Incoming {
+        if let Some((interval, timeout)) = self.options.heartbeat {
+            crate::tokio::heartbeat(&mut ws, interval, timeout);
+        }
+        Incoming::new(ws, request, peer, &self.clients, self.options.track_clients)
+    }
+
+    fn report(&self, error: Error, peer: Peer, request: Option<Request>) {
+        if let Some(hook) = &self.options.on_handshake_error {
+            hook(HandshakeFailure { error, peer, request });
+        }
+    }
+}
+
+/// A connection on the toolkit's transport type.
+fn boxed<S: Io>(io: S, conn: Connection) -> Socket {
+    crate::tokio::from_connection(Box::new(io) as Box<dyn Io>, conn)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        for acceptor in &self.acceptors {
+            acceptor.abort();
+        }
+    }
+}
+
+async fn accept_loop(mut listener: impl Listener, server: ServerHandle) {
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -222,47 +449,55 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (options, clients, out) = (options.clone(), clients.clone(), out.clone());
+        let server = server.clone();
         tokio::spawn(async move {
-            let handshake = handshake(stream, addr, &options);
-            if let Ok(Ok((mut ws, request, peer))) =
-                tokio::time::timeout(options.handshake_timeout, handshake).await
-            {
-                if let Some((interval, timeout)) = options.heartbeat {
-                    crate::tokio::heartbeat(&mut ws, interval, timeout);
+            let mut seen = None;
+            let handshake = handshake(stream, addr, &server, &mut seen);
+            let outcome = tokio::time::timeout(server.options.handshake_timeout, handshake).await;
+            let request = seen.map(|request: Box<Request>| *request);
+            let peer = server.peer(addr, request.as_ref());
+            match outcome {
+                Ok(Ok(ws)) => {
+                    let request = request.unwrap_or_else(|| Request::new("GET", "/"));
+                    let _ = server.incoming.send(server.incoming_for(ws, request, peer)).await;
                 }
-                let incoming = Incoming::new(ws, *request, peer, &clients, options.track_clients);
-                let _ = out.send(incoming).await;
+                Ok(Err(error)) => server.report(error, peer, request),
+                Err(_) => server.report(io::Error::from(io::ErrorKind::TimedOut).into(), peer, request),
             }
         });
     }
 }
 
-async fn handshake(
-    stream: TcpStream,
-    addr: SocketAddr,
-    options: &ServerBuilder,
-) -> Result<(WebSocketStream<TcpStream>, Box<Request>, Peer)> {
-    stream.set_nodelay(true)?;
-    let mut seen = None;
-    let mut peer = Peer {
-        addr,
-        forwarded_for: None,
-        trusted: options.trust_forwarded_for,
+/// TLS if configured, then the WebSocket handshake; the request, once read, goes to `seen`
+/// so a failure can be reported with it.
+async fn handshake<S: Io>(
+    stream: S,
+    addr: Option<SocketAddr>,
+    server: &ServerHandle,
+    seen: &mut Option<Box<Request>>,
+) -> Result<Socket> {
+    let options = &server.options;
+    #[cfg(feature = "rustls")]
+    let mut ws = match &options.tls {
+        Some(acceptor) => boxed(
+            acceptor.accept(stream).await?,
+            Connection::server(options.config.clone()),
+        ),
+        None => boxed(stream, Connection::server(options.config.clone())),
     };
-    let ws = crate::tokio::accept_with(stream, options.config.clone(), |request| {
-        peer.forwarded_for = forwarded_for(request);
-        seen = Some(Box::new(request.clone()));
-        if let Some(path) = &options.path {
-            if request.path() != path {
-                return Err(Response::new(400).body("no WebSocket endpoint at this path\n"));
-            }
+    #[cfg(not(feature = "rustls"))]
+    let mut ws = boxed(stream, Connection::server(options.config.clone()));
+    let request = ws.read_request().await?;
+    let peer = server.peer(addr, Some(&request));
+    let decision = match &options.path {
+        Some(path) if request.path() != path => {
+            Err(Response::new(400).body("no WebSocket endpoint at this path\n"))
         }
-        (options.verify)(request, &peer)
-    })
-    .await?;
-    let request = seen.ok_or(crate::HandshakeError::Incomplete)?;
-    Ok((ws, request, peer))
+        _ => (options.verify)(&request, &peer).await,
+    };
+    *seen = Some(request);
+    ws.answer(decision).await?;
+    Ok(ws)
 }
 
 /// The first address of `X-Forwarded-For`, if it parses.
@@ -273,19 +508,21 @@ fn forwarded_for(request: &Request) -> Option<IpAddr> {
 /// Who is connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
-    /// The TCP peer's address.
-    pub addr: SocketAddr,
+    /// The peer's IP address and port; `None` over a Unix socket, or for an adopted
+    /// connection whose address was not given.
+    pub addr: Option<SocketAddr>,
     /// The first address in `X-Forwarded-For`, as the client (or a proxy) claims it.
     pub forwarded_for: Option<IpAddr>,
     trusted: bool,
 }
 
 impl Peer {
-    /// The client's IP: `X-Forwarded-For` when the server trusts it, else the TCP peer's.
-    pub fn ip(&self) -> IpAddr {
+    /// The client's IP: `X-Forwarded-For` when the server trusts it, else the peer's, if it
+    /// has one.
+    pub fn ip(&self) -> Option<IpAddr> {
         match (self.trusted, self.forwarded_for) {
-            (true, Some(ip)) => ip,
-            _ => self.addr.ip(),
+            (true, Some(ip)) => Some(ip),
+            _ => self.addr.map(|addr| addr.ip()),
         }
     }
 }
@@ -304,13 +541,7 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    fn new(
-        ws: WebSocketStream<TcpStream>,
-        request: Request,
-        peer: Peer,
-        clients: &Clients,
-        track: bool,
-    ) -> Self {
+    fn new(ws: Socket, request: Request, peer: Peer, clients: &Clients, track: bool) -> Self {
         let (sink, stream) = ws.split();
         let client = Client {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -336,7 +567,7 @@ impl Incoming {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+type Sink = SplitSink<Socket, Message>;
 
 /// A handle for sending to one connection; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -379,9 +610,8 @@ impl Client {
 }
 
 /// Reads one connection's messages; removes the client from the tracked set when dropped.
-#[derive(Debug)]
 pub struct Reader {
-    stream: SplitStream<WebSocketStream<TcpStream>>,
+    stream: SplitStream<Socket>,
     clients: Option<Clients>,
     id: u64,
 }
@@ -400,6 +630,27 @@ impl Reader {
         if let Some(clients) = self.clients.take() {
             clients.remove(self.id);
         }
+    }
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The messages, as a `Stream` (for `StreamExt` combinators, `select!`, `forward`).
+impl Stream for Reader {
+    type Item = Result<Message>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let message = std::task::ready!(self.stream.poll_next_unpin(cx));
+        if message.is_none() {
+            self.untrack();
+        }
+        Poll::Ready(message)
     }
 }
 

@@ -93,7 +93,7 @@ async fn verify_hook_path_headers_and_client_ip() {
         .path("/secure")
         .trust_forwarded_for(true)
         .verify(|request, peer| {
-            assert!(peer.addr.ip().is_loopback());
+            assert!(peer.addr.unwrap().ip().is_loopback());
             match request.headers.get("authorization") {
                 Some("Bearer good") => Ok(Accept::new().header("Set-Cookie", "session=1")),
                 _ => Err(Response::new(401)
@@ -138,7 +138,7 @@ async fn verify_hook_path_headers_and_client_ip() {
     .unwrap();
     assert_eq!(response.headers.get("set-cookie"), Some("session=1"));
     let (ip, path) = accepted.await.unwrap().unwrap();
-    assert_eq!(ip.to_string(), "203.0.113.7");
+    assert_eq!(ip.unwrap().to_string(), "203.0.113.7");
     assert_eq!(path, "/secure");
 }
 

@@ -213,6 +213,13 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         &mut self.io
     }
 
+    /// The transport and the engine, to move the connection elsewhere (e.g. into the
+    /// server toolkit with another transport type). What the adapter itself keeps — a
+    /// heartbeat, an error not yet reported — is dropped.
+    pub fn into_parts(self) -> (T, Connection) {
+        (self.io, self.conn)
+    }
+
     /// Reads the next message; `None` once the connection has closed.
     pub async fn next(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| self.poll_message(cx)).await
@@ -501,12 +508,24 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     where
         F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
     {
-        let request = match self.next_event().await {
-            Some(Ok(Event::Request(request))) => request,
-            Some(Err(e)) => return Err(e),
-            _ => return Err(HandshakeError::Incomplete.into()),
-        };
-        let decided = self.conn.decide(decide(&request));
+        let request = self.read_request().await?;
+        self.answer(decide(&request)).await
+    }
+
+    /// Reads the upgrade request (a server whose decision takes a while, e.g. an async
+    /// lookup, answers later with [`answer`](Self::answer)).
+    pub(crate) async fn read_request(&mut self) -> Result<Box<Request>> {
+        match self.next_event().await {
+            Some(Ok(Event::Request(request))) => Ok(request),
+            Some(Err(e)) => Err(e),
+            _ => Err(HandshakeError::Incomplete.into()),
+        }
+    }
+
+    /// Answers the pending request; a refusal is written out, the transport shut down,
+    /// and the refusal returned as [`HandshakeError::Rejected`].
+    pub(crate) async fn answer(&mut self, decision: std::result::Result<Accept, Response>) -> Result<()> {
+        let decided = self.conn.decide(decision);
         self.flush().await?;
         if decided.is_err() {
             let _ = poll_fn(|cx| self.io.poll_shutdown_transport(cx)).await;

@@ -6,6 +6,7 @@ prints the page's PASS/FAIL lines, exits non-zero if any check failed or the pag
 With EXPECTED_TITLE, only waits for that title and reports one check called NAME.
 """
 import json
+import os
 import sys
 import tempfile
 import time
@@ -28,6 +29,8 @@ profile = tempfile.mkdtemp(prefix="chromium-profile-")
 args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", f"--user-data-dir={profile}"]
+# Extra flags from the environment, e.g. --ignore-certificate-errors for a test certificate.
+args += os.environ.get("CHROMIUM_EXTRA_ARGS", "").split()
 session = call("POST", "/session", {"capabilities": {"alwaysMatch": {
     "browserName": "chrome",
     "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}})["sessionId"]

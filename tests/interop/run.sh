@@ -8,7 +8,9 @@
 #   - their clients against our echo server (node_client.mjs, python_client.py), and Node's
 #     64 MiB + 1 message against a 64 MiB limit, which must read 1009 (node_oversize.mjs);
 #   - our client (the wscat example) against their servers (node_server.mjs, python_server.py);
-#   - headless Chromium's WebSocket against our echo server (browser.html, driven through
+#   - the same clients against the axum entry point (examples/axum_echo.rs);
+#   - headless Chromium's WebSocket against our echo server and axum_echo, and wss:// against
+#     axum_echo --tls with a certificate made for the run (browser.html, driven through
 #     chromedriver by browser_driver.py; chromium and chromium-driver installed if missing).
 # One PASS/FAIL line per check; everything started is stopped by PID; ends with
 # `N passed, N failed`. Exit status 0 only if every check passed.
@@ -72,6 +74,24 @@ for runtime in tokio async-std std; do
   run_checks labelled "$runtime" node "$HERE/node_oversize.mjs" "ws://127.0.0.1:$LIMIT_PORT" "$LIMIT"
 done
 
+# The axum entry point (examples/axum_echo.rs): their clients over HTTP/1.1 upgrade.
+AXUM_PORT=$(free_port)
+start_server "$OUT/axum_echo.log" target/release/examples/axum_echo "127.0.0.1:$AXUM_PORT" || exit 2
+log "our axum echo server at ws://127.0.0.1:$AXUM_PORT"
+run_checks labelled axum node "$HERE/node_client.mjs" "ws://127.0.0.1:$AXUM_PORT"
+run_checks labelled axum "$VENV/bin/python" "$HERE/python_client.py" "ws://127.0.0.1:$AXUM_PORT"
+AXUM_LIMIT_PORT=$(free_port)
+start_server "$OUT/axum_echo-limit.log" target/release/examples/axum_echo "127.0.0.1:$AXUM_LIMIT_PORT" \
+  --max-message-size $((64 << 20)) || exit 2
+run_checks labelled axum node "$HERE/node_oversize.mjs" "ws://127.0.0.1:$AXUM_LIMIT_PORT" $((64 << 20))
+# The same over TLS (ALPN h2 and http/1.1) with a certificate made for this run, for Chromium.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$OUT/key.pem" -out "$OUT/cert.pem" \
+  >"$OUT/openssl.log" 2>&1 || { cat "$OUT/openssl.log"; exit 2; }
+AXUM_TLS_PORT=$(free_port)
+start_server "$OUT/axum_echo-tls.log" target/release/examples/axum_echo "127.0.0.1:$AXUM_TLS_PORT" \
+  --tls "$OUT/cert.pem" "$OUT/key.pem" || exit 2
+
 # --- our client (wscat) against their servers -------------------------------------------
 WSCAT=target/release/examples/wscat
 # client_check NAME EXPECTED_EXIT EXPECTED_OUTPUT INPUT WSCAT_ARGS...
@@ -107,6 +127,9 @@ for peer in node:$NODE_PORT python:$PY_PORT; do
 done
 EXPECT_ERR=401 client_check "wscat vs node server: 401 refusal reported" 1 '' '' "ws://127.0.0.1:$NODE_PORT/reject"
 EXPECT_ERR=403 client_check "wscat vs python server: 403 refusal reported" 1 '' '' "ws://127.0.0.1:$PY_PORT/reject"
+# wss:// with a CA file, against axum_echo --tls (HTTP/1.1 over TLS through ALPN).
+client_check "wscat vs axum_echo --tls: wss echo (--ca)" 0 'over TLS\n' 'over TLS\n' \
+  "wss://127.0.0.1:$AXUM_TLS_PORT/tls" --ca "$OUT/cert.pem" --deflate
 
 # --- headless Chromium's WebSocket against our server ------------------------------------
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -124,6 +147,14 @@ if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
   PIDS+=($!)
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$DRIVER_PORT") 2>/dev/null && break; sleep 0.2; done
   run_checks python3 "$HERE/browser_driver.py" "$DRIVER_PORT" "http://127.0.0.1:$PAGE_PORT/browser.html?server=127.0.0.1:$PORT"
+  run_checks python3 "$HERE/browser_driver.py" "$DRIVER_PORT" \
+    "http://127.0.0.1:$PAGE_PORT/browser.html?server=127.0.0.1:$AXUM_PORT&label=axum"
+  CHROMIUM_EXTRA_ARGS=--ignore-certificate-errors run_checks python3 "$HERE/browser_driver.py" "$DRIVER_PORT" \
+    "http://127.0.0.1:$PAGE_PORT/browser.html?server=127.0.0.1:$AXUM_TLS_PORT&tls=1&label=axum tls"
+  # Which HTTP version Chromium's wss:// upgrades used (axum_echo logs each; HTTP/2 ones are
+  # CONNECT with :protocol websocket).
+  log "axum_echo --tls upgrades by Chromium: $(grep -c 'HTTP/2 CONNECT' "$OUT/axum_echo-tls.log") over HTTP/2," \
+    "$(grep -c 'HTTP/1.1 Upgrade' "$OUT/axum_echo-tls.log") over HTTP/1.1"
   # The browser_chat example's own page: it says hello on open and shows what it receives.
   CHAT_PORT=$(free_port)
   start_server "$OUT/browser_chat.log" target/release/examples/browser_chat "127.0.0.1:$CHAT_PORT" || exit 2
