@@ -208,23 +208,26 @@ pub enum Error {
 #[non_exhaustive]
 pub enum TlsError {
     /// The crate was built without TLS: enable the `rustls` feature (with `webpki-roots` or
-    /// `rustls-native-certs` for default roots).
+    /// `rustls-native-certs` for default roots) or the `native-tls` feature.
     NotEnabled,
     /// No root certificates to verify the server with: enable `webpki-roots` or
     /// `rustls-native-certs`, or pass a `rustls::ClientConfig` to the connector.
     NoRootCertificates,
     /// The URL's host is neither a DNS name nor an IP address a certificate can name.
     InvalidServerName(String),
+    /// The platform's TLS library could not be set up (native-tls), with its message.
+    Setup(String),
 }
 
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NotEnabled => f.write_str("wss:// needs TLS: enable the `rustls` feature"),
+            Self::NotEnabled => f.write_str("wss:// needs TLS: enable the `rustls` or the `native-tls` feature"),
             Self::NoRootCertificates => f.write_str(
                 "no root certificates: enable `webpki-roots` or `rustls-native-certs`, or pass a rustls ClientConfig",
             ),
             Self::InvalidServerName(host) => write!(f, "{host:?} is not a valid TLS server name"),
+            Self::Setup(why) => write!(f, "TLS could not be set up: {why}"),
         }
     }
 }

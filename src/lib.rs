@@ -146,8 +146,12 @@ pub use adapters::axum;
 #[cfg(feature = "tokio")]
 pub mod server;
 
-#[cfg(feature = "rustls")]
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub mod tls;
+
+/// Whether the connectors can speak `wss://` in this build.
+#[cfg(any(feature = "tokio", feature = "async-std"))]
+pub(crate) const TLS_ENABLED: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 pub use config::Config;
 pub use connection::{Connection, Role, State};

@@ -1,17 +1,20 @@
-//! TLS for `wss://` clients, over rustls (feature `rustls`).
+//! TLS for `wss://` clients: rustls (feature `rustls`) or the platform's TLS through
+//! native-tls (feature `native-tls`).
 //!
 //! The connectors ([`tokio::connect`](crate::tokio::connect),
-//! [`tokio::Connector`](crate::tokio::Connector), [`blocking::connect`](crate::blocking::connect))
-//! open TLS themselves for `wss://` URLs. By default they trust the roots the crate was built
-//! with: Mozilla's (feature `webpki-roots`) and the operating system's (feature
-//! `rustls-native-certs`). For extra roots, client certificates or ALPN, build a
-//! [`rustls::ClientConfig`] and hand it to the connector.
+//! [`tokio::Connector`](crate::tokio::Connector), [`blocking::connect`](crate::blocking::connect),
+//! `async_std::connect`) open TLS themselves for `wss://` URLs, as [`ClientTls::default_config`]
+//! says: rustls when it is enabled, trusting the roots the crate was built with — Mozilla's
+//! (feature `webpki-roots`) and the operating system's (feature `rustls-native-certs`) — else
+//! native-tls with the system's roots. For extra roots, client certificates or ALPN, build a
+//! `rustls::ClientConfig` or a `native_tls::TlsConnector` and hand it to the connector.
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use ferrosocket::tls::rustls::{ClientConfig, RootCertStore};
 //! use ferrosocket::{tokio::Connector, ClientRequest};
 //!
+//! # #[cfg(feature = "rustls")]
 //! # async fn run(my_ca: ferrosocket::tls::rustls::pki_types::CertificateDer<'static>) -> ferrosocket::Result<()> {
 //! let mut roots = RootCertStore::empty();
 //! roots.add(my_ca).expect("a valid CA certificate");
@@ -23,16 +26,83 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "rustls")]
 use std::sync::{Arc, OnceLock};
 
+#[cfg(feature = "native-tls")]
+pub use native_tls;
+#[cfg(feature = "rustls")]
 pub use rustls;
-use rustls::pki_types::ServerName;
+#[cfg(feature = "rustls")]
 use rustls::{ClientConfig, RootCertStore};
 
 use crate::error::TlsError;
 
-/// The client configuration the connectors use unless given one: the roots of the enabled
+/// The TLS a connector speaks for `wss://`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ClientTls {
+    /// rustls with this configuration (roots, client certificates, ALPN).
+    #[cfg(feature = "rustls")]
+    Rustls(Arc<rustls::ClientConfig>),
+    /// The platform's TLS through native-tls, with this connector.
+    #[cfg(feature = "native-tls")]
+    NativeTls(native_tls::TlsConnector),
+}
+
+impl ClientTls {
+    /// What the connectors use unless given one: rustls with
+    /// [`default_client_config`] when the `rustls` feature is on, else native-tls with the
+    /// system's roots.
+    pub fn default_config() -> Result<ClientTls, TlsError> {
+        #[cfg(feature = "rustls")]
+        return default_client_config().map(ClientTls::Rustls);
+        #[cfg(not(feature = "rustls"))]
+        native_tls::TlsConnector::new()
+            .map(ClientTls::NativeTls)
+            .map_err(|e| TlsError::Setup(e.to_string()))
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<Arc<rustls::ClientConfig>> for ClientTls {
+    fn from(config: Arc<rustls::ClientConfig>) -> Self {
+        ClientTls::Rustls(config)
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl From<rustls::ClientConfig> for ClientTls {
+    fn from(config: rustls::ClientConfig) -> Self {
+        ClientTls::Rustls(Arc::new(config))
+    }
+}
+
+#[cfg(feature = "native-tls")]
+impl From<native_tls::TlsConnector> for ClientTls {
+    fn from(connector: native_tls::TlsConnector) -> Self {
+        ClientTls::NativeTls(connector)
+    }
+}
+
+/// The TLS to use: the caller's, or the default.
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
+pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> {
+    match custom {
+        Some(tls) => Ok(tls.clone()),
+        None => ClientTls::default_config(),
+    }
+}
+
+/// The URL's host as TLS names it: without an IPv6 literal's brackets.
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
+pub(crate) fn bare_host(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The rustls configuration the connectors use unless given one: the roots of the enabled
 /// root features, built once per process.
+#[cfg(feature = "rustls")]
 pub fn default_client_config() -> Result<Arc<ClientConfig>, TlsError> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, TlsError>> = OnceLock::new();
     CONFIG
@@ -53,6 +123,7 @@ pub fn default_client_config() -> Result<Arc<ClientConfig>, TlsError> {
 }
 
 /// Mozilla's roots and the system's, as far as the features allow.
+#[cfg(feature = "rustls")]
 fn default_roots() -> RootCertStore {
     #[allow(unused_mut)]
     let mut roots = RootCertStore::empty();
@@ -67,15 +138,12 @@ fn default_roots() -> RootCertStore {
 }
 
 /// The name the server's certificate must carry: a DNS name or an IP address.
-pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(host.to_owned()).map_err(|_| TlsError::InvalidServerName(host.to_owned()))
-}
-
-/// The configuration to use: the caller's, or the default one.
-pub(crate) fn client_config(custom: Option<&Arc<ClientConfig>>) -> Result<Arc<ClientConfig>, TlsError> {
-    match custom {
-        Some(config) => Ok(Arc::clone(config)),
-        None => default_client_config(),
-    }
+#[cfg(all(
+    feature = "rustls",
+    any(feature = "blocking", feature = "tokio", feature = "async-std")
+))]
+pub(crate) fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, TlsError> {
+    let host = bare_host(host);
+    rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|_| TlsError::InvalidServerName(host.to_owned()))
 }

@@ -74,6 +74,10 @@ fn test_pki() -> TestPki {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // A name of its own: OpenSSL takes a leaf whose issuer equals its subject for self-signed.
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "ferrosocket test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
     let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
@@ -253,7 +257,7 @@ fn the_blocking_client_speaks_wss() {
         request,
         Config::default(),
         Some(std::time::Duration::from_secs(10)),
-        Some(client_tls(&pki)),
+        Some(client_tls(&pki).into()),
     )
     .unwrap();
     assert!(matches!(
@@ -312,7 +316,7 @@ fn the_async_std_client_speaks_wss() {
             request,
             Config::default(),
             Some(std::time::Duration::from_secs(10)),
-            Some(client_tls(&pki)),
+            Some(client_tls(&pki).into()),
         )
         .await
         .unwrap();
@@ -321,6 +325,111 @@ fn the_async_std_client_speaks_wss() {
             ferrosocket::futures_io::MaybeTlsStream::Rustls(_)
         ));
         let big = Message::binary(vec![9u8; 1 << 20]);
+        ws.send(big.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), big);
+        ws.close(1000, "").await.unwrap();
+    });
+}
+
+/// native-tls trusting only the test CA (OpenSSL on Linux).
+#[cfg(feature = "native-tls")]
+fn native_tls(pki: &TestPki) -> ferrosocket::tls::native_tls::TlsConnector {
+    use ferrosocket::tls::native_tls::{Certificate, TlsConnector};
+    TlsConnector::builder()
+        .disable_built_in_roots(true)
+        .add_root_certificate(Certificate::from_der(&pki.ca).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[cfg(feature = "native-tls")]
+#[tokio::test]
+async fn native_tls_in_the_connector_directly_and_through_a_proxy() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    let (mut ws, _) = Connector::new(request.clone())
+        .tls(native_tls(&pki))
+        .connect()
+        .await
+        .unwrap();
+    assert!(matches!(ws.get_ref().0, MaybeTlsStream::NativeTls(_)));
+    echo_once(&mut ws, "native TLS").await;
+    let big = Message::binary(vec![5u8; 1 << 20]);
+    ws.send(big.clone()).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), big);
+    ws.close(1000, "").await.unwrap();
+
+    let (proxy_addr, proxy_task) = tls_only_proxy().await;
+    let (mut ws, _) = Connector::new(request)
+        .proxy(proxy_addr.to_string(), None)
+        .tls(native_tls(&pki))
+        .connect()
+        .await
+        .unwrap();
+    echo_once(&mut ws, "native TLS, tunnelled").await;
+    ws.close(1000, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    drop(ws);
+    assert_eq!(proxy_task.await.unwrap(), format!("localhost:{port}"));
+
+    // A connector that does not trust the test CA refuses the server.
+    let untrusting = ferrosocket::tls::native_tls::TlsConnector::builder()
+        .disable_built_in_roots(true)
+        .build()
+        .unwrap();
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    let error = Connector::new(request)
+        .tls(untrusting)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Io(_)), "{error:?}");
+}
+
+#[cfg(feature = "native-tls")]
+#[test]
+fn native_tls_in_the_blocking_and_async_std_clients() {
+    use ferrosocket::tls::ClientTls;
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    let url = format!("wss://localhost:{port}/");
+    let timeout = Some(std::time::Duration::from_secs(10));
+    let tls = Some(ClientTls::from(native_tls(&pki)));
+    let (mut ws, _) = ferrosocket::blocking::connect_tls(
+        ClientRequest::new(&url).unwrap(),
+        Config::default(),
+        timeout,
+        tls.clone(),
+    )
+    .unwrap();
+    assert!(matches!(
+        ws.get_ref(),
+        ferrosocket::blocking::MaybeTlsStream::NativeTls(_)
+    ));
+    for message in [
+        Message::text("blocking native TLS"),
+        Message::binary(vec![4u8; 1 << 20]),
+    ] {
+        ws.send(message.clone()).unwrap();
+        assert_eq!(ws.read().unwrap(), message);
+    }
+    ws.close(1000, "").unwrap();
+
+    async_std::task::block_on(async {
+        let (mut ws, _) = ferrosocket::async_std::connect_tls(
+            ClientRequest::new(&url).unwrap(),
+            Config::default(),
+            timeout,
+            tls,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            ws.get_ref().io,
+            ferrosocket::futures_io::MaybeTlsStream::NativeTls(_)
+        ));
+        let big = Message::binary(vec![8u8; 1 << 20]);
         ws.send(big.clone()).await.unwrap();
         assert_eq!(ws.next().await.unwrap().unwrap(), big);
         ws.close(1000, "").await.unwrap();

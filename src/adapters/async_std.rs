@@ -12,8 +12,8 @@ use crate::{ClientRequest, CloseCode, CloseFrame, Config, Response, Result, TlsE
 pub use crate::futures_io::{accept, accept_request, accept_with, client};
 
 /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
-/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`); for other
-/// roots use [`connect_tls`].
+/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or the
+/// `native-tls` feature; for other roots use `connect_tls`.
 pub async fn connect(url: &str) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
     connect_with(
         ClientRequest::new(url)?,
@@ -33,21 +33,22 @@ pub async fn connect_with(
     with_timeout(handshake_timeout, attempt(request, config, None)).await
 }
 
-/// [`connect_with`] with the TLS configuration for `wss://` (extra roots, client certificates,
-/// ALPN); `None` uses [`tls::default_client_config`](crate::tls::default_client_config).
-#[cfg(feature = "rustls")]
+/// [`connect_with`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra roots,
+/// client certificates, ALPN) or a native-tls connector; `None` uses
+/// [`ClientTls::default_config`](crate::tls::ClientTls::default_config).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub async fn connect_tls(
     request: ClientRequest,
     config: Config,
     handshake_timeout: Option<Duration>,
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    tls: Option<crate::tls::ClientTls>,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
     with_timeout(handshake_timeout, attempt(request, config, tls)).await
 }
 
-#[cfg(feature = "rustls")]
-type TlsConfig = Option<std::sync::Arc<rustls::ClientConfig>>;
-#[cfg(not(feature = "rustls"))]
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+type TlsConfig = Option<crate::tls::ClientTls>;
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 type TlsConfig = Option<core::convert::Infallible>;
 
 async fn attempt(
@@ -55,7 +56,7 @@ async fn attempt(
     config: Config,
     tls: TlsConfig,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
-    if request.is_secure() && !cfg!(feature = "rustls") {
+    if request.is_secure() && !crate::TLS_ENABLED {
         return Err(TlsError::NotEnabled.into());
     }
     let tcp = TcpStream::connect((request.host(), request.port())).await?;
@@ -68,17 +69,27 @@ async fn attempt(
     futures_io::client(stream, request, config).await
 }
 
-#[cfg(feature = "rustls")]
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 async fn secure(tcp: TcpStream, host: &str, tls: TlsConfig) -> Result<MaybeTlsStream<TcpStream>> {
-    let config = crate::tls::client_config(tls.as_ref())?;
-    let name = crate::tls::server_name(host)?;
-    let tls = futures_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await?;
-    Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+    use crate::tls::ClientTls;
+    match crate::tls::choose(tls.as_ref())? {
+        #[cfg(feature = "rustls")]
+        ClientTls::Rustls(config) => {
+            let name = crate::tls::server_name(host)?;
+            let tls = futures_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+        }
+        #[cfg(feature = "native-tls")]
+        ClientTls::NativeTls(connector) => {
+            let tls = futures_io::native::connect(connector, crate::tls::bare_host(host), tcp).await?;
+            Ok(MaybeTlsStream::NativeTls(Box::new(tls)))
+        }
+    }
 }
 
-#[cfg(not(feature = "rustls"))]
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 async fn secure(_tcp: TcpStream, _host: &str, _tls: TlsConfig) -> Result<MaybeTlsStream<TcpStream>> {
     Err(TlsError::NotEnabled.into())
 }

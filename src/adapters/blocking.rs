@@ -222,8 +222,8 @@ impl<S: Read + Write> WebSocket<S> {
 }
 
 /// Connects to a `ws://` or `wss://` URL and performs the handshake. `wss://` needs the
-/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`); for other
-/// roots use [`connect_tls`].
+/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or the
+/// `native-tls` feature; for other roots use `connect_tls`.
 pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
     connect_request(ClientRequest::new(url)?, Config::default(), None)
 }
@@ -235,32 +235,43 @@ pub fn connect_request(
     config: Config,
     handshake_timeout: Option<Duration>,
 ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    #[cfg(feature = "rustls")]
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     return connect_tls(request, config, handshake_timeout, None);
-    #[cfg(not(feature = "rustls"))]
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
     connect_plain(request, config, handshake_timeout)
 }
 
-/// [`connect_request`] with the TLS configuration for `wss://` (extra roots, client
-/// certificates, ALPN); `None` uses
-/// [`tls::default_client_config`](crate::tls::default_client_config).
-#[cfg(feature = "rustls")]
+/// [`connect_request`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
+/// roots, client certificates, ALPN) or a native-tls connector; `None` uses
+/// [`ClientTls::default_config`](crate::tls::ClientTls::default_config).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub fn connect_tls(
     request: ClientRequest,
     config: Config,
     handshake_timeout: Option<Duration>,
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    tls: Option<crate::tls::ClientTls>,
 ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
+    use crate::tls::ClientTls;
     if !request.is_secure() {
         return connect_plain(request, config, handshake_timeout);
     }
-    let session = rustls::ClientConnection::new(
-        crate::tls::client_config(tls.as_ref())?,
-        crate::tls::server_name(request.host())?,
-    )
-    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let tcp = bounded_tcp(&request, handshake_timeout)?;
-    let stream = MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(session, tcp)));
+    let stream = match crate::tls::choose(tls.as_ref())? {
+        #[cfg(feature = "rustls")]
+        ClientTls::Rustls(tls) => {
+            let session = rustls::ClientConnection::new(tls, crate::tls::server_name(request.host())?)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            let tcp = bounded_tcp(&request, handshake_timeout)?;
+            MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(session, tcp)))
+        }
+        #[cfg(feature = "native-tls")]
+        ClientTls::NativeTls(connector) => {
+            let tcp = bounded_tcp(&request, handshake_timeout)?;
+            let tls = connector
+                .connect(crate::tls::bare_host(request.host()), tcp)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            MaybeTlsStream::NativeTls(Box::new(tls))
+        }
+    };
     finish_connect(stream, request, config)
 }
 
@@ -308,6 +319,9 @@ pub enum MaybeTlsStream<S: Read + Write> {
     /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
     #[cfg(feature = "rustls")]
     Rustls(Box<rustls::StreamOwned<rustls::ClientConnection, S>>),
+    /// `wss://` over native-tls.
+    #[cfg(feature = "native-tls")]
+    NativeTls(Box<native_tls::TlsStream<S>>),
 }
 
 impl<S: Read + Write> MaybeTlsStream<S> {
@@ -317,6 +331,8 @@ impl<S: Read + Write> MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.get_ref(),
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(tls) => tls.get_ref(),
         }
     }
 }
@@ -327,6 +343,8 @@ impl<S: Read + Write> Read for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream.read(buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.read(buf),
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(tls) => tls.read(buf),
         }
     }
 }
@@ -337,6 +355,8 @@ impl<S: Read + Write> Write for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream.write(buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.write(buf),
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(tls) => tls.write(buf),
         }
     }
 
@@ -345,6 +365,8 @@ impl<S: Read + Write> Write for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream.write_vectored(bufs),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.write_vectored(bufs),
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(tls) => tls.write_vectored(bufs),
         }
     }
 
@@ -353,6 +375,8 @@ impl<S: Read + Write> Write for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream.flush(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.flush(),
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(tls) => tls.flush(),
         }
     }
 }
@@ -447,6 +471,6 @@ mod tests {
         let request = ClientRequest::new("wss://127.0.0.1:1/").unwrap();
         let error = connect_plain(request, Config::default(), None).unwrap_err();
         assert!(matches!(error, Error::Tls(TlsError::NotEnabled)), "{error:?}");
-        assert!(error.to_string().contains("`rustls` feature"));
+        assert!(error.to_string().contains("`rustls` or the `native-tls` feature"));
     }
 }

@@ -81,8 +81,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
 pub type WebSocketStream<S> = stream::WebSocketStream<TokioIo<S>>;
 
 /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
-/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`); for other
-/// roots use [`Connector::tls`].
+/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or the
+/// `native-tls` feature; for other roots use [`Connector::tls`].
 pub async fn connect(url: &str) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
     connect_with(
         ClientRequest::new(url)?,
@@ -129,8 +129,8 @@ pub struct Connector {
     timeout: Option<Duration>,
     proxy: Option<(String, Option<String>)>,
     max_redirects: usize,
-    #[cfg(feature = "rustls")]
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    tls: Option<crate::tls::ClientTls>,
 }
 
 impl Connector {
@@ -142,16 +142,17 @@ impl Connector {
             timeout: Some(Duration::from_secs(30)),
             proxy: None,
             max_redirects: 0,
-            #[cfg(feature = "rustls")]
+            #[cfg(any(feature = "rustls", feature = "native-tls"))]
             tls: None,
         }
     }
 
-    /// The TLS configuration for `wss://` (extra roots, client certificates, ALPN) instead of
-    /// [`tls::default_client_config`](crate::tls::default_client_config).
-    #[cfg(feature = "rustls")]
-    pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls = Some(config);
+    /// The TLS for `wss://` — an `Arc<rustls::ClientConfig>` (extra roots, client
+    /// certificates, ALPN) or a `native_tls::TlsConnector` — instead of
+    /// [`ClientTls::default_config`](crate::tls::ClientTls::default_config).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    pub fn tls(mut self, tls: impl Into<crate::tls::ClientTls>) -> Self {
+        self.tls = Some(tls.into());
         self
     }
 
@@ -190,7 +191,7 @@ impl Connector {
         let mut request = self.request.clone();
         let mut redirects = 0;
         loop {
-            if request.is_secure() && !cfg!(feature = "rustls") {
+            if request.is_secure() && !crate::TLS_ENABLED {
                 return Err(TlsError::NotEnabled.into());
             }
             let tcp = match &self.proxy {
@@ -226,18 +227,31 @@ impl Connector {
 }
 
 impl Connector {
-    /// TLS over `tcp` to `host`, with the configured or the default client configuration.
-    #[cfg(feature = "rustls")]
+    /// TLS over `tcp` to `host`, as configured or by default.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     async fn secure(&self, tcp: TcpStream, host: &str) -> Result<MaybeTlsStream<TcpStream>> {
-        let config = crate::tls::client_config(self.tls.as_ref())?;
-        let name = crate::tls::server_name(host)?;
-        let tls = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await?;
-        Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+        use crate::tls::ClientTls;
+        match crate::tls::choose(self.tls.as_ref())? {
+            #[cfg(feature = "rustls")]
+            ClientTls::Rustls(config) => {
+                let name = crate::tls::server_name(host)?;
+                let tls = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, tcp)
+                    .await?;
+                Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+            }
+            #[cfg(feature = "native-tls")]
+            ClientTls::NativeTls(connector) => {
+                let tls = tokio_native_tls::TlsConnector::from(connector)
+                    .connect(crate::tls::bare_host(host), tcp)
+                    .await
+                    .map_err(io::Error::other)?;
+                Ok(MaybeTlsStream::NativeTls(Box::new(tls)))
+            }
+        }
     }
 
-    #[cfg(not(feature = "rustls"))]
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
     async fn secure(&self, _tcp: TcpStream, _host: &str) -> Result<MaybeTlsStream<TcpStream>> {
         Err(TlsError::NotEnabled.into())
     }
@@ -252,6 +266,9 @@ pub enum MaybeTlsStream<S> {
     /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
     #[cfg(feature = "rustls")]
     Rustls(Box<tokio_rustls::client::TlsStream<S>>),
+    /// `wss://` over native-tls.
+    #[cfg(feature = "native-tls")]
+    NativeTls(Box<tokio_native_tls::TlsStream<S>>),
 }
 
 impl<S> MaybeTlsStream<S> {
@@ -261,6 +278,8 @@ impl<S> MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(tls) => tls.get_ref().get_ref().get_ref(),
         }
     }
 }
@@ -272,6 +291,8 @@ macro_rules! delegate {
             MaybeTlsStream::Plain($stream) => $call,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls($stream) => $call,
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls($stream) => $call,
         }
     };
 }
@@ -300,6 +321,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => s.is_write_vectored(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(s) => s.is_write_vectored(),
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls(s) => s.is_write_vectored(),
         }
     }
 

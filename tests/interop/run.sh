@@ -85,9 +85,14 @@ start_server "$OUT/axum_echo-limit.log" target/release/examples/axum_echo "127.0
   --max-message-size $((64 << 20)) || exit 2
 run_checks labelled axum node "$HERE/node_oversize.mjs" "ws://127.0.0.1:$AXUM_LIMIT_PORT" $((64 << 20))
 # The same over TLS (ALPN h2 and http/1.1) with a certificate made for this run, for Chromium.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
-  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$OUT/key.pem" -out "$OUT/cert.pem" \
-  >"$OUT/openssl.log" 2>&1 || { cat "$OUT/openssl.log"; exit 2; }
+# A CA, and a server certificate for 127.0.0.1 and localhost it signs (wscat trusts the CA).
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$OUT/leaf.ext"
+{ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ferrosocket-interop-ca \
+    -keyout "$OUT/ca.key" -out "$OUT/ca.pem" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+    -keyout "$OUT/key.pem" -out "$OUT/leaf.csr" &&
+  openssl x509 -req -in "$OUT/leaf.csr" -CA "$OUT/ca.pem" -CAkey "$OUT/ca.key" -CAcreateserial -days 2 \
+    -extfile "$OUT/leaf.ext" -out "$OUT/cert.pem"; } >"$OUT/openssl.log" 2>&1 || { cat "$OUT/openssl.log"; exit 2; }
 AXUM_TLS_PORT=$(free_port)
 start_server "$OUT/axum_echo-tls.log" target/release/examples/axum_echo "127.0.0.1:$AXUM_TLS_PORT" \
   --tls "$OUT/cert.pem" "$OUT/key.pem" || exit 2
@@ -129,7 +134,7 @@ EXPECT_ERR=401 client_check "wscat vs node server: 401 refusal reported" 1 '' ''
 EXPECT_ERR=403 client_check "wscat vs python server: 403 refusal reported" 1 '' '' "ws://127.0.0.1:$PY_PORT/reject"
 # wss:// with a CA file, against axum_echo --tls (HTTP/1.1 over TLS through ALPN).
 client_check "wscat vs axum_echo --tls: wss echo (--ca)" 0 'over TLS\n' 'over TLS\n' \
-  "wss://127.0.0.1:$AXUM_TLS_PORT/tls" --ca "$OUT/cert.pem" --deflate
+  "wss://127.0.0.1:$AXUM_TLS_PORT/tls" --ca "$OUT/ca.pem" --deflate
 
 # --- headless Chromium's WebSocket against our server ------------------------------------
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -153,8 +158,10 @@ if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
     "http://127.0.0.1:$PAGE_PORT/browser.html?server=127.0.0.1:$AXUM_TLS_PORT&tls=1&label=axum tls"
   # Which HTTP version Chromium's wss:// upgrades used (axum_echo logs each; HTTP/2 ones are
   # CONNECT with :protocol websocket).
-  log "axum_echo --tls upgrades by Chromium: $(grep -c 'HTTP/2 CONNECT' "$OUT/axum_echo-tls.log") over HTTP/2," \
-    "$(grep -c 'HTTP/1.1 Upgrade' "$OUT/axum_echo-tls.log") over HTTP/1.1"
+  H2=$(grep -c 'HTTP/2 CONNECT' "$OUT/axum_echo-tls.log"); H1=$(grep -c 'HTTP/1.1 Upgrade' "$OUT/axum_echo-tls.log")
+  log "axum_echo --tls upgrades: $H2 over HTTP/2, $H1 over HTTP/1.1 (wscat's one is HTTP/1.1)"
+  if [ "$H2" -gt 0 ]; then echo "PASS chromium [axum tls]: wss:// ran over HTTP/2 extended CONNECT ($H2 upgrades)" | tee -a "$RESULTS"
+  else echo "FAIL chromium [axum tls]: no upgrade over HTTP/2 (:protocol websocket) in $OUT/axum_echo-tls.log" | tee -a "$RESULTS"; fi
   # The browser_chat example's own page: it says hello on open and shows what it receives.
   CHAT_PORT=$(free_port)
   start_server "$OUT/browser_chat.log" target/release/examples/browser_chat "127.0.0.1:$CHAT_PORT" || exit 2
