@@ -65,9 +65,12 @@
 //! |---|---|---|
 //! | threads and blocking sockets | [`blocking`]: `connect`, `accept_with`, `read`, `send` | `blocking` (default) |
 //! | tokio | `tokio`: `connect`, `Connector`, `accept_with`, `WebSocketStream` (`Stream` + `Sink`) | `tokio` |
-//! | a ws-style server on tokio | `server::Server` | `tokio` |
+//! | a ws-style server on tokio (TCP, Unix, TLS, adopted upgrades) | `server::Server` | `tokio` |
 //! | smol, async-std, any futures-io runtime | `futures_io`, plus `async_std` networking | `futures-io`, `async-std` |
-//! | hyper / axum | `Connection::accept_upgrade` + `tokio::from_connection` | `tokio` |
+//! | axum 0.8 (HTTP/1.1 and HTTP/2) | `axum::WebSocketUpgrade` | `axum` |
+//! | hyper 1.x (HTTP/1.1 and HTTP/2, server and HTTP/2 client) | `hyper::upgrade`, `hyper::connect_http2` | `hyper` |
+//! | `wss://` clients | the connectors, `tls::ClientTls` | `rustls` or `native-tls` |
+//! | another HTTP server | `Connection::accept_upgrade` / `accept_extended_connect` + `tokio::from_connection` | `tokio` |
 //! | a byte-stream protocol over WebSocket | `byte_stream::ByteStream` | `tokio` or `futures-io` |
 //! | your own loop | [`Connection`] directly | none |
 //!
