@@ -259,7 +259,10 @@ impl Receiver {
             match self.close_at_front() {
                 Some(true) => return true,
                 Some(false) => self.close_may_cut_in = false,
-                None => return self.eof, // wait for the whole candidate (at most 131 bytes)
+                // The candidate is not whole yet (at most 131 bytes); but the input may be the
+                // frame's rest after all, its first byte merely looking like a Close's: a Close
+                // among the frames after that rest ends the drain as well.
+                None => return self.close_follows_skip() || self.eof,
             }
         }
         loop {
@@ -295,6 +298,27 @@ impl Receiver {
             .min(self.input.len());
         self.input.advance(n);
         self.skip -= n as u64;
+    }
+
+    /// Whether, past the bytes still to skip, the whole frames buffered include a Close.
+    fn close_follows_skip(&self) -> bool {
+        let mut rest = usize::try_from(self.skip)
+            .ok()
+            .and_then(|skip| self.input.get(skip..))
+            .unwrap_or_default();
+        while let Some((header_len, payload_len)) = frame::extent(rest) {
+            if OpCode::from_bits(rest[0] & 0x0F) == Some(OpCode::Close) {
+                return true;
+            }
+            let Some(next) = usize::try_from(payload_len)
+                .ok()
+                .and_then(|len| rest.get(header_len.checked_add(len)?..))
+            else {
+                return false;
+            };
+            rest = next;
+        }
+        false
     }
 
     /// Whether the input starts with a whole, valid Close frame as the peer would send it
@@ -807,6 +831,21 @@ mod tests {
             receiver.receive(&masked_frame(OpCode::Close, true, b""));
             assert!(receiver.drain(), "{split:?}");
         }
+    }
+
+    #[test]
+    fn a_rest_that_looks_like_the_start_of_a_close_does_not_hide_the_real_one() {
+        // The failed frame's last 4 payload bytes begin with 0x88 and read as the header of a
+        // long masked Close; the peer's real Close follows them.
+        let mut receiver = Receiver::new(Role::Server, &Config::default());
+        let mut failed = alloc::vec![0x81, 0x86, 0, 0, 0, 0, b'a', b'b', 0x88, 0xdf, 0xb5, 0x56];
+        receiver.receive(&failed[..8]);
+        receiver.start_draining();
+        assert!(!receiver.drain());
+        failed.drain(..8);
+        receiver.receive(&failed);
+        receiver.receive(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+        assert!(receiver.drain());
     }
 
     #[test]
