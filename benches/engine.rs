@@ -123,6 +123,15 @@ fn utf8(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Utf8Bytes::as_str` on a 1 MiB text: what reading a received text message costs.
+fn text_as_str(c: &mut Criterion) {
+    let text = "JSON {\"name\": \"κόσμε\", \"n\": 12345} ".repeat((1 << 20) / 40);
+    let text = ferrosocket::Utf8Bytes::from(text);
+    c.bench_function("utf8bytes_as_str_1MiB", |b| {
+        b.iter(|| black_box(&text).as_str().len())
+    });
+}
+
 fn handshake(c: &mut Criterion) {
     // A browser's upgrade request.
     let request = b"GET /chat HTTP/1.1\r\nHost: example.com:8080\r\nConnection: Upgrade\r\nPragma: no-cache\r\n\
@@ -184,6 +193,7 @@ criterion_group!(
     masking,
     header_codec,
     utf8,
+    text_as_str,
     handshake,
     deflate,
     decode,

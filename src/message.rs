@@ -2,101 +2,13 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use core::fmt;
+use alloc::vec::Vec;
 
 use bytes::Bytes;
 
 use crate::error::CloseCode;
 use crate::handshake::{Request, Response};
-
-/// Bytes that are known to be valid UTF-8: the payload of a text message.
-///
-/// It is a [`Bytes`] underneath, so it is cheap to clone and was split off the receive buffer
-/// without a copy.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Utf8Bytes(Bytes);
-
-impl Utf8Bytes {
-    /// Wraps `bytes` if they are valid UTF-8.
-    pub fn try_from_bytes(bytes: Bytes) -> Result<Self, crate::utf8::InvalidUtf8> {
-        crate::utf8::validate(&bytes)?;
-        Ok(Utf8Bytes(bytes))
-    }
-
-    /// Wraps bytes the engine has already validated.
-    pub(crate) fn from_validated(bytes: Bytes) -> Self {
-        Utf8Bytes(bytes)
-    }
-
-    /// The text.
-    ///
-    /// The crate has no `unsafe` code, so this re-checks the bytes with `simdutf8`, which runs
-    /// at many GB/s; the check cannot fail.
-    pub fn as_str(&self) -> &str {
-        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
-    }
-
-    /// The underlying bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The underlying [`Bytes`], shared.
-    pub(crate) fn as_shared(&self) -> &Bytes {
-        &self.0
-    }
-
-    /// Gives up the UTF-8 guarantee for the underlying [`Bytes`].
-    pub fn into_bytes(self) -> Bytes {
-        self.0
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the text is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Utf8Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Utf8Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<String> for Utf8Bytes {
-    fn from(s: String) -> Self {
-        Utf8Bytes(Bytes::from(s))
-    }
-}
-
-impl From<&'static str> for Utf8Bytes {
-    fn from(s: &'static str) -> Self {
-        Utf8Bytes(Bytes::from_static(s.as_bytes()))
-    }
-}
-
-impl PartialEq<str> for Utf8Bytes {
-    fn eq(&self, other: &str) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl PartialEq<&str> for Utf8Bytes {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
+pub use crate::utf8_bytes::Utf8Bytes;
 
 /// The two kinds of data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,7 +39,17 @@ impl CloseFrame {
     }
 }
 
-/// A whole message, as the adapters send and receive them.
+/// A whole message, as the adapters send and receive them (the names are tungstenite's).
+///
+/// ```
+/// use ferrosocket::Message;
+/// let line = String::from("hello");
+/// let message = Message::text(line.as_str()); // or Message::from(line)
+/// assert!(message.is_text() && message.len() == 5);
+/// assert_eq!(message.to_text()?, "hello");
+/// assert_eq!(Message::from(vec![1u8, 2]).into_data(), &[1u8, 2][..]);
+/// # Ok::<(), ferrosocket::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message.
@@ -153,9 +75,127 @@ impl Message {
         Message::Binary(data.into())
     }
 
+    /// A ping with `payload` (at most 125 bytes).
+    pub fn ping(payload: impl Into<Bytes>) -> Self {
+        Message::Ping(payload.into())
+    }
+
+    /// A pong with `payload` (at most 125 bytes).
+    pub fn pong(payload: impl Into<Bytes>) -> Self {
+        Message::Pong(payload.into())
+    }
+
     /// Whether this is a text or binary message (not a control frame).
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// Whether this is a ping.
+    pub fn is_ping(&self) -> bool {
+        matches!(self, Message::Ping(_))
+    }
+
+    /// Whether this is a pong.
+    pub fn is_pong(&self) -> bool {
+        matches!(self, Message::Pong(_))
+    }
+
+    /// Whether this is a close.
+    pub fn is_close(&self) -> bool {
+        matches!(self, Message::Close(_))
+    }
+
+    /// The payload's length in bytes (a close's reason).
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(text) => text.len(),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+            Message::Close(frame) => frame.as_ref().map_or(0, |frame| frame.reason.len()),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload as bytes, without a copy (a close's reason).
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data,
+            Message::Close(frame) => frame.map(|frame| frame.reason.into_bytes()).unwrap_or_default(),
+        }
+    }
+
+    /// The payload as text, without a copy: a text message's as is, others' if they are
+    /// UTF-8 ([`Error::InvalidUtf8`](crate::Error::InvalidUtf8) if not).
+    pub fn into_text(self) -> crate::Result<Utf8Bytes> {
+        match self {
+            Message::Text(text) => Ok(text),
+            Message::Close(frame) => Ok(frame.map(|frame| frame.reason).unwrap_or_default()),
+            other => Utf8Bytes::try_from_bytes(other.into_data()).map_err(|_| crate::Error::InvalidUtf8),
+        }
+    }
+
+    /// The payload as `&str`: a text message's in O(1), others' if they are UTF-8
+    /// ([`Error::InvalidUtf8`](crate::Error::InvalidUtf8) if not).
+    pub fn to_text(&self) -> crate::Result<&str> {
+        match self {
+            Message::Text(text) => Ok(text.as_str()),
+            Message::Close(frame) => Ok(frame.as_ref().map_or("", |frame| frame.reason.as_str())),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => {
+                simdutf8::basic::from_utf8(data).map_err(|_| crate::Error::InvalidUtf8)
+            }
+        }
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(text: Utf8Bytes) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+/// A text message; copies the text.
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Message::Binary(data)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        Message::Binary(data.into())
+    }
+}
+
+/// A binary message; copies the bytes.
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Self {
+        Message::Binary(Bytes::copy_from_slice(data))
     }
 }
 
@@ -219,5 +259,66 @@ impl Event {
             Event::Fragment(_) => return Err(crate::Error::FragmentEventsEnabled),
             Event::Request(_) | Event::Open(_) => return Ok(None),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::borrow::ToOwned;
+    use alloc::vec;
+
+    #[test]
+    fn conversions_and_accessors_as_tungstenite_names_them() {
+        let line = "κόσμε".to_owned();
+        for message in [
+            Message::from(line.as_str()),
+            Message::from(line.clone()),
+            Message::text(&line),
+        ] {
+            assert!(message.is_text() && message.is_data() && !message.is_binary());
+            assert_eq!((message.len(), message.is_empty()), (10, false));
+            assert_eq!(message.to_text().unwrap(), "κόσμε");
+            assert_eq!(message.clone().into_text().unwrap(), "κόσμε");
+            assert_eq!(message.into_data(), line.as_bytes());
+        }
+        for message in [
+            Message::from(vec![1u8, 2, 3]),
+            Message::from(&[1u8, 2, 3][..]),
+            Message::from(Bytes::from_static(&[1, 2, 3])),
+        ] {
+            assert!(message.is_binary() && !message.is_text());
+            assert_eq!(message.len(), 3);
+            assert_eq!(message.to_text().unwrap(), "\u{1}\u{2}\u{3}");
+            assert_eq!(message.into_data(), &[1u8, 2, 3][..]);
+        }
+        let invalid = Message::binary(vec![0xff]);
+        assert!(matches!(invalid.to_text(), Err(crate::Error::InvalidUtf8)));
+        assert!(matches!(invalid.into_text(), Err(crate::Error::InvalidUtf8)));
+        assert_eq!(Message::binary(&b"ok"[..]).into_text().unwrap(), "ok");
+        assert!(Message::ping(&b"p"[..]).is_ping() && Message::pong(&b""[..]).is_pong());
+        assert!(Message::pong(Bytes::new()).is_empty());
+        let close = Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "bye")));
+        assert!(close.is_close());
+        assert_eq!((close.len(), close.to_text().unwrap()), (3, "bye"));
+        assert_eq!(Message::Close(None).into_data(), Bytes::new());
+        assert_eq!(Message::from(Utf8Bytes::from_static("x")), Message::text("x"));
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn text_the_engine_received_reads_as_str() {
+        use crate::{Config, Connection, Event, Role};
+        let mut server = Connection::open(Role::Server, Config::default(), None);
+        // "κό" masked with a zero key, split across two receives.
+        let mut frame = vec![0x81, 0x84, 0, 0, 0, 0];
+        frame.extend_from_slice("κό".as_bytes());
+        server.receive(&frame[..7]);
+        assert_eq!(server.next_event().unwrap(), None);
+        server.receive(&frame[7..]);
+        match server.next_event().unwrap() {
+            Some(Event::Text(text)) => assert_eq!((text.as_str(), text.chars().count()), ("κό", 2)),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -604,7 +604,7 @@ impl Client {
 
     /// Starts the closing handshake; the client's [`Reader`] ends when it completes.
     pub async fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
-        let frame = crate::CloseFrame::new(code.into(), crate::Utf8Bytes::from(reason.to_owned()));
+        let frame = crate::CloseFrame::new(code.into(), crate::Utf8Bytes::from(reason));
         self.sink.lock().await.send(Message::Close(Some(frame))).await
     }
 }

@@ -196,8 +196,33 @@ impl Connection {
         response: &Response,
         config: Config,
     ) -> Result<Self> {
+        Connection::open_extended_connect_with_rng(request, response, config, Rng::from_os())
+    }
+
+    /// Like [`open_extended_connect`](Self::open_extended_connect), with masking keys from
+    /// `random` (see [`client_with_randomness`](Self::client_with_randomness)).
+    pub fn open_extended_connect_with_randomness(
+        request: &ClientRequest,
+        response: &Response,
+        config: Config,
+        random: impl FnMut(&mut [u8]) + Send + 'static,
+    ) -> Result<Self> {
+        Connection::open_extended_connect_with_rng(request, response, config, Rng::from_source(random))
+    }
+
+    fn open_extended_connect_with_rng(
+        request: &ClientRequest,
+        response: &Response,
+        config: Config,
+        rng: Rng,
+    ) -> Result<Self> {
         let deflate = handshake::extended_connect_answered(request, response, &config)?;
-        Ok(Connection::open(Role::Client, config, deflate))
+        Ok(Connection::open_with_rng(
+            Role::Client,
+            config,
+            deflate,
+            Some(rng),
+        ))
     }
 
     /// Like [`open`](Self::open), with masking keys from `random` (see
