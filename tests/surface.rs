@@ -127,6 +127,36 @@ fn credentials_do_not_follow_redirects_to_other_origins() {
     }
 }
 
+#[test]
+fn url_userinfo_becomes_basic_authorization() {
+    // "alice:p@ss w" percent-encoded in the URL, as RFC 3986 asks.
+    let request = ClientRequest::new("ws://alice:p%40ss%20w@example.com:8080/feed").unwrap();
+    assert_eq!((request.host(), request.port()), ("example.com", 8080));
+    let sent = head(request.clone());
+    assert!(
+        sent.contains("\r\nAuthorization: Basic YWxpY2U6cEBzcyB3\r\n"),
+        "{sent}"
+    );
+    assert!(sent.contains("\r\nHost: example.com:8080\r\n"), "{sent}");
+    // An explicit Authorization replaces the URL's.
+    let explicit = head(request.clone().header("Authorization", "Bearer t"));
+    assert!(
+        explicit.contains("Authorization: Bearer t") && !explicit.contains("Basic"),
+        "{explicit}"
+    );
+    // The same origin keeps it across a redirect; another drops it; a new URL's own counts.
+    assert!(head(request.redirect("/moved").unwrap()).contains("Basic YWxpY2U6cEBzcyB3"));
+    assert!(!head(request.redirect("ws://other.example/").unwrap()).contains("Authorization"));
+    let own = head(request.redirect("ws://bob:pw@other.example/").unwrap());
+    assert!(
+        own.contains("Authorization: Basic Ym9iOnB3") && !own.contains("YWxpY2U"),
+        "{own}"
+    );
+    // No userinfo, no header; an empty password is still a credential.
+    assert!(!head(ClientRequest::new("ws://example.com/").unwrap()).contains("Authorization"));
+    assert!(head(ClientRequest::new("ws://bob@example.com/").unwrap()).contains("Basic Ym9i"));
+}
+
 #[tokio::test]
 async fn a_proxy_authorization_with_crlf_is_not_sent() {
     use tokio::io::AsyncReadExt;

@@ -34,6 +34,8 @@ pub struct ClientRequest {
     protocols: Vec<String>,
     headers: Headers,
     version: u8,
+    /// The `Authorization` in `headers` came from the URL's `user:password@`.
+    url_credentials: bool,
 }
 
 impl ClientRequest {
@@ -54,8 +56,11 @@ impl ClientRequest {
             Some(i) => (&rest[..i], rest[i..].to_owned()),
             None => (rest, "/".to_owned()),
         };
-        // Credentials in the URL are not sent; the caller adds an Authorization header.
-        let authority = authority.rsplit('@').next().unwrap_or_default();
+        // `user:password@` becomes Basic authorization, as Node ws and browsers do.
+        let (userinfo, authority) = match authority.rsplit_once('@') {
+            Some((userinfo, authority)) => (Some(userinfo), authority),
+            None => (None, authority),
+        };
         let (host, port) = split_host_port(authority).ok_or_else(invalid)?;
         let default_port = if secure { 443 } else { 80 };
         let port = port.unwrap_or(default_port);
@@ -68,6 +73,11 @@ impl ClientRequest {
         if host.is_empty() || host.bytes().any(unsafe_byte) || target.bytes().any(unsafe_byte) {
             return Err(invalid());
         }
+        let mut headers = Headers::default();
+        if let Some(userinfo) = userinfo {
+            let credentials = base64::engine::general_purpose::STANDARD.encode(percent_decode(userinfo));
+            headers.append("Authorization", format!("Basic {credentials}"));
+        }
         Ok(ClientRequest {
             host: host.to_owned(),
             port,
@@ -76,8 +86,9 @@ impl ClientRequest {
             host_header,
             origin: None,
             protocols: Vec::new(),
-            headers: Headers::default(),
+            headers,
             version: 13,
+            url_credentials: userinfo.is_some(),
         })
     }
 
@@ -93,8 +104,14 @@ impl ClientRequest {
         self
     }
 
-    /// Adds a header to the request (builder style).
+    /// Adds a header to the request (builder style). An `Authorization` header replaces the
+    /// one made from the URL's `user:password@`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        if self.url_credentials && name.eq_ignore_ascii_case("authorization") {
+            self.headers.remove("authorization");
+            self.url_credentials = false;
+        }
         self.headers.append(name, value);
         self
     }
@@ -129,11 +146,21 @@ impl ClientRequest {
                 headers.remove(name);
             }
         }
+        // Credentials in the new URL are the ones to send there.
+        if target.url_credentials {
+            headers.remove("authorization");
+            for value in target.headers.get_all("authorization") {
+                headers.append("Authorization", value);
+            }
+        }
+        let url_credentials =
+            target.url_credentials || (self.url_credentials && headers.contains("authorization"));
         Ok(ClientRequest {
             origin: self.origin.clone(),
             protocols: self.protocols.clone(),
             headers,
             version: self.version,
+            url_credentials,
             ..target
         })
     }
@@ -168,7 +195,6 @@ impl ClientRequest {
         &self.protocols
     }
 
-    /// Writes the request with a fresh `key` and returns what the answer must contain.
     /// The header fields to send with an HTTP/2 extended CONNECT for this request (RFC
     /// 8441), for a WebSocket over an HTTP/2 client of your choice: the client sets
     /// `:method CONNECT`, `:protocol websocket`, `:scheme`, `:authority` ([`host`](Self::host)
@@ -207,6 +233,7 @@ impl ClientRequest {
         self.headers.check_outgoing()
     }
 
+    /// Writes the request with a fresh `key` and returns what the answer must contain.
     pub(crate) fn encode(
         &self,
         key: [u8; 16],
@@ -256,6 +283,31 @@ impl ClientRequest {
             protocols: self.protocols.clone(),
         }
     }
+}
+
+/// Decodes `%XX` escapes (RFC 3986); a `%` not followed by two hex digits stays as it is.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Splits `host[:port]` or `[v6]:port`.
