@@ -53,7 +53,10 @@ fn run(runtime: &str, url: &str) -> ferrosocket::Result<Option<Message>> {
             let mut first = None;
             loop {
                 match ws.read() {
-                    Ok(Message::Close(_)) | Err(ferrosocket::Error::AlreadyClosed) => return Ok(first),
+                    Ok(Message::Close(_))
+                    | Err(ferrosocket::Error::ConnectionClosed | ferrosocket::Error::AlreadyClosed) => {
+                        return Ok(first)
+                    }
                     Ok(message) if message.is_data() => {
                         first.get_or_insert_with(|| message.clone());
                         ws.send(message)?;

@@ -96,7 +96,7 @@ async fn echo(mut socket: WebSocket) {
     }
     .await;
     match result {
-        Ok(()) | Err(Error::AlreadyClosed) => {}
+        Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
         Err(e) => eprintln!("connection ended: {e}"),
     }
 }

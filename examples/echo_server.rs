@@ -63,7 +63,7 @@ fn main() -> std::io::Result<()> {
 
 fn report(result: ferrosocket::Result<()>) {
     match result {
-        Ok(()) | Err(Error::AlreadyClosed) => {}
+        Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
         Err(e) => eprintln!("connection ended: {e}"),
     }
 }

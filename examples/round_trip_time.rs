@@ -36,7 +36,7 @@ async fn main() -> ferrosocket::Result<()> {
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e),
-                None => return Err(ferrosocket::Error::AlreadyClosed),
+                None => return Err(ferrosocket::Error::ConnectionClosed),
             }
         };
         let rtt = Duration::from_nanos(start.elapsed().as_nanos() as u64 - echoed_at);

@@ -166,6 +166,21 @@ impl fmt::Display for CapacityError {
     }
 }
 
+/// Who or what an [`Error`] comes from (as wsproto's local/remote and h2's initiator tell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The peer: it broke the protocol or a limit, sent a bad handshake, or refused ours.
+    Remote,
+    /// This side: the API was used in a way the protocol or the connection's state does not
+    /// allow (nothing was sent), or a configuration is unusable.
+    Local,
+    /// The transport or TLS failed.
+    Io,
+    /// The peer ended the connection normally ([`Error::ConnectionClosed`]).
+    Closed,
+}
+
 /// Everything that can go wrong on a WebSocket connection.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -182,7 +197,12 @@ pub enum Error {
     Handshake(HandshakeError),
     /// The operation needs an open connection, and the handshake has not finished.
     NotOpen,
-    /// The connection is closing or closed: no more messages can be sent.
+    /// The peer ended the connection — its Close arrived first (or its transport ended) —
+    /// so nothing more can be sent; a blocking `read` reports it once after the Close
+    /// message. The normal end of a connection, not a fault.
+    ConnectionClosed,
+    /// The connection was used after it was closed: a send after this side's Close (the
+    /// application's, or the one a failure sent), a read after the end was reported.
     AlreadyClosed,
     /// A close code the application may not send (1005, 1006, 1015, unassigned codes).
     InvalidCloseCode(u16),
@@ -241,6 +261,36 @@ impl From<TlsError> for Error {
 }
 
 impl Error {
+    /// Who or what the error comes from: the peer, this side's use of the API, the
+    /// transport, or the connection's normal end.
+    ///
+    /// ```
+    /// use ferrosocket::{Error, ErrorKind, ProtocolError};
+    /// assert_eq!(Error::Protocol(ProtocolError::UnmaskedFrame).kind(), ErrorKind::Remote);
+    /// assert_eq!(Error::AlreadyClosed.kind(), ErrorKind::Local);
+    /// assert_eq!(Error::ConnectionClosed.kind(), ErrorKind::Closed);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Protocol(_) | Self::InvalidUtf8 | Self::InvalidCompressedData => ErrorKind::Remote,
+            Self::Capacity(CapacityError::WriteBufferFull { .. }) => ErrorKind::Local,
+            Self::Capacity(_) => ErrorKind::Remote,
+            Self::Handshake(e) if e.is_local() => ErrorKind::Local,
+            Self::Handshake(_) => ErrorKind::Remote,
+            Self::ConnectionClosed => ErrorKind::Closed,
+            Self::NotOpen
+            | Self::AlreadyClosed
+            | Self::InvalidCloseCode(_)
+            | Self::ControlPayloadTooLong
+            | Self::FragmentOrder
+            | Self::NoPendingRequest
+            | Self::FragmentEventsEnabled => ErrorKind::Local,
+            Self::Tls(_) => ErrorKind::Local, // the handshake's own failures arrive as `Io`
+            #[cfg(feature = "std")]
+            Self::Io(_) => ErrorKind::Io,
+        }
+    }
+
     /// The close code the connection is failed with, for errors the peer caused.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
@@ -263,7 +313,8 @@ impl fmt::Display for Error {
             Self::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Self::Handshake(e) => write!(f, "handshake failed: {e}"),
             Self::NotOpen => f.write_str("the connection is not open yet"),
-            Self::AlreadyClosed => f.write_str("the connection is closing or closed"),
+            Self::ConnectionClosed => f.write_str("the peer closed the connection"),
+            Self::AlreadyClosed => f.write_str("the connection was used after it was closed"),
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::ControlPayloadTooLong => f.write_str("control payload over 125 bytes"),
             Self::FragmentOrder => f.write_str("fragment sent out of order"),

@@ -161,7 +161,9 @@ pub(crate) const TLS_ENABLED: bool = cfg!(any(feature = "rustls", feature = "nat
 
 pub use config::Config;
 pub use connection::{Connection, Role, State};
-pub use error::{CapacityError, CloseCode, Error, HandshakeError, ProtocolError, Result, TlsError};
+pub use error::{
+    CapacityError, CloseCode, Error, ErrorKind, HandshakeError, ProtocolError, Result, TlsError,
+};
 pub use handshake::{Accept, ClientRequest, Request, Response};
 pub use message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
 

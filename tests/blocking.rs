@@ -76,7 +76,13 @@ fn echo_with_subprotocol_large_messages_ping_and_close() {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::NORMAL),
         other => panic!("{other:?}"),
     }
+    // The end is reported once, then reading on is a use after close.
+    assert!(matches!(ws.read(), Err(Error::ConnectionClosed)));
     assert!(matches!(ws.read(), Err(Error::AlreadyClosed)));
+    assert!(matches!(
+        ws.send(Message::text("late")),
+        Err(Error::AlreadyClosed)
+    ));
     handle.join().unwrap();
 }
 

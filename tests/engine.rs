@@ -7,8 +7,8 @@ use bytes::Bytes;
 use std::io::IoSlice;
 
 use ferrosocket::{
-    CapacityError, CloseCode, CloseFrame, Config, Connection, Error, Event, Fragment, Message, MessageKind,
-    ProtocolError, State,
+    CapacityError, CloseCode, CloseFrame, Config, Connection, Error, ErrorKind, Event, Fragment, Message,
+    MessageKind, ProtocolError, State,
 };
 use util::*;
 
@@ -170,6 +170,41 @@ fn close_handshake_initiated_by_the_client() {
     );
     assert_eq!(pair.client.state(), State::Closed);
     assert!(pair.client.take_outgoing().is_empty(), "no second close");
+    // Who closed first tells the errors apart: the client used its own closed connection; the
+    // server's peer ended the connection normally.
+    assert!(matches!(pair.client.send_text("late"), Err(Error::AlreadyClosed)));
+    let late = pair.server.send_text("late").unwrap_err();
+    assert!(matches!(late, Error::ConnectionClosed));
+    assert_eq!(
+        (late.kind(), Error::AlreadyClosed.kind()),
+        (ErrorKind::Closed, ErrorKind::Local)
+    );
+}
+
+#[test]
+fn error_kinds_tell_the_peer_from_this_side_and_the_transport() {
+    use ferrosocket::{HandshakeError, TlsError};
+    let remote = [
+        Error::Protocol(ProtocolError::UnmaskedFrame),
+        Error::InvalidUtf8,
+        Error::Capacity(CapacityError::MessageTooLarge { size: 2, max: 1 }),
+        Error::Handshake(HandshakeError::MissingHeader("Host")),
+        Error::Handshake(HandshakeError::UnofferedProtocol("x".into())),
+    ];
+    assert!(remote.iter().all(|e| e.kind() == ErrorKind::Remote));
+    let local = [
+        Error::NotOpen,
+        Error::InvalidCloseCode(1005),
+        Error::Capacity(CapacityError::WriteBufferFull { size: 2, max: 1 }),
+        Error::Handshake(HandshakeError::UnsafeField("X".into())),
+        Error::Handshake(HandshakeError::ProtocolNotOffered("x".into())),
+        Error::Tls(TlsError::NotEnabled),
+    ];
+    assert!(local.iter().all(|e| e.kind() == ErrorKind::Local));
+    assert_eq!(
+        Error::Io(std::io::ErrorKind::BrokenPipe.into()).kind(),
+        ErrorKind::Io
+    );
 }
 
 #[test]

@@ -63,7 +63,7 @@ fn server_refuses_a_protocol_the_client_did_not_offer() {
     assert!(matches!(server.next_event().unwrap(), Some(Event::Request(_))));
     assert!(matches!(
         server.accept(Accept::new().protocol("other")),
-        Err(Error::Handshake(HandshakeError::UnofferedProtocol(_)))
+        Err(Error::Handshake(HandshakeError::ProtocolNotOffered(_)))
     ));
 }
 

@@ -58,6 +58,8 @@ pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     read_buf: Vec<u8>,
+    /// `ConnectionClosed` was returned once.
+    end_reported: bool,
 }
 
 impl<S: Read + Write> WebSocket<S> {
@@ -68,12 +70,14 @@ impl<S: Read + Write> WebSocket<S> {
             stream,
             conn,
             read_buf: Vec::new(),
+            end_reported: false,
         }
     }
 
     /// Reads the next whole message. Pings are answered before they are returned; a Close is
     /// answered too and returned as `Message::Close(Some(frame))` (code 1006 when the
-    /// transport ended without one), after which reads fail with [`Error::AlreadyClosed`].
+    /// transport ended without one); the next read fails with [`Error::ConnectionClosed`],
+    /// any after it with [`Error::AlreadyClosed`].
     pub fn read(&mut self) -> Result<Message> {
         loop {
             if let Some(message) = self.read_event()?.into_message()? {
@@ -95,7 +99,13 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Ok(None) if self.conn.state() == State::Closed => {
                     self.flush_quietly();
-                    return Err(Error::AlreadyClosed);
+                    // The end is reported once; reading on is a use after close.
+                    let reported = core::mem::replace(&mut self.end_reported, true);
+                    return Err(if reported {
+                        Error::AlreadyClosed
+                    } else {
+                        Error::ConnectionClosed
+                    });
                 }
                 Ok(None) => {}
                 Err(e) => {

@@ -82,7 +82,7 @@ impl<T: AsyncTransport> ByteStream<T> {
 fn into_io(error: Error) -> io::Error {
     match error {
         Error::Io(e) => e,
-        Error::AlreadyClosed => io::Error::new(io::ErrorKind::BrokenPipe, error),
+        Error::AlreadyClosed | Error::ConnectionClosed => io::Error::new(io::ErrorKind::BrokenPipe, error),
         other => io::Error::new(io::ErrorKind::InvalidData, other),
     }
 }

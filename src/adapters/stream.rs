@@ -559,7 +559,7 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             match ready!(self.poll_event(cx)) {
                 Some(Ok(Event::Close(frame))) => return Poll::Ready(Ok(frame)),
                 Some(Ok(_)) => continue,
-                Some(Err(Error::AlreadyClosed)) | None => {
+                Some(Err(Error::AlreadyClosed | Error::ConnectionClosed)) | None => {
                     return Poll::Ready(Ok(crate::CloseFrame::new(CloseCode::ABNORMAL, "")))
                 }
                 Some(Err(e)) => return Poll::Ready(Err(e)),

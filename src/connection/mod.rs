@@ -96,6 +96,9 @@ pub struct Connection {
     send: Sender,
     /// The negotiated permessage-deflate parameters.
     deflate: Option<DeflateParams>,
+    /// The peer ended the connection first (its Close, or the end of its input): sends then
+    /// fail with `ConnectionClosed` rather than `AlreadyClosed`.
+    peer_closed: bool,
 }
 
 impl Connection {
@@ -252,6 +255,7 @@ impl Connection {
             config,
             phase: Phase::Handshake(stage),
             deflate: None,
+            peer_closed: false,
         }
     }
 
@@ -409,6 +413,7 @@ impl Connection {
             }
             Received::Pong(payload) => Event::Pong(payload),
             Received::Close(frame) => {
+                self.peer_closed = !self.send.close_sent();
                 if !self.send.close_sent() {
                     // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets` do);
                     // an empty Close is answered with an empty one.
@@ -419,6 +424,7 @@ impl Connection {
                 Event::Close(frame)
             }
             Received::End => {
+                self.peer_closed = !self.send.close_sent();
                 self.finish();
                 Event::Close(CloseFrame::new(CloseCode::ABNORMAL, ""))
             }
@@ -666,6 +672,8 @@ impl Connection {
         match self.state() {
             State::Connecting => Err(Error::NotOpen),
             State::Open => Ok(()),
+            // Who closed first tells a normal end from a use after our own close.
+            State::Closing | State::Closed if self.peer_closed => Err(Error::ConnectionClosed),
             State::Closing | State::Closed => Err(Error::AlreadyClosed),
         }
     }

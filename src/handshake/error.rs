@@ -43,6 +43,9 @@ pub enum HandshakeError {
     AcceptMismatch,
     /// The server chose a subprotocol the client did not offer.
     UnofferedProtocol(String),
+    /// The server application accepted with a subprotocol the client did not offer; nothing
+    /// was written and the request still awaits a decision.
+    ProtocolNotOffered(String),
     /// The server chose an extension the client did not offer.
     UnofferedExtension(String),
     /// The URL is not a `ws://` or `wss://` URL this crate can connect to.
@@ -52,13 +55,22 @@ pub enum HandshakeError {
 }
 
 impl HandshakeError {
+    /// Whether this side caused it (a field it may not send, a subprotocol the client did
+    /// not offer, a URL it cannot connect to) rather than the peer.
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            Self::UnsafeField(_) | Self::ProtocolNotOffered(_) | Self::InvalidUrl(_)
+        )
+    }
+
     /// The status a server answers a failed request with.
     pub fn status(&self) -> u16 {
         match self {
             Self::HeaderTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
             Self::UnsupportedVersion(_) => 426,
             Self::MethodNotGet => 405,
-            Self::UnsafeField(_) => 500, // ours, not the client's
+            Self::UnsafeField(_) | Self::ProtocolNotOffered(_) => 500, // ours, not the client's
             _ => 400,
         }
     }
@@ -96,6 +108,10 @@ impl fmt::Display for HandshakeError {
                 "refused to send {name:?}: not a token, or a value with CR, LF or NUL"
             ),
             Self::UnofferedProtocol(p) => write!(f, "server chose subprotocol {p:?} that was not offered"),
+            Self::ProtocolNotOffered(p) => write!(
+                f,
+                "accepted with subprotocol {p:?}, which the client did not offer"
+            ),
             Self::UnofferedExtension(e) => write!(f, "server chose extension {e:?} that was not offered"),
             Self::InvalidUrl(url) => write!(f, "invalid WebSocket URL {url:?}"),
             Self::Incomplete => f.write_str("transport closed during the handshake"),

@@ -82,7 +82,7 @@ pub(crate) fn check_accept<'a>(
     accept.check_outgoing()?;
     match &accept.protocol {
         Some(protocol) if !offered.any(|p| p == protocol) => {
-            Err(HandshakeError::UnofferedProtocol(protocol.clone()))
+            Err(HandshakeError::ProtocolNotOffered(protocol.clone()))
         }
         _ => Ok(()),
     }
