@@ -15,7 +15,7 @@ use super::stream::{self, AsyncTransport};
 
 /// The glue between a futures-io object and [`stream::WebSocketStream`].
 #[derive(Debug)]
-pub struct FuturesIo<S> {
+pub struct FuturesTransport<S> {
     /// The I/O object.
     pub io: S,
     /// futures-io reads only into initialized memory: this buffer is zeroed once and reused,
@@ -23,17 +23,17 @@ pub struct FuturesIo<S> {
     scratch: Vec<u8>,
 }
 
-impl<S> FuturesIo<S> {
+impl<S> FuturesTransport<S> {
     /// Wraps a futures-io object.
     pub fn new(io: S) -> Self {
-        FuturesIo {
+        FuturesTransport {
             io,
             scratch: Vec::new(),
         }
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesTransport<S> {
     fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
@@ -80,9 +80,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesIo<S> {
 }
 
 /// A WebSocket over a futures-io transport.
-pub type WebSocketStream<S> = stream::WebSocketStream<FuturesIo<S>>;
+pub type WebSocketStream<S> = stream::WebSocketStream<FuturesTransport<S>>;
 
-stream::handshake_entry_points!(FuturesIo, AsyncRead, AsyncWrite);
+stream::handshake_entry_points!(FuturesTransport, AsyncRead, AsyncWrite);
 
 /// What the connectors return: a stream, or TLS over it for `wss://`.
 #[derive(Debug)]

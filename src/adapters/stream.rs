@@ -30,8 +30,8 @@ pub const DEFAULT_HIGH_WATER: usize = 1 << 20;
 
 /// A transport with poll-style I/O: what [`WebSocketStream`] needs from a runtime's socket.
 ///
-/// Implemented by the runtime glue types ([`TokioIo`](crate::tokio::TokioIo),
-/// [`FuturesIo`](crate::futures_io::FuturesIo)); implement it to run over anything else.
+/// Implemented by the runtime glue types ([`TokioTransport`](crate::tokio::TokioTransport),
+/// [`FuturesTransport`](crate::futures_io::FuturesTransport)); implement it to run over anything else.
 pub trait AsyncTransport: Unpin {
     /// Reads some bytes into `buf`; `Ok(0)` is the end of the stream.
     fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;

@@ -30,16 +30,16 @@ use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Respon
 
 /// The glue between a tokio I/O object and [`stream::WebSocketStream`].
 #[derive(Debug)]
-pub struct TokioIo<S>(pub S);
+pub struct TokioTransport<S>(pub S);
 
-impl<S> TokioIo<S> {
+impl<S> TokioTransport<S> {
     /// Wraps a tokio I/O object.
     pub fn new(io: S) -> Self {
-        TokioIo(io)
+        TokioTransport(io)
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioTransport<S> {
     fn poll_read_some(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let mut read_buf = ReadBuf::new(buf);
         std::task::ready!(Pin::new(&mut self.0).poll_read(cx, &mut read_buf))?;
@@ -78,7 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioIo<S> {
 }
 
 /// A WebSocket over a tokio transport.
-pub type WebSocketStream<S> = stream::WebSocketStream<TokioIo<S>>;
+pub type WebSocketStream<S> = stream::WebSocketStream<TokioTransport<S>>;
 
 /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
 /// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or the
@@ -368,7 +368,7 @@ async fn tunnel(stream: &mut TcpStream, authority: &str, authorization: Option<&
     }
 }
 
-stream::handshake_entry_points!(TokioIo, AsyncRead, AsyncWrite);
+stream::handshake_entry_points!(TokioTransport, AsyncRead, AsyncWrite);
 
 /// Closes gracefully within `timeout`: the peer's Close, or 1006 if it did not answer in time
 /// (then drop the stream to close the transport).
