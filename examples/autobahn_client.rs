@@ -1,7 +1,7 @@
 //! Runs every case of an Autobahn|Testsuite fuzzing server, echoing each message.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT [--runtime tokio|async-std|std]
+//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT [--runtime tokio|smol|async-std|std]
 //! ```
 //! Offers permessage-deflate. Exits 0 once the reports are updated.
 
@@ -66,6 +66,10 @@ fn run(runtime: &str, url: &str) -> ferrosocket::Result<Option<Message>> {
                 }
             }
         }
+        "smol" => smol::block_on(async {
+            let (ws, _) = ferrosocket::smol::connect_with(request, config(), None).await?;
+            echo(ws).await
+        }),
         "async-std" => async_std::task::block_on(async {
             let (ws, _) = ferrosocket::async_std::connect_with(request, config(), None).await?;
             echo(ws).await

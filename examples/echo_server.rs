@@ -2,7 +2,7 @@
 //! accepts any valid permessage-deflate offer.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--runtime tokio|async-std|std]
+//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--runtime tokio|smol|async-std|std]
 //!     [--max-message-size BYTES]
 //! ```
 //! The message limit defaults to 256 MiB, which Autobahn's chapter 9 needs.
@@ -52,10 +52,11 @@ fn main() -> std::io::Result<()> {
     }
     match runtime.as_str() {
         "tokio" => tokio_server(&addr),
+        "smol" => smol::block_on(smol_server(&addr)),
         "async-std" => async_std::task::block_on(async_std_server(&addr)),
         "std" => std_server(&addr),
         other => {
-            eprintln!("unknown runtime {other:?}: use tokio, async-std or std");
+            eprintln!("unknown runtime {other:?}: use tokio, smol, async-std or std");
             std::process::exit(2);
         }
     }
@@ -94,6 +95,34 @@ fn tokio_server(addr: &str) -> std::io::Result<()> {
             );
         }
     })
+}
+
+async fn smol_server(addr: &str) -> std::io::Result<()> {
+    let listener = smol::net::TcpListener::bind(addr).await?;
+    println!("echo_server (smol) listening on ws://{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        smol::spawn(
+            async move {
+                stream.set_nodelay(true)?;
+                let accept = ferrosocket::smol::accept_with(stream, config(), decide);
+                let mut ws = smol::future::or(accept, async {
+                    smol::Timer::after(Duration::from_secs(10)).await;
+                    Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into())
+                })
+                .await?;
+                while let Some(message) = ws.next().await {
+                    let message = message?;
+                    if message.is_data() {
+                        ws.feed(message).await?; // flushed in one write before the next read
+                    }
+                }
+                Ok(())
+            }
+            .map_report(),
+        )
+        .detach();
+    }
 }
 
 async fn async_std_server(addr: &str) -> std::io::Result<()> {

@@ -66,7 +66,7 @@
 //! | threads and blocking sockets | [`blocking`]: `connect`, `accept_with`, `read`, `send` | `blocking` (default) |
 //! | tokio | `tokio`: `connect`, `Connector`, `accept_with`, `WebSocketStream` (`Stream` + `Sink`) | `tokio` |
 //! | a ws-style server on tokio (TCP, Unix, TLS, adopted upgrades) | `server::Server` | `tokio` |
-//! | smol, async-std, any futures-io runtime | `futures_io`, plus `async_std` networking | `futures-io`, `async-std` |
+//! | smol, async-std, any futures-io runtime | `futures_io`, plus `smol` or `async_std` networking | `futures-io`, `smol`, `async-std` |
 //! | axum 0.8 (HTTP/1.1 and HTTP/2) | `axum::WebSocketUpgrade` | `axum` |
 //! | hyper 1.x (HTTP/1.1 and HTTP/2, server and HTTP/2 client) | `hyper::upgrade`, `hyper::connect_http2` | `hyper` |
 //! | `wss://` clients | the connectors, `tls::ClientTls` | `rustls` or `native-tls` |
@@ -102,7 +102,9 @@
 //! - `blocking` (default): the std adapter.
 //! - `tokio`: the tokio adapter and the `server` toolkit.
 //! - `futures-io`: the futures-io adapter (smol, async-std, …).
-//! - `async-std`: async-std networking and timers on top of `futures-io`.
+//! - `smol`: smol networking (`async-net`) on top of `futures-io`.
+//! - `async-std`: async-std networking on top of `futures-io` (async-std is discontinued
+//!   upstream; prefer `smol`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 // One `unsafe` block in the crate, `Utf8Bytes::as_str` (its invariant and benchmark are
@@ -143,6 +145,9 @@ pub use adapters::futures_io;
 #[cfg(feature = "async-std")]
 pub use adapters::async_std;
 
+#[cfg(feature = "smol")]
+pub use adapters::smol;
+
 #[cfg(feature = "hyper")]
 pub use adapters::hyper;
 
@@ -156,7 +161,7 @@ pub mod server;
 pub mod tls;
 
 /// Whether the connectors can speak `wss://` in this build.
-#[cfg(any(feature = "tokio", feature = "async-std"))]
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) const TLS_ENABLED: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 pub use config::Config;

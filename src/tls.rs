@@ -86,7 +86,7 @@ impl From<native_tls::TlsConnector> for ClientTls {
 }
 
 /// The TLS to use: the caller's, or the default.
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
 pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> {
     match custom {
         Some(tls) => Ok(tls.clone()),
@@ -95,7 +95,7 @@ pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> 
 }
 
 /// The URL's host as TLS names it: without an IPv6 literal's brackets.
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "async-std"))]
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
 pub(crate) fn bare_host(host: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
 }
@@ -140,7 +140,7 @@ fn default_roots() -> RootCertStore {
 /// The name the server's certificate must carry: a DNS name or an IP address.
 #[cfg(all(
     feature = "rustls",
-    any(feature = "blocking", feature = "tokio", feature = "async-std")
+    any(feature = "blocking", feature = "tokio", feature = "futures-io")
 ))]
 pub(crate) fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, TlsError> {
     let host = bare_host(host);

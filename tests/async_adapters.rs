@@ -103,6 +103,68 @@ async fn async_std_client_and_tokio_server() {
     client.await.unwrap();
 }
 
+/// smol end to end over `smol::net`: its server and client, compression, a heartbeat that
+/// keeps an answering peer, the handshake timeout, and a graceful close.
+#[test]
+fn smol_server_and_client_over_smol_net() {
+    smol::block_on(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/smol", listener.local_addr().unwrap());
+        let config = Config::default().permessage_deflate(ferrosocket::deflate::DeflateConfig::default());
+        let server_config = config.clone();
+        let server = smol::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = ferrosocket::smol::accept_with(tcp, server_config, |request| {
+                assert_eq!(request.path(), "/smol");
+                Ok(ferrosocket::Accept::new())
+            })
+            .await
+            .unwrap();
+            ferrosocket::smol::heartbeat(&mut ws, Duration::from_millis(20), Duration::from_secs(5));
+            while let Some(Ok(message)) = ws.next().await {
+                if message.is_data() {
+                    ws.send(message).await.unwrap();
+                }
+            }
+        });
+        let request = ClientRequest::new(&url).unwrap();
+        let (mut ws, _) = ferrosocket::smol::connect_with(request, config, Some(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert!(ws.connection().permessage_deflate().is_some());
+        for message in payloads() {
+            ws.send(message.clone()).await.unwrap();
+            // Pings from the server's heartbeat may come between; they are answered for us.
+            loop {
+                match ws.next().await.unwrap().unwrap() {
+                    Message::Ping(_) => continue,
+                    echoed => {
+                        assert_eq!(echoed, message);
+                        break;
+                    }
+                }
+            }
+        }
+        let frame = ferrosocket::smol::close(&mut ws, 4000, "done", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(frame.code, CloseCode::from(4000));
+        server.await;
+        // A server that never answers: the handshake timeout covers it.
+        let silent = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", silent.local_addr().unwrap());
+        let started = std::time::Instant::now();
+        let request = ClientRequest::new(&url).unwrap();
+        match ferrosocket::smol::connect_with(request, Config::default(), Some(Duration::from_millis(200)))
+            .await
+        {
+            Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut),
+            other => panic!("{:?}", other.map(|(_, r)| r)),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+    });
+}
+
 #[tokio::test]
 async fn tokio_client_and_blocking_server() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

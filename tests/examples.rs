@@ -69,7 +69,7 @@ async fn next_text(ws: &mut tws::WebSocketStream<tws::MaybeTlsStream<tokio::net:
 
 #[tokio::test]
 async fn echo_server_on_every_runtime() {
-    for runtime in ["tokio", "async-std", "std"] {
+    for runtime in ["tokio", "smol", "async-std", "std"] {
         let server = start("echo_server", &["--runtime", runtime]);
         let (mut ws, response) = tws::connect_with(
             ClientRequest::new(&format!("ws://{}", server.addr))

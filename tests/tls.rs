@@ -435,3 +435,28 @@ fn native_tls_in_the_blocking_and_async_std_clients() {
         ws.close(1000, "").await.unwrap();
     });
 }
+
+#[test]
+fn the_smol_client_speaks_wss() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    smol::block_on(async {
+        let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+        let (mut ws, _) = ferrosocket::smol::connect_tls(
+            request,
+            Config::default(),
+            Some(std::time::Duration::from_secs(10)),
+            Some(client_tls(&pki).into()),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            ws.get_ref().io,
+            ferrosocket::futures_io::MaybeTlsStream::Rustls(_)
+        ));
+        let big = Message::binary(vec![6u8; 1 << 20]);
+        ws.send(big.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), big);
+        ws.close(1000, "").await.unwrap();
+    });
+}

@@ -153,6 +153,175 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
     }
 }
 
+/// The TLS a futures-io connector was given, if any (none can be without a TLS feature).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+pub(crate) type TlsChoice = Option<crate::tls::ClientTls>;
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+pub(crate) type TlsChoice = Option<core::convert::Infallible>;
+
+/// A client over the stream `dial` opens to the request's host and port — TLS for
+/// `wss://`, then the handshake — all within `limit`. The runtime modules (`async_std`,
+/// `smol`) bring their TCP; the timer is async-io's, which any executor drives.
+pub(crate) async fn connect_over<S, Dial, Opening>(
+    request: crate::ClientRequest,
+    config: crate::Config,
+    limit: Option<Duration>,
+    tls: TlsChoice,
+    dial: Dial,
+) -> crate::Result<(WebSocketStream<MaybeTlsStream<S>>, crate::Response)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    Dial: FnOnce(String, u16) -> Opening,
+    Opening: std::future::Future<Output = io::Result<S>>,
+{
+    let attempt = async {
+        if request.is_secure() && !crate::TLS_ENABLED {
+            return Err(crate::TlsError::NotEnabled.into());
+        }
+        let tcp = dial(request.host().to_owned(), request.port()).await?;
+        let stream = if request.is_secure() {
+            secure(tcp, request.host(), tls).await?
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        client(stream, request, config).await
+    };
+    let Some(limit) = limit else {
+        return attempt.await;
+    };
+    let timer = async move {
+        async_io::Timer::after(limit).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, "WebSocket handshake timed out").into())
+    };
+    futures_util::future::select(std::pin::pin!(attempt), std::pin::pin!(timer))
+        .await
+        .factor_first()
+        .0
+}
+
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+async fn secure<S>(tcp: S, host: &str, tls: TlsChoice) -> crate::Result<MaybeTlsStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use crate::tls::ClientTls;
+    match crate::tls::choose(tls.as_ref())? {
+        #[cfg(feature = "rustls")]
+        ClientTls::Rustls(config) => {
+            let name = crate::tls::server_name(host)?;
+            let tls = futures_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+        }
+        #[cfg(feature = "native-tls")]
+        ClientTls::NativeTls(connector) => {
+            let tls = native::connect(connector, crate::tls::bare_host(host), tcp).await?;
+            Ok(MaybeTlsStream::NativeTls(Box::new(tls)))
+        }
+    }
+}
+
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+async fn secure<S>(_tcp: S, _host: &str, _tls: TlsChoice) -> crate::Result<MaybeTlsStream<S>> {
+    Err(crate::TlsError::NotEnabled.into())
+}
+
+/// Generates a runtime module's connectors over its TCP stream type: `connect`,
+/// `connect_with` and (with a TLS feature) `connect_tls`, sharing [`connect_over`].
+macro_rules! connectors {
+    ($tcp:ty) => {
+        /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
+        /// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or
+        /// the `native-tls` feature; for other roots use `connect_tls`.
+        pub async fn connect(
+            url: &str,
+        ) -> $crate::Result<(
+            $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
+            $crate::Response,
+        )> {
+            let request = $crate::ClientRequest::new(url)?;
+            connect_with(
+                request,
+                $crate::Config::default(),
+                Some(std::time::Duration::from_secs(30)),
+            )
+            .await
+        }
+
+        /// Connects with a full request and config; the timeout covers the TCP connect, TLS
+        /// for `wss://` and the handshake.
+        pub async fn connect_with(
+            request: $crate::ClientRequest,
+            config: $crate::Config,
+            handshake_timeout: Option<std::time::Duration>,
+        ) -> $crate::Result<(
+            $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
+            $crate::Response,
+        )> {
+            $crate::futures_io::connect_over(request, config, handshake_timeout, None, dial).await
+        }
+
+        /// [`connect_with`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
+        /// roots, client certificates, ALPN) or a native-tls connector; `None` uses
+        /// [`ClientTls::default_config`](crate::tls::ClientTls::default_config).
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        pub async fn connect_tls(
+            request: $crate::ClientRequest,
+            config: $crate::Config,
+            handshake_timeout: Option<std::time::Duration>,
+            tls: Option<$crate::tls::ClientTls>,
+        ) -> $crate::Result<(
+            $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
+            $crate::Response,
+        )> {
+            $crate::futures_io::connect_over(request, config, handshake_timeout, tls, dial).await
+        }
+
+        /// TCP to `host:port`, Nagle off: the stream batches its writes itself.
+        async fn dial(host: String, port: u16) -> std::io::Result<$tcp> {
+            let tcp = <$tcp>::connect((host.as_str(), port)).await?;
+            tcp.set_nodelay(true)?;
+            Ok(tcp)
+        }
+    };
+}
+
+pub(crate) use connectors;
+
+/// Closes gracefully within `timeout`: the peer's Close, or 1006 if it did not answer.
+pub async fn close<S>(
+    ws: &mut WebSocketStream<S>,
+    code: impl Into<crate::CloseCode>,
+    reason: &str,
+    timeout: Duration,
+) -> crate::Result<crate::CloseFrame>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.close_within(code, reason, async {
+        async_io::Timer::after(timeout).await;
+    })
+    .await
+}
+
+/// Pings every `interval` while the stream is read; terminates the connection when a pong
+/// does not arrive within `timeout` (the stream then yields a `TimedOut` error and ends).
+pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.set_heartbeat(
+        interval,
+        timeout,
+        std::sync::Arc::new(|d| {
+            Box::pin(async move {
+                async_io::Timer::after(d).await;
+            })
+        }),
+    );
+}
+
 /// native-tls for futures-io streams: tokio-native-tls over a futures-io stream seen through
 /// tokio's traits, seen back through futures-io's. Both bridges only rename poll methods.
 #[cfg(feature = "native-tls")]

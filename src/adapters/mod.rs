@@ -18,6 +18,9 @@ pub mod futures_io;
 #[cfg(feature = "async-std")]
 pub mod async_std;
 
+#[cfg(feature = "smol")]
+pub mod smol;
+
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
