@@ -350,6 +350,11 @@ impl Server {
 
     /// Stops accepting; with `close_clients`, sends every open client a Close with 1001
     /// (going away). Connections already handed out keep running until they close.
+    ///
+    /// # Cancel safety
+    ///
+    /// Accepting stops at the first poll; cancelled later, the clients not told yet get no
+    /// Close.
     pub async fn close(&mut self, close_clients: bool) {
         for acceptor in &self.acceptors {
             acceptor.abort();
@@ -400,6 +405,10 @@ impl ServerHandle {
 
     /// Queues an adopted connection for the server's [`accept`](Server::accept) loop; gives
     /// it back if the server was closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled while the queue is full, the connection is dropped (closed).
     pub async fn submit(&self, incoming: Incoming) -> std::result::Result<(), Incoming> {
         self.incoming.send(incoming).await.map_err(|rejected| rejected.0)
     }
@@ -598,11 +607,20 @@ impl Client {
     }
 
     /// Sends a message (waiting while the connection's outgoing buffer is full).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled while waiting for the connection or for room, the message is not sent;
+    /// once queued, it is sent whole.
     pub async fn send(&self, message: Message) -> Result<()> {
         self.sink.lock().await.send(message).await
     }
 
     /// Starts the closing handshake; the client's [`Reader`] ends when it completes.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
     pub async fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         let frame = crate::CloseFrame::new(code.into(), crate::Utf8Bytes::from(reason));
         self.sink.lock().await.send(Message::Close(Some(frame))).await
@@ -618,6 +636,10 @@ pub struct Reader {
 
 impl Reader {
     /// The next message; `None` once the connection has closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as the stream's `next`.
     pub async fn next(&mut self) -> Option<Result<Message>> {
         let message = self.stream.next().await;
         if message.is_none() {
@@ -695,12 +717,20 @@ impl Clients {
     }
 
     /// Sends `message` to every open client; returns how many it reached.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled, the clients not reached yet do not get the message.
     pub async fn broadcast(&self, message: &Message) -> usize {
         self.broadcast_except(0, message).await
     }
 
     /// Sends `message` to every open client but the one with id `except` (ws's "broadcast
     /// to everyone else"); returns how many it reached.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`broadcast`](Self::broadcast).
     pub async fn broadcast_except(&self, except: u64, message: &Message) -> usize {
         let mut reached = 0;
         for client in self.snapshot() {

@@ -548,3 +548,63 @@ async fn an_idle_connection_holds_no_receive_buffer() {
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("after a while"));
     drop(client.await.unwrap());
 }
+
+/// `next()` is cancel-safe: a reader that drops its `next()` future thousands of times, in
+/// the middle of messages that arrive a kilobyte at a time, still gets every message whole
+/// and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_loses_nothing_when_cancelled_mid_message() {
+    use futures_util::FutureExt;
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sizes: Vec<usize> = (0..200).map(|i| (i * 7919) % 70_000 + 1).collect();
+    let expected: Vec<Message> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| match i % 2 {
+            0 => Message::binary(vec![i as u8; size]),
+            _ => Message::text("é".repeat(size / 2 + 1)),
+        })
+        .collect();
+    let to_send = expected.clone();
+    let server = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        // The frames, encoded by the engine and written in 1 KiB pieces with pauses between.
+        let mut conn = ferrosocket::Connection::open(ferrosocket::Role::Server, Config::default(), None);
+        for message in &to_send {
+            conn.send(message).unwrap();
+        }
+        let bytes = conn.take_outgoing();
+        for piece in bytes.chunks(1024) {
+            tcp.write_all(piece).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+        tcp
+    });
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let conn = ferrosocket::Connection::open(ferrosocket::Role::Client, Config::default(), None);
+    let mut ws = ferrosocket::tokio::from_connection(tcp, conn);
+    let (mut received, mut cancelled) = (Vec::new(), 0u32);
+    while received.len() < expected.len() {
+        // Poll once and drop the future if it is not ready: a cancellation.
+        match ws.next().now_or_never() {
+            Some(message) => received.push(message.unwrap().unwrap()),
+            None => {
+                cancelled += 1;
+                tokio::task::yield_now().await;
+            }
+        }
+        // And the usual shape: a select! whose other branch wins now and then.
+        if cancelled % 100 == 0 {
+            tokio::select! {
+                biased;
+                _ = tokio::task::yield_now() => cancelled += 1,
+                message = ws.next() => received.push(message.unwrap().unwrap()),
+            }
+        }
+    }
+    assert!(received == expected, "every message whole and in order");
+    assert!(cancelled >= 1000, "only {cancelled} cancellations");
+    drop(server.await.unwrap());
+}

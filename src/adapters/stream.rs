@@ -221,17 +221,33 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     }
 
     /// Reads the next message; `None` once the connection has closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: every byte read is kept in the engine, so a `select!` loop that drops
+    /// this future mid-message loses nothing; the next call resumes where it stopped.
     pub async fn next(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| self.poll_message(cx)).await
     }
 
     /// Reads the next raw engine [`Event`] (fragments included); `None` once closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: every byte read is kept in the engine, so a `select!` loop that drops
+    /// this future mid-message loses nothing; the next call resumes where it stopped.
     pub async fn next_event(&mut self) -> Option<Result<Event>> {
         poll_fn(|cx| self.poll_event(cx)).await
     }
 
     /// Sends a message: waits while the outgoing buffer is over the high-water mark, queues
     /// the message and writes it out.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled while waiting for room, the message is not sent (it is dropped with the
+    /// future); cancelled after it was queued, it is sent — by the next `send`, `flush` or
+    /// read. It is never sent twice or in part.
     pub async fn send(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
         self.conn.send(&message)?;
@@ -243,6 +259,10 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     /// request/response loop that feeds its replies answers a burst of messages with one
     /// system call instead of one per message. Waits only while the outgoing buffer is over
     /// the high-water mark.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send): a message is either queued whole or not at all.
     pub async fn feed(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
         self.conn.send(&message)
@@ -250,12 +270,21 @@ impl<T: AsyncTransport> WebSocketStream<T> {
 
     /// Starts the closing handshake and flushes the Close frame. Keep reading until the
     /// stream ends to receive the peer's reply.
+    ///
+    /// # Cancel safety
+    ///
+    /// The Close is queued before the first await: cancelled, it still goes out with the
+    /// next write or read.
     pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         self.conn.close(code, reason)?;
         poll_fn(|cx| self.poll_write_out(cx)).await
     }
 
     /// Writes everything queued and flushes the transport.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: what was not written stays queued.
     pub async fn flush(&mut self) -> Result<()> {
         poll_fn(|cx| self.poll_write_out(cx)).await
     }
@@ -539,6 +568,11 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     /// messages) until the peer's Close arrives or `deadline` completes, whichever is first.
     /// Returns the peer's Close, or 1006 when the deadline passed first (drop the transport
     /// then). The runtime modules pass their timer as the deadline.
+    ///
+    /// # Cancel safety
+    ///
+    /// The Close is queued before the first await; cancelled, the handshake simply goes on
+    /// with the next read.
     pub async fn close_within<D>(
         &mut self,
         code: impl Into<CloseCode>,

@@ -501,6 +501,12 @@ impl Reconnecting {
 
     /// The next event: connects (after the backoff delay) when disconnected. A failed attempt
     /// is returned as an error and retried on the next call; `None` once closed or given up.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe while connected (it reads with the stream's cancel-safe `next`).
+    /// Cancelled during the backoff delay or a connection attempt, that attempt is dropped
+    /// and the next call starts a new one.
     pub async fn next(&mut self) -> Option<Result<Reconnect>> {
         if self.stopped {
             return None;
@@ -536,6 +542,10 @@ impl Reconnecting {
 
     /// Sends on the current connection; [`Error::NotOpen`](crate::Error::NotOpen) while
     /// disconnected.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`WebSocketStream::send`](crate::stream::WebSocketStream::send).
     pub async fn send(&mut self, message: Message) -> Result<()> {
         match self.ws.as_mut() {
             Some(ws) => ws.send(message).await,
@@ -545,6 +555,11 @@ impl Reconnecting {
 
     /// Stops reconnecting and closes the current connection (waiting up to 5 s for the
     /// close handshake).
+    ///
+    /// # Cancel safety
+    ///
+    /// Reconnecting stops at the first poll; cancelled later, the connection is dropped
+    /// (its Close may not have gone out).
     pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         self.stopped = true;
         if let Some(mut ws) = self.ws.take() {
