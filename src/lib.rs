@@ -110,6 +110,8 @@
 // One `unsafe` block in the crate, `Utf8Bytes::as_str` (its invariant and benchmark are
 // documented there; its tests run under miri in CI); everything else is safe code.
 #![deny(unsafe_code)]
+// docs.rs builds with `--cfg docsrs`: every item shows the features it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 
