@@ -10,7 +10,7 @@
 //!     let (mut ws, _) = ferrosocket::smol::connect("ws://127.0.0.1:9001/").await?;
 //!     ws.send(Message::text("over smol")).await?;
 //!     println!("{:?}", ws.next().await);
-//!     ferrosocket::Result::Ok(())
+//!     Ok::<(), ferrosocket::Error>(())
 //! });
 //! ```
 
