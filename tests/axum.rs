@@ -97,16 +97,22 @@ async fn http1_upgrades_with_and_without_compression_and_subprotocols() {
     }
 }
 
+/// A hyper HTTP/2 client connection (cleartext, prior knowledge) to `addr`.
+async fn http2_client(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
 #[tokio::test]
 async fn http2_extended_connect_on_the_same_port() {
     let addr = serve().await;
     // One HTTP/2 connection (prior knowledge) carries every WebSocket in turn.
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let mut sender = http2_client(addr).await;
     for (offered, chosen, compress) in CASES {
         let config = if compress { deflate() } else { Config::default() };
         let (mut ws, response) =
@@ -136,12 +142,7 @@ async fn http2_extended_connect_on_the_same_port() {
 #[tokio::test]
 async fn http2_refusal_reaches_the_client_typed() {
     let addr = serve().await;
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let mut sender = http2_client(addr).await;
     let wrong_path = ClientRequest::new(&format!("ws://{addr}/elsewhere")).unwrap();
     match ferrosocket::hyper::connect_http2(&mut sender, &wrong_path, Config::default()).await {
         Err(Error::Handshake(HandshakeError::Rejected(response))) => assert_eq!(response.status, 404),
