@@ -150,8 +150,20 @@ async fn auth_upgrade_refuses_without_the_token() {
     let request = ClientRequest::new(&url)
         .unwrap()
         .header("Authorization", "Bearer secret-token");
-    let (mut ws, _) = tws::connect_with(request, Config::default(), None).await.unwrap();
+    let (mut ws, response) = tws::connect_with(request, Config::default(), None).await.unwrap();
+    assert_eq!(
+        response.headers.get("x-user"),
+        Some("alice"),
+        "the session store's answer"
+    );
     assert_eq!(next_text(&mut ws).await, "hello, authenticated client");
+    let unknown = ClientRequest::new(&url)
+        .unwrap()
+        .header("Authorization", "Bearer stale");
+    assert!(matches!(
+        tws::connect_with(unknown, Config::default(), None).await,
+        Err(Error::Handshake(HandshakeError::Rejected(r))) if r.status == 401
+    ));
     let mut ws = connect(&format!("{url}/?token=secret-token")).await;
     assert_eq!(next_text(&mut ws).await, "hello, authenticated client");
 }
@@ -266,6 +278,45 @@ async fn browser_chat_serves_its_page_and_chats() {
     a.send(Message::text("hello")).await.unwrap();
     assert_eq!(next_text(&mut a).await, "hello");
     assert_eq!(next_text(&mut b).await, "hello");
+}
+
+/// Runs a self-contained example and returns its standard output, which must succeed.
+async fn run_to_end(name: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(example(name))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name}: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn huge_message_is_received_in_chunks() {
+    let stdout = run_to_end("huge_message", &["16"]).await;
+    assert!(stdout.contains("server: 16777216 bytes in"), "{stdout}");
+    assert!(
+        stdout.contains("checksum") && stdout.contains("matches"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn pipe_file_copies_a_file_through_a_byte_stream() {
+    let path = std::env::temp_dir().join(format!("pipe-file-test-{}", std::process::id()));
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let stdout = run_to_end("pipe_file", &[path.to_str().unwrap()]).await;
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        stdout.contains("sent 3000000 bytes, the server wrote 3000000; identical: true"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
