@@ -122,6 +122,7 @@ pub mod error;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
+mod log;
 pub mod mask;
 pub mod message;
 mod outgoing;

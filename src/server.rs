@@ -429,6 +429,7 @@ impl ServerHandle {
     }
 
     fn report(&self, error: Error, peer: Peer, request: Option<Request>) {
+        crate::log::event!(debug, peer = ?peer.addr, %error, "handshake failed");
         if let Some(hook) = &self.options.on_handshake_error {
             hook(HandshakeFailure { error, peer, request });
         }

@@ -391,6 +391,7 @@ impl Connection {
                 Ok(Some(event))
             }
             Err(error) => {
+                crate::log::event!(debug, role = ?self.role, %error, "opening handshake failed");
                 if let (Error::Handshake(e), Role::Server) = (&error, self.role) {
                     self.queue_refusal(&e.to_response());
                 }
@@ -413,6 +414,7 @@ impl Connection {
             }
             Received::Pong(payload) => Event::Pong(payload),
             Received::Close(frame) => {
+                crate::log::event!(debug, role = ?self.role, code = frame.code.0, reason = frame.reason.as_str(), "peer closed");
                 self.peer_closed = !self.send.close_sent();
                 if !self.send.close_sent() {
                     // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets` do);
@@ -424,6 +426,7 @@ impl Connection {
                 Event::Close(frame)
             }
             Received::End => {
+                crate::log::event!(debug, role = ?self.role, "transport ended without a Close (1006)");
                 self.peer_closed = !self.send.close_sent();
                 self.finish();
                 Event::Close(CloseFrame::new(CloseCode::ABNORMAL, ""))
@@ -438,6 +441,7 @@ impl Connection {
             self.finish();
             return error;
         };
+        crate::log::event!(warn, role = ?self.role, code = code.0, %error, "peer broke the protocol; closing");
         if !self.send.close_sent() {
             let reason = alloc::string::ToString::to_string(&error);
             self.send
@@ -636,6 +640,7 @@ impl Connection {
     }
 
     fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        crate::log::event!(debug, role = ?self.role, code = code.map(|c| c.0), reason, "closing");
         self.send.close(code, reason);
         self.phase = Phase::Closing;
     }
