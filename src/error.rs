@@ -182,6 +182,16 @@ pub enum ErrorKind {
 }
 
 /// Everything that can go wrong on a WebSocket connection.
+///
+/// ```
+/// use ferrosocket::{Config, Connection, Error, ErrorKind, ProtocolError, Role};
+/// let mut server = Connection::open(Role::Server, Config::default(), None);
+/// server.receive(&[0x81, 0x02, b'h', b'i']); // unmasked: clients must mask
+/// let error = server.next_event().unwrap_err();
+/// assert!(matches!(error, Error::Protocol(ProtocolError::UnmaskedFrame)));
+/// assert_eq!(error.kind(), ErrorKind::Remote);
+/// assert_eq!(error.close_code().map(|code| code.0), Some(1002)); // queued for the peer
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

@@ -215,6 +215,18 @@ pub struct Fragment {
 }
 
 /// What the engine reports after consuming bytes.
+///
+/// ```
+/// use ferrosocket::{Config, Connection, Event, Role};
+/// let mut server = Connection::open(Role::Server, Config::default(), None);
+/// server.receive(&[0x89, 0x80, 0, 0, 0, 0]); // a masked, empty ping
+/// match server.next_event()? {
+///     Some(Event::Ping(payload)) => assert!(payload.is_empty()), // the pong is queued
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(!server.take_outgoing().is_empty());
+/// # Ok::<(), ferrosocket::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {

@@ -126,6 +126,26 @@ pub struct HandshakeFailure {
 }
 
 /// Configures a [`Server`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use ferrosocket::server::Server;
+/// use ferrosocket::{deflate::DeflateConfig, Accept, Config, Response};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let server = Server::builder()
+///     .path("/chat")
+///     .config(Config::default().max_message_size(1 << 20).permessage_deflate(DeflateConfig::default()))
+///     .verify(|request, _peer| match request.protocols().next() {
+///         Some(protocol) => Ok(Accept::new().protocol(protocol)),
+///         None => Err(Response::new(400).body("a subprotocol is required")),
+///     })
+///     .heartbeat(Duration::from_secs(30), Duration::from_secs(10))
+///     .on_handshake_error(|failure| eprintln!("{:?}: {}", failure.peer.addr, failure.error))
+///     .bind("127.0.0.1:8080")
+///     .await?;
+/// # Ok(()) }
+/// ```
 pub struct ServerBuilder {
     config: Config,
     handshake_timeout: Duration,

@@ -16,6 +16,19 @@ use super::stream::{AsyncTransport, WebSocketStream};
 use crate::{CloseCode, Error, Message, State};
 
 /// A WebSocket seen as a byte stream.
+///
+/// ```no_run
+/// use ferrosocket::byte_stream::ByteStream;
+/// use tokio::io::AsyncWriteExt;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let (ws, _) = ferrosocket::tokio::connect("ws://127.0.0.1:9001/upload").await?;
+/// let mut upload = ByteStream::new(ws);
+/// let mut file = tokio::fs::File::open("Cargo.toml").await?;
+/// tokio::io::copy(&mut file, &mut upload).await?; // each write is a binary message
+/// upload.shutdown().await?; // the closing handshake
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ByteStream<T> {
     ws: WebSocketStream<T>,

@@ -91,6 +91,27 @@ impl std::fmt::Debug for Heartbeat {
 ///
 /// Pings are answered and a peer's Close is replied to while the stream is read; the stream
 /// ends (`None`) after the peer's Close (returned as `Message::Close`) or an error.
+///
+/// ```no_run
+/// use ferrosocket::Message;
+/// use futures_util::{SinkExt, StreamExt};
+///
+/// # async fn run() -> ferrosocket::Result<()> {
+/// let (mut ws, _response) = ferrosocket::tokio::connect("ws://127.0.0.1:9001/").await?;
+/// ws.send(Message::text("hello")).await?; // inherent, or SinkExt::send
+/// while let Some(message) = ws.next().await {
+///     match message? {
+///         Message::Text(text) => println!("{text}"),
+///         Message::Close(frame) => println!("closed: {frame:?}"),
+///         _ => {}
+///     }
+/// }
+/// // Or as a futures Stream / Sink:
+/// let (mut ws, _) = ferrosocket::tokio::connect("ws://127.0.0.1:9001/").await?;
+/// let (mut sink, stream) = ws.split();
+/// sink.send_all(&mut stream.filter(|m| std::future::ready(matches!(m, Ok(m) if m.is_data())))).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct WebSocketStream<T> {
     io: T,
