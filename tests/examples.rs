@@ -320,6 +320,23 @@ async fn pipe_file_copies_a_file_through_a_byte_stream() {
 }
 
 #[tokio::test]
+async fn reconnecting_survives_hang_ups_and_an_outage() {
+    let stdout = run_to_end("reconnecting", &[]).await;
+    assert!(stdout.contains("attempt failed"), "the outage is seen: {stdout}");
+    assert!(stdout.ends_with("4 connections, 12 echoes\n"), "{stdout}");
+}
+
+#[tokio::test]
+async fn proxy_tunnels_and_reports_a_refusal() {
+    let stdout = run_to_end("proxy", &[]).await;
+    assert!(stdout.contains("echoed: hello through the proxy"), "{stdout}");
+    assert!(
+        stdout.contains("without credentials: ") && stdout.contains("407"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
 async fn tls_echo_runs() {
     let output = tokio::process::Command::new(example("tls_echo"))
         .output()
