@@ -14,7 +14,11 @@ use util::*;
 
 /// The close code in the Close frame `conn` queued, if any.
 fn queued_close_code(conn: &mut Connection) -> Option<u16> {
-    let out = conn.take_outgoing();
+    queued_close_code_of(&conn.take_outgoing())
+}
+
+/// The close code in the Close frame among `out`'s (unmasked) frames, if any.
+fn queued_close_code_of(out: &[u8]) -> Option<u16> {
     let pos = out.iter().position(|&b| b == 0x88)?;
     let len = out[pos + 1] as usize & 0x7F;
     (len >= 2).then(|| u16::from_be_bytes([out[pos + 2], out[pos + 3]]))
@@ -641,4 +645,98 @@ fn a_client_with_its_own_randomness_masks_with_it() {
         &client.take_outgoing()[..],
         &[0x82, 0x83, 0x11, 0x11, 0x11, 0x11, 0, 0, 0]
     );
+}
+
+#[test]
+fn a_connection_splits_only_once_open_and_reunites_only_with_its_own_half() {
+    let connecting = Connection::server(Config::default());
+    let connecting = connecting.split().expect_err("no halves before the handshake");
+    assert_eq!(connecting.state(), State::Connecting);
+
+    let (sending_a, receiving_a) = open_server(Config::default()).split().unwrap();
+    let (sending_b, receiving_b) = open_server(Config::default()).split().unwrap();
+    let (sending_a, receiving_b) =
+        Connection::reunite(sending_a, receiving_b).expect_err("different connections");
+    let a = Connection::reunite(sending_a, receiving_a).unwrap();
+    let b = Connection::reunite(sending_b, receiving_b).unwrap();
+    assert_eq!((a.state(), b.state()), (State::Open, State::Open));
+}
+
+#[test]
+fn split_halves_answer_pings_and_echo_the_close_through_replies() {
+    let (mut sending, mut receiving) = open_server(Config::default()).split().unwrap();
+    receiving.receive(&client_frame(0x89, b"1"));
+    receiving.receive(&client_frame(0x89, b"2"));
+    receiving.receive(&client_frame(0x81, b"hi"));
+    receiving.receive(&client_frame(0x88, &[0x03, 0xe8, b'o', b'k']));
+    assert_eq!(
+        receiving.next_event().unwrap(),
+        Some(Event::Ping(Bytes::from_static(b"1")))
+    );
+    assert_eq!(
+        receiving.next_event().unwrap(),
+        Some(Event::Ping(Bytes::from_static(b"2")))
+    );
+    assert_eq!(receiving.next_event().unwrap(), Some(Event::Text("hi".into())));
+    // The sender keeps sending meanwhile: its frames go out before the replies it has not seen.
+    sending.send_text("mine").unwrap();
+    assert_eq!(
+        receiving.next_event().unwrap(),
+        Some(Event::Close(CloseFrame::new(CloseCode::NORMAL, "ok")))
+    );
+    assert!(!receiving.wants_read());
+    assert!(receiving.has_replies());
+    sending.answer(receiving.take_replies());
+    assert!(!receiving.has_replies());
+    assert_eq!(
+        &sending.take_outgoing()[..],
+        // "mine", the pong to the latest ping only, then the echoed Close.
+        &[0x81, 4, b'm', b'i', b'n', b'e', 0x8a, 1, b'2', 0x88, 4, 0x03, 0xe8, b'o', b'k']
+    );
+    assert!(sending.is_closed());
+    assert!(matches!(sending.send_text("late"), Err(Error::ConnectionClosed)));
+}
+
+#[test]
+fn a_split_sender_that_closed_first_sends_no_pong_and_no_echo() {
+    let (mut sending, mut receiving) = open_server(Config::default()).split().unwrap();
+    sending.close(CloseCode::GOING_AWAY, "bye").unwrap();
+    let ours = sending.take_outgoing();
+    receiving.receive(&client_frame(0x89, b"p"));
+    receiving.receive(&client_frame(0x88, &[0x03, 0xe9]));
+    while receiving.next_event().unwrap().is_some() {}
+    sending.answer(receiving.take_replies());
+    assert_eq!(&ours[..], &[0x88, 5, 0x03, 0xe9, b'b', b'y', b'e']);
+    assert!(!sending.wants_write(), "nothing follows our Close");
+    assert!(matches!(sending.send_text("late"), Err(Error::AlreadyClosed)));
+    let conn = Connection::reunite(sending, receiving).unwrap();
+    assert_eq!(conn.state(), State::Closed);
+}
+
+#[test]
+fn a_split_receiver_fails_the_connection_and_the_sender_sends_its_close() {
+    let (mut sending, mut receiving) = open_server(Config::default()).split().unwrap();
+    receiving.receive(&client_frame(0x81, &[0xff])); // not UTF-8
+    assert!(matches!(receiving.next_event(), Err(Error::InvalidUtf8)));
+    assert!(receiving.is_draining() && receiving.wants_read());
+    sending.answer(receiving.take_replies());
+    assert_eq!(queued_close_code_of(&sending.take_outgoing()), Some(1007));
+    assert!(matches!(sending.send_text("late"), Err(Error::AlreadyClosed)));
+    // The peer's Close ends the drain.
+    receiving.receive(&client_frame(0x88, &[0x03, 0xef]));
+    assert_eq!(receiving.next_event().unwrap(), None);
+    assert!(!receiving.wants_read());
+}
+
+#[test]
+fn the_end_of_input_on_a_split_connection_refuses_later_sends_as_closed_by_the_peer() {
+    let (mut sending, mut receiving) = open_server(Config::default()).split().unwrap();
+    receiving.receive_eof();
+    assert_eq!(
+        receiving.next_event().unwrap(),
+        Some(Event::Close(CloseFrame::new(CloseCode::ABNORMAL, "")))
+    );
+    sending.answer(receiving.take_replies());
+    assert!(!sending.wants_write());
+    assert!(matches!(sending.send_binary(b"x"), Err(Error::ConnectionClosed)));
 }

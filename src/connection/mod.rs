@@ -6,6 +6,7 @@
 //! connection's phase is the one place the lifecycle lives, and the control-frame and close
 //! policy sits beside it. `ARCHITECTURE.md` walks through the parts.
 
+mod halves;
 mod handshake;
 mod recv;
 mod send;
@@ -18,13 +19,12 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::deflate::DeflateParams;
 use crate::error::{CloseCode, Error, Result};
-use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
 use crate::handshake::{Accept, ClientRequest, Request, Response};
-use crate::message::{CloseFrame, Event, Message, MessageKind};
+use crate::message::{Event, Message, MessageKind};
 use crate::rng::Rng;
+pub use halves::{ReceivingHalf, Replies, SendingHalf};
 use handshake::{Decision, Handshake, Input, Step};
-use recv::{Received, Receiver};
-use send::{Payload, Sender};
+use send::Sender;
 
 pub use crate::role::Role;
 
@@ -42,22 +42,6 @@ pub enum State {
     /// [`Connection::wants_read`] says so; then the server closes the transport, and the
     /// client waits (briefly) for the server to do so.
     Closed,
-}
-
-/// Where the connection is in its life: the one value the lifecycle lives in.
-#[derive(Debug)]
-enum Phase {
-    /// The opening handshake.
-    Handshake(Handshake),
-    /// Messages flow both ways.
-    Open,
-    /// We sent a Close; messages still arrive until the peer's Close.
-    Closing,
-    /// We failed the connection and sent a Close: input is discarded until the peer's Close
-    /// or the end of the stream, so the peer reads our Close instead of a reset.
-    Draining,
-    /// Nothing more is read.
-    Done,
 }
 
 /// A WebSocket connection, client or server, without I/O.
@@ -89,16 +73,10 @@ enum Phase {
 /// ```
 #[derive(Debug)]
 pub struct Connection {
-    role: Role,
-    config: Config,
-    phase: Phase,
-    recv: Receiver,
-    send: Sender,
-    /// The negotiated permessage-deflate parameters.
-    deflate: Option<DeflateParams>,
-    /// The peer ended the connection first (its Close, or the end of its input): sends then
-    /// fail with `ConnectionClosed` rather than `AlreadyClosed`.
-    peer_closed: bool,
+    /// The opening handshake, while it is under way.
+    handshake: Option<Handshake>,
+    receiving: ReceivingHalf,
+    sending: SendingHalf,
 }
 
 impl Connection {
@@ -142,7 +120,7 @@ impl Connection {
         let pending = request.encode(rng.nonce(), offer.as_deref(), &mut head);
         let stage = Handshake::AwaitingResponse { pending, scanned: 0 };
         let mut conn = Connection::new(Role::Client, config, stage, Some(rng));
-        conn.send.queue_raw(&head);
+        conn.sending.send.queue_raw(&head);
         conn
     }
 
@@ -164,7 +142,7 @@ impl Connection {
     pub fn from_request(request: Request, leftover: &[u8], config: Config) -> Self {
         let stage = Handshake::RequestReceived(Box::new(request));
         let mut conn = Connection::new(Role::Server, config, stage, None);
-        conn.recv.receive(leftover);
+        conn.receiving.recv.receive(leftover);
         conn
     }
 
@@ -249,39 +227,39 @@ impl Connection {
     /// A connection in `stage`; `masking` supplies a client's masking keys.
     fn new(role: Role, config: Config, stage: Handshake, masking: Option<Rng>) -> Self {
         Connection {
-            role,
-            recv: Receiver::new(role, &config),
-            send: Sender::new(&config, masking),
-            config,
-            phase: Phase::Handshake(stage),
-            deflate: None,
-            peer_closed: false,
+            handshake: Some(stage),
+            sending: SendingHalf::new(role, Sender::new(&config, masking)),
+            receiving: ReceivingHalf::new(role, config),
         }
     }
 
     /// Client or server.
     pub fn role(&self) -> Role {
-        self.role
+        self.receiving.role()
     }
 
-    /// Where the connection stands.
+    /// Where the connection stands: derived from the handshake, whether frames are still
+    /// read, and whether our Close went out.
     pub fn state(&self) -> State {
-        match self.phase {
-            Phase::Handshake(_) => State::Connecting,
-            Phase::Open => State::Open,
-            Phase::Closing => State::Closing,
-            Phase::Draining | Phase::Done => State::Closed,
+        if self.handshake.is_some() {
+            State::Connecting
+        } else if !self.receiving.is_reading_frames() {
+            State::Closed
+        } else if self.sending.close_sent() {
+            State::Closing
+        } else {
+            State::Open
         }
     }
 
     /// The permessage-deflate parameters, if the extension was negotiated.
     pub fn permessage_deflate(&self) -> Option<DeflateParams> {
-        self.deflate
+        self.receiving.permessage_deflate()
     }
 
     /// The settings this connection was made with.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.receiving.config()
     }
 
     // ---------------------------------------------------------------------------------------
@@ -291,9 +269,7 @@ impl Connection {
     /// [`next_event`](Self::next_event); bytes arriving after the connection stopped
     /// reading are dropped.
     pub fn receive(&mut self, bytes: &[u8]) {
-        if self.wants_read() {
-            self.recv.receive(bytes);
-        }
+        self.receiving.receive(bytes);
     }
 
     /// Lends the engine's receive buffer, so a transport reads into it directly instead of
@@ -316,8 +292,7 @@ impl Connection {
     /// # }
     /// ```
     pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
-        let keep = self.wants_read();
-        self.recv.receive_with(room, keep, fill)
+        self.receiving.receive_with(room, fill)
     }
 
     /// Room left in the receive buffer: how much a transport can read into it (see
@@ -326,13 +301,13 @@ impl Connection {
     /// a small buffer of its own and [`receive`](Self::receive) what arrives, so an idle
     /// connection holds no receive buffer at all.
     pub fn receive_capacity(&self) -> usize {
-        self.recv.capacity()
+        self.receiving.receive_capacity()
     }
 
     /// Tells the engine the transport's read side ended. Once the buffered bytes are
     /// processed, a connection that saw no Close frame reports [`Event::Close`] with 1006.
     pub fn receive_eof(&mut self) {
-        self.recv.receive_eof();
+        self.receiving.receive_eof();
     }
 
     /// Whether the engine still reads: true until the peer's Close frame or the end of the
@@ -342,7 +317,7 @@ impl Connection {
     /// the Close frame (and its code) in it. Keep reading, bounded by
     /// [`Config::close_timeout`], while this is true.
     pub fn wants_read(&self) -> bool {
-        !matches!(self.phase, Phase::Done)
+        self.receiving.wants_read()
     }
 
     /// Processes buffered bytes up to the next event.
@@ -353,37 +328,30 @@ impl Connection {
     /// [`State::Closed`], and later calls return `Ok(None)` (discarding input until the peer
     /// answers: see [`wants_read`](Self::wants_read)).
     pub fn next_event(&mut self) -> Result<Option<Event>> {
-        match self.phase {
-            Phase::Handshake(_) => self.handshake_step(),
-            Phase::Open | Phase::Closing => match self.recv.poll() {
-                Ok(Some(received)) => Ok(Some(self.on_received(received))),
-                Ok(None) => Ok(None),
-                Err(error) => Err(self.fail(error)),
-            },
-            Phase::Draining => {
-                if self.recv.drain() {
-                    self.finish();
-                }
-                Ok(None)
-            }
-            Phase::Done => Ok(None),
+        if self.handshake.is_some() {
+            return self.handshake_step();
         }
+        let event = self.receiving.next_event();
+        if self.receiving.has_replies() {
+            self.sending.answer(self.receiving.take_replies());
+        }
+        event
     }
 
     /// Runs the handshake stage; a failure ends the connection (a server queues the HTTP
     /// error response first).
     fn handshake_step(&mut self) -> Result<Option<Event>> {
-        let Phase::Handshake(stage) = core::mem::replace(&mut self.phase, Phase::Done) else {
+        let Some(stage) = self.handshake.take() else {
             return Ok(None);
         };
         let input = Input {
-            eof: self.recv.eof(),
-            bytes: self.recv.input(),
-            config: &self.config,
+            eof: self.receiving.recv.eof(),
+            bytes: self.receiving.recv.input(),
+            config: &self.receiving.config,
         };
         match stage.step(input) {
             Ok(Step::Stay(stage, event)) => {
-                self.phase = Phase::Handshake(stage);
+                self.handshake = Some(stage);
                 Ok(event)
             }
             Ok(Step::Open(deflate, event)) => {
@@ -391,8 +359,8 @@ impl Connection {
                 Ok(Some(event))
             }
             Err(error) => {
-                crate::log::event!(debug, role = ?self.role, %error, "opening handshake failed");
-                if let (Error::Handshake(e), Role::Server) = (&error, self.role) {
+                crate::log::event!(debug, role = ?self.role(), %error, "opening handshake failed");
+                if let (Error::Handshake(e), Role::Server) = (&error, self.role()) {
                     self.queue_refusal(&e.to_response());
                 }
                 self.finish();
@@ -401,64 +369,11 @@ impl Connection {
         }
     }
 
-    /// The control-frame and close policy: pings are answered (`auto_pong`), a Close is
-    /// echoed unless ours went out first, and the end of input without a Close is 1006.
-    fn on_received(&mut self, received: Received) -> Event {
-        match received {
-            Received::Data(event) => event,
-            Received::Ping(payload) => {
-                if self.config.auto_pong {
-                    self.send.answer_ping(payload.clone());
-                }
-                Event::Ping(payload)
-            }
-            Received::Pong(payload) => Event::Pong(payload),
-            Received::Close(frame) => {
-                crate::log::event!(debug, role = ?self.role, code = frame.code.0, reason = frame.reason.as_str(), "peer closed");
-                self.peer_closed = !self.send.close_sent();
-                if !self.send.close_sent() {
-                    // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets` do);
-                    // an empty Close is answered with an empty one.
-                    let reply = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
-                    self.send.close(reply, frame.reason.as_str());
-                }
-                self.finish();
-                Event::Close(frame)
-            }
-            Received::End => {
-                crate::log::event!(debug, role = ?self.role, "transport ended without a Close (1006)");
-                self.peer_closed = !self.send.close_sent();
-                self.finish();
-                Event::Close(CloseFrame::new(CloseCode::ABNORMAL, ""))
-            }
-        }
-    }
-
-    /// Fails the connection for an error found in the peer's frames: queues the Close the
-    /// error calls for (unless ours went out already) and drains the rest of the input.
-    fn fail(&mut self, error: Error) -> Error {
-        let Some(code) = error.close_code() else {
-            self.finish();
-            return error;
-        };
-        crate::log::event!(warn, role = ?self.role, code = code.0, %error, "peer broke the protocol; closing");
-        if !self.send.close_sent() {
-            let reason = alloc::string::ToString::to_string(&error);
-            self.send
-                .close(Some(code), truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2));
-        }
-        self.recv.start_draining();
-        self.phase = Phase::Draining;
-        if self.recv.drain() {
-            self.finish(); // the fault was the peer's Close, or its input ended already
-        }
-        error
-    }
-
-    /// No more reading: drops buffered input and state.
+    /// No more reading or sending after a refused or failed handshake: what is queued (the
+    /// HTTP refusal) still goes out.
     fn finish(&mut self) {
-        self.phase = Phase::Done;
-        self.recv.clear();
+        self.handshake = None;
+        self.receiving.finish();
     }
 
     // ---------------------------------------------------------------------------------------
@@ -470,7 +385,7 @@ impl Connection {
         let response = self.open_accepted(accept)?;
         let mut head = Vec::with_capacity(256);
         response.encode_head(&mut head);
-        self.send.queue_raw(&head);
+        self.sending.send.queue_raw(&head);
         Ok(())
     }
 
@@ -547,8 +462,8 @@ impl Connection {
     }
 
     fn pending_decision(&self) -> Result<&Decision> {
-        match &self.phase {
-            Phase::Handshake(Handshake::AwaitingDecision(decision)) => Ok(decision),
+        match &self.handshake {
+            Some(Handshake::AwaitingDecision(decision)) => Ok(decision),
             _ => Err(Error::NoPendingRequest),
         }
     }
@@ -563,7 +478,7 @@ impl Connection {
     fn queue_refusal(&mut self, response: &Response) {
         let mut out = Vec::with_capacity(128 + response.body.len());
         response.encode_refusal(&mut out);
-        self.send.queue_raw(&out);
+        self.sending.send.queue_raw(&out);
     }
 
     /// The handshake is done. The buffer that held it goes unless frames follow in it, so a
@@ -571,14 +486,14 @@ impl Connection {
     fn become_open(&mut self, deflate: Option<DeflateParams>) {
         if let Some(params) = deflate {
             let defaults = crate::deflate::DeflateConfig::default();
-            let config = self.config.permessage_deflate.as_ref().unwrap_or(&defaults);
-            let (deflater, inflater) = params.contexts(self.role, config);
-            self.send.enable_deflate(deflater, config.threshold);
-            self.recv.enable_inflate(inflater);
-            self.deflate = Some(params);
+            let config = self.config().permessage_deflate.as_ref().unwrap_or(&defaults);
+            let (deflater, inflater) = params.contexts(self.role(), config);
+            self.sending.send.enable_deflate(deflater, config.threshold);
+            self.receiving.recv.enable_inflate(inflater);
+            self.receiving.deflate = Some(params);
         }
-        self.phase = Phase::Open;
-        self.recv.release_empty_input();
+        self.handshake = None;
+        self.receiving.recv.release_empty_input();
     }
 
     // ---------------------------------------------------------------------------------------
@@ -586,12 +501,14 @@ impl Connection {
 
     /// Queues a text message.
     pub fn send_text(&mut self, text: &str) -> Result<()> {
-        self.send_message(MessageKind::Text, text.as_bytes(), true)
+        self.check_open()?;
+        self.sending.send_text(text)
     }
 
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.send_message(MessageKind::Binary, data, true)
+        self.check_open()?;
+        self.sending.send_binary(data)
     }
 
     /// Queues a message, choosing whether it may be compressed (Node `ws`'s `compress`
@@ -600,49 +517,35 @@ impl Connection {
     ///
     /// A text message's `data` must be UTF-8; [`send_text`](Self::send_text) guarantees it.
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<()> {
-        self.check_can_send()?;
-        self.send.message(kind, Payload::Borrowed(data), compress)
+        self.check_open()?;
+        self.sending.send_message(kind, data, compress)
     }
 
     /// Queues one fragment of a message: the first call opens a message of `kind`, the call
     /// with `is_last` ends it. Control frames may be sent between fragments; other messages
     /// may not.
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<()> {
-        self.check_can_send()?;
-        self.send.fragment(kind, data, is_last)
+        self.check_open()?;
+        self.sending.send_fragment(kind, data, is_last)
     }
 
     /// Queues a ping (at most 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        self.check_can_send()?;
-        self.send.control(OpCode::Ping, payload)
+        self.check_open()?;
+        self.sending.ping(payload)
     }
 
     /// Queues an unsolicited pong (at most 125 bytes), e.g. a unidirectional heartbeat.
     pub fn pong(&mut self, payload: &[u8]) -> Result<()> {
-        self.check_can_send()?;
-        self.send.control(OpCode::Pong, payload)
+        self.check_open()?;
+        self.sending.pong(payload)
     }
 
     /// Starts the closing handshake with `code` and `reason` (at most 123 bytes). Keep
     /// reading: messages the peer sent before its Close still arrive, then [`Event::Close`].
     pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
-        let code = code.into();
-        self.check_can_send()?;
-        if !code.is_allowed_on_wire() {
-            return Err(Error::InvalidCloseCode(code.0));
-        }
-        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
-            return Err(Error::ControlPayloadTooLong);
-        }
-        self.send_close(Some(code), reason);
-        Ok(())
-    }
-
-    fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
-        crate::log::event!(debug, role = ?self.role, code = code.map(|c| c.0), reason, "closing");
-        self.send.close(code, reason);
-        self.phase = Phase::Closing;
+        self.check_open()?;
+        self.sending.close(code, reason)
     }
 
     /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
@@ -651,35 +554,16 @@ impl Connection {
     /// instead of copying it; [`outgoing_vectored`](Self::outgoing_vectored) then writes it
     /// with its header in one call.
     pub fn send(&mut self, message: &Message) -> Result<()> {
-        match message {
-            Message::Text(text) => {
-                self.check_can_send()?;
-                self.send
-                    .message(MessageKind::Text, Payload::Shared(text.as_shared()), true)
-            }
-            Message::Binary(data) => {
-                self.check_can_send()?;
-                self.send
-                    .message(MessageKind::Binary, Payload::Shared(data), true)
-            }
-            Message::Ping(data) => self.ping(data),
-            Message::Pong(data) => self.pong(data),
-            Message::Close(Some(frame)) => self.close(frame.code, frame.reason.as_str()),
-            Message::Close(None) => {
-                self.check_can_send()?;
-                self.send_close(None, "");
-                Ok(())
-            }
-        }
+        self.check_open()?;
+        self.sending.send(message)
     }
 
-    fn check_can_send(&self) -> Result<()> {
+    /// Sends are refused while connecting and once the connection is closing or closed.
+    fn check_open(&self) -> Result<()> {
         match self.state() {
             State::Connecting => Err(Error::NotOpen),
             State::Open => Ok(()),
-            // Who closed first tells a normal end from a use after our own close.
-            State::Closing | State::Closed if self.peer_closed => Err(Error::ConnectionClosed),
-            State::Closing | State::Closed => Err(Error::AlreadyClosed),
+            State::Closing | State::Closed => Err(self.sending.closed_error()),
         }
     }
 
@@ -693,7 +577,7 @@ impl Connection {
     /// Usually everything waiting is one stretch; a large payload queued by reference (see
     /// [`send`](Self::send)) is a stretch of its own.
     pub fn outgoing(&mut self) -> &[u8] {
-        self.send.outgoing().front()
+        self.sending.outgoing()
     }
 
     /// Fills `slices` with the stretches of bytes waiting to be written, in order, for one
@@ -714,23 +598,23 @@ impl Connection {
     /// ```
     #[cfg(feature = "std")]
     pub fn outgoing_vectored<'a>(&'a mut self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
-        self.send.outgoing().io_slices(slices)
+        self.sending.outgoing_vectored(slices)
     }
 
     /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
     pub fn advance_outgoing(&mut self, n: usize) {
-        self.send.advance(n);
+        self.sending.advance_outgoing(n);
     }
 
     /// Takes all waiting outgoing bytes at once.
     pub fn take_outgoing(&mut self) -> Bytes {
-        self.send.outgoing().take()
+        self.sending.take_outgoing()
     }
 
     /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`), the
     /// signal for backpressure.
     pub fn buffered_amount(&self) -> usize {
-        self.send.buffered_amount()
+        self.sending.buffered_amount()
     }
 
     /// Whether anything waits to be written.
@@ -743,15 +627,61 @@ impl Connection {
     /// transport next.
     pub fn terminate(&mut self) {
         self.finish();
-        self.send.terminate();
+        self.sending.terminate();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Two halves
+
+    /// Splits an open (or closing) connection into a sending and a receiving half, to drive
+    /// them from two tasks without sharing the engine: the receiving half decodes with no
+    /// lock, and hands what the peer's frames call for (a pong, the close reply) to the
+    /// sending half through [`ReceivingHalf::take_replies`] and [`SendingHalf::answer`].
+    /// A connection whose handshake is still under way is given back.
+    ///
+    /// ```
+    /// use ferrosocket::{Config, Connection, Event, Role};
+    /// let conn = Connection::open(Role::Server, Config::default(), None);
+    /// let (mut sending, mut receiving) = conn.split().unwrap();
+    /// receiving.receive(&[0x89, 0x80, 0, 0, 0, 0]); // a ping
+    /// assert!(matches!(receiving.next_event()?, Some(Event::Ping(_))));
+    /// sending.answer(receiving.take_replies());
+    /// assert_eq!(&sending.take_outgoing()[..], &[0x8a, 0x00]); // its pong
+    /// let conn = Connection::reunite(sending, receiving).unwrap();
+    /// # Ok::<(), ferrosocket::Error>(())
+    /// ```
+    #[allow(clippy::result_large_err)] // gives the connection back, as `Arc::try_unwrap` does
+    pub fn split(mut self) -> core::result::Result<(SendingHalf, ReceivingHalf), Connection> {
+        if self.handshake.is_some() {
+            return Err(self);
+        }
+        let pair = next_pair_id();
+        self.sending.pair = pair;
+        self.receiving.pair = pair;
+        Ok((self.sending, self.receiving))
+    }
+
+    /// Joins the halves of one [`split`](Self::split) again; halves of different
+    /// connections are given back.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(
+        sending: SendingHalf,
+        receiving: ReceivingHalf,
+    ) -> core::result::Result<Connection, (SendingHalf, ReceivingHalf)> {
+        if sending.pair != receiving.pair {
+            return Err((sending, receiving));
+        }
+        Ok(Connection {
+            handshake: None,
+            receiving,
+            sending,
+        })
     }
 }
 
-/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+/// A number no other split in this process has: it pairs the halves of one connection.
+fn next_pair_id() -> usize {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

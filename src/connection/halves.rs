@@ -1,0 +1,443 @@
+//! An open connection's two halves: what reading needs and what sending needs, so each can
+//! live on its own task ([`Connection::split`](super::Connection::split)).
+//!
+//! The [`ReceivingHalf`] decodes and decides what the peer's control frames call for — a
+//! pong, an echoed Close, the Close that fails the connection — and records it as
+//! [`Replies`]. The [`SendingHalf`] frames messages and carries those replies out, so only
+//! it decides what goes on the wire and in which order: a pong never follows our Close, and
+//! a Close is echoed only if ours did not go out first. A whole [`Connection`](super::Connection)
+//! is the two halves plus the opening handshake; it hands each reply over as soon as it is
+//! made, so both modes share one policy.
+
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+
+use bytes::{Bytes, BytesMut};
+
+use super::recv::{Received, Receiver};
+use super::send::{Payload, Sender};
+use crate::config::Config;
+use crate::deflate::DeflateParams;
+use crate::error::{CloseCode, Error, Result};
+use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
+use crate::message::{CloseFrame, Event, Message, MessageKind};
+use crate::role::Role;
+
+/// Where reading stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Frames are decoded.
+    Frames,
+    /// We failed the connection: input is discarded until the peer's Close or the end of
+    /// the stream, so the peer reads our Close instead of a reset.
+    Draining,
+    /// Nothing more is read.
+    Done,
+}
+
+/// What the peer's frames ask the sending side to do, in the order it must happen.
+///
+/// Made by the [`ReceivingHalf`], carried out by [`SendingHalf::answer`]. Opaque: all that
+/// matters outside is whether there is anything to carry.
+#[derive(Debug, Default)]
+pub struct Replies {
+    /// The payload of the latest ping, to answer with a pong.
+    pong: Option<Bytes>,
+    /// Boxed: it happens once per connection, and every idle connection carries the slot.
+    close: Option<Box<CloseReply>>,
+}
+
+/// How the peer's side of the connection ended.
+#[derive(Debug)]
+enum CloseReply {
+    /// The peer's Close: echo it unless ours went out first.
+    Echo(CloseFrame),
+    /// The peer broke the protocol: send our Close with this code and reason.
+    Fail(CloseCode, String),
+    /// The transport ended without a Close.
+    Ended,
+}
+
+impl Replies {
+    /// Whether there is nothing to carry out.
+    pub fn is_empty(&self) -> bool {
+        self.pong.is_none() && self.close.is_none()
+    }
+}
+
+/// The receiving half of an open connection: bytes in, events out.
+///
+/// Replies the peer's frames call for accumulate until [`take_replies`](Self::take_replies)
+/// hands them to the [`SendingHalf`]; only the latest ping is answered.
+#[derive(Debug)]
+pub struct ReceivingHalf {
+    role: Role,
+    pub(super) config: Config,
+    pub(super) recv: Receiver,
+    reading: Reading,
+    replies: Replies,
+    /// The negotiated permessage-deflate parameters.
+    pub(super) deflate: Option<DeflateParams>,
+    /// Which split this half came from, so only its own sending half reunites with it.
+    pub(super) pair: usize,
+}
+
+impl ReceivingHalf {
+    pub(super) fn new(role: Role, config: Config) -> Self {
+        ReceivingHalf {
+            role,
+            recv: Receiver::new(role, &config),
+            config,
+            reading: Reading::Frames,
+            replies: Replies::default(),
+            deflate: None,
+            pair: 0,
+        }
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The settings the connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The permessage-deflate parameters, if the extension was negotiated.
+    pub fn permessage_deflate(&self) -> Option<DeflateParams> {
+        self.deflate
+    }
+
+    /// Hands the engine bytes read from the transport (see
+    /// [`Connection::receive`](super::Connection::receive)).
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if self.wants_read() {
+            self.recv.receive(bytes);
+        }
+    }
+
+    /// Lends the receive buffer to `fill` (see
+    /// [`Connection::receive_with`](super::Connection::receive_with)).
+    pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let keep = self.wants_read();
+        self.recv.receive_with(room, keep, fill)
+    }
+
+    /// Room left in the receive buffer (see
+    /// [`Connection::receive_capacity`](super::Connection::receive_capacity)).
+    pub fn receive_capacity(&self) -> usize {
+        self.recv.capacity()
+    }
+
+    /// Tells the engine the transport's read side ended.
+    pub fn receive_eof(&mut self) {
+        self.recv.receive_eof();
+    }
+
+    /// Whether the engine still reads (see
+    /// [`Connection::wants_read`](super::Connection::wants_read)).
+    pub fn wants_read(&self) -> bool {
+        self.reading != Reading::Done
+    }
+
+    /// Whether the connection failed and input is being discarded until the peer's Close.
+    pub fn is_draining(&self) -> bool {
+        self.reading == Reading::Draining
+    }
+
+    /// Whether frames are still decoded: neither Close nor failure nor the end of input yet.
+    pub(super) fn is_reading_frames(&self) -> bool {
+        self.reading == Reading::Frames
+    }
+
+    /// Processes buffered bytes up to the next event (see
+    /// [`Connection::next_event`](super::Connection::next_event)); the replies it calls for
+    /// wait in [`take_replies`](Self::take_replies).
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        match self.reading {
+            Reading::Frames => match self.recv.poll() {
+                Ok(Some(received)) => Ok(Some(self.on_received(received))),
+                Ok(None) => Ok(None),
+                Err(error) => Err(self.fail(error)),
+            },
+            Reading::Draining => {
+                if self.recv.drain() {
+                    self.finish();
+                }
+                Ok(None)
+            }
+            Reading::Done => Ok(None),
+        }
+    }
+
+    /// Whether replies wait for the sending half.
+    pub fn has_replies(&self) -> bool {
+        !self.replies.is_empty()
+    }
+
+    /// The replies made since the last call, for [`SendingHalf::answer`].
+    pub fn take_replies(&mut self) -> Replies {
+        core::mem::take(&mut self.replies)
+    }
+
+    /// The control-frame and close policy, reading side: pings are answered (`auto_pong`),
+    /// the peer's Close is to be echoed, and the end of input without a Close is 1006.
+    fn on_received(&mut self, received: Received) -> Event {
+        match received {
+            Received::Data(event) => event,
+            Received::Ping(payload) => {
+                if self.config.auto_pong {
+                    self.replies.pong = Some(payload.clone());
+                }
+                Event::Ping(payload)
+            }
+            Received::Pong(payload) => Event::Pong(payload),
+            Received::Close(frame) => {
+                crate::log::event!(debug, role = ?self.role, code = frame.code.0, reason = frame.reason.as_str(), "peer closed");
+                self.replies.close = Some(Box::new(CloseReply::Echo(frame.clone())));
+                self.finish();
+                Event::Close(frame)
+            }
+            Received::End => {
+                crate::log::event!(debug, role = ?self.role, "transport ended without a Close (1006)");
+                self.replies.close = Some(Box::new(CloseReply::Ended));
+                self.finish();
+                Event::Close(CloseFrame::new(CloseCode::ABNORMAL, ""))
+            }
+        }
+    }
+
+    /// Fails the connection for an error found in the peer's frames: asks for the Close the
+    /// error calls for and drains the rest of the input.
+    fn fail(&mut self, error: Error) -> Error {
+        let Some(code) = error.close_code() else {
+            self.finish();
+            return error;
+        };
+        crate::log::event!(warn, role = ?self.role, code = code.0, %error, "peer broke the protocol; closing");
+        let reason = error.to_string();
+        let reason = truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2);
+        self.replies.close = Some(Box::new(CloseReply::Fail(code, reason.into())));
+        self.recv.start_draining();
+        self.reading = Reading::Draining;
+        if self.recv.drain() {
+            self.finish(); // the fault was the peer's Close, or its input ended already
+        }
+        error
+    }
+
+    /// No more reading: drops buffered input and state.
+    pub(super) fn finish(&mut self) {
+        self.reading = Reading::Done;
+        self.recv.clear();
+    }
+}
+
+/// The sending half of an open connection: messages in, bytes for the transport out.
+#[derive(Debug)]
+pub struct SendingHalf {
+    role: Role,
+    pub(super) send: Sender,
+    /// The peer ended the connection first (its Close, or the end of its input): sends then
+    /// fail with `ConnectionClosed` rather than `AlreadyClosed`.
+    peer_closed: bool,
+    /// Which split this half came from (see [`ReceivingHalf`]).
+    pub(super) pair: usize,
+}
+
+impl SendingHalf {
+    pub(super) fn new(role: Role, send: Sender) -> Self {
+        SendingHalf {
+            role,
+            send,
+            peer_closed: false,
+            pair: 0,
+        }
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Carries out what the receiving half decided: answers the latest ping (unless our
+    /// Close went out), echoes the peer's Close unless ours went out first, or sends the
+    /// Close that fails the connection.
+    pub fn answer(&mut self, replies: Replies) {
+        if let Some(payload) = replies.pong {
+            self.send.answer_ping(payload);
+        }
+        let first = !self.send.close_sent();
+        match replies.close.map(|close| *close) {
+            None => {}
+            Some(CloseReply::Echo(frame)) => {
+                self.peer_closed = first;
+                if first {
+                    // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets`
+                    // do); an empty Close is answered with an empty one.
+                    let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
+                    self.send.close(code, frame.reason.as_str());
+                }
+            }
+            Some(CloseReply::Fail(code, reason)) if first => self.send.close(Some(code), &reason),
+            Some(CloseReply::Fail(..)) => {}
+            Some(CloseReply::Ended) => self.peer_closed = first,
+        }
+    }
+
+    /// Whether our Close went out (or the peer ended the connection): nothing more is sent.
+    pub fn is_closed(&self) -> bool {
+        self.send.close_sent() || self.peer_closed
+    }
+
+    /// Whether our Close frame was queued.
+    pub(super) fn close_sent(&self) -> bool {
+        self.send.close_sent()
+    }
+
+    /// The error a send gets once the connection is closing or closed: who closed first
+    /// tells a normal end from a use after our own close.
+    pub(super) fn closed_error(&self) -> Error {
+        if self.peer_closed {
+            Error::ConnectionClosed
+        } else {
+            Error::AlreadyClosed
+        }
+    }
+
+    fn check_can_send(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        Ok(())
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<()> {
+        self.send_message(MessageKind::Text, text.as_bytes(), true)
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.send_message(MessageKind::Binary, data, true)
+    }
+
+    /// Queues a message, choosing whether it may be compressed (see
+    /// [`Connection::send_message`](super::Connection::send_message)).
+    pub fn send_message(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<()> {
+        self.check_can_send()?;
+        self.send.message(kind, Payload::Borrowed(data), compress)
+    }
+
+    /// Queues one fragment of a message (see
+    /// [`Connection::send_fragment`](super::Connection::send_fragment)).
+    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<()> {
+        self.check_can_send()?;
+        self.send.fragment(kind, data, is_last)
+    }
+
+    /// Queues a ping (at most 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        self.check_can_send()?;
+        self.send.control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (at most 125 bytes).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<()> {
+        self.check_can_send()?;
+        self.send.control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes).
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        let code = code.into();
+        self.check_can_send()?;
+        if !code.is_allowed_on_wire() {
+            return Err(Error::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        self.send_close(Some(code), reason);
+        Ok(())
+    }
+
+    fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        crate::log::event!(debug, role = ?self.role, code = code.map(|c| c.0), reason, "closing");
+        self.send.close(code, reason);
+    }
+
+    /// Queues any [`Message`] (see [`Connection::send`](super::Connection::send)).
+    pub fn send(&mut self, message: &Message) -> Result<()> {
+        match message {
+            Message::Text(text) => {
+                self.check_can_send()?;
+                self.send
+                    .message(MessageKind::Text, Payload::Shared(text.as_shared()), true)
+            }
+            Message::Binary(data) => {
+                self.check_can_send()?;
+                self.send
+                    .message(MessageKind::Binary, Payload::Shared(data), true)
+            }
+            Message::Ping(data) => self.ping(data),
+            Message::Pong(data) => self.pong(data),
+            Message::Close(Some(frame)) => self.close(frame.code, frame.reason.as_str()),
+            Message::Close(None) => {
+                self.check_can_send()?;
+                self.send_close(None, "");
+                Ok(())
+            }
+        }
+    }
+
+    /// The next contiguous stretch of bytes waiting to be written (see
+    /// [`Connection::outgoing`](super::Connection::outgoing)).
+    pub fn outgoing(&mut self) -> &[u8] {
+        self.send.outgoing().front()
+    }
+
+    /// Fills `slices` with the stretches waiting to be written (see
+    /// [`Connection::outgoing_vectored`](super::Connection::outgoing_vectored)).
+    #[cfg(feature = "std")]
+    pub fn outgoing_vectored<'a>(&'a mut self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.send.outgoing().io_slices(slices)
+    }
+
+    /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
+    pub fn advance_outgoing(&mut self, n: usize) {
+        self.send.advance(n);
+    }
+
+    /// Takes all waiting outgoing bytes at once.
+    pub fn take_outgoing(&mut self) -> Bytes {
+        self.send.outgoing().take()
+    }
+
+    /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.send.buffered_amount()
+    }
+
+    /// Whether anything waits to be written.
+    pub fn wants_write(&self) -> bool {
+        self.buffered_amount() > 0
+    }
+
+    /// Drops everything queued; nothing more is sent (see
+    /// [`Connection::terminate`](super::Connection::terminate)).
+    pub fn terminate(&mut self) {
+        self.send.terminate();
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
