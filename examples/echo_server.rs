@@ -2,9 +2,11 @@
 //! accepts any valid permessage-deflate offer.
 //!
 //! ```text
-//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--runtime tokio|smol|async-std|std]
-//!     [--max-message-size BYTES]
+//! cargo run --release --example echo_server -- 127.0.0.1:9001
+//!     [--runtime tokio|tokio-split|smol|async-std|std] [--max-message-size BYTES]
 //! ```
+//! `tokio-split` splits each connection (`into_split`): a reader task hands messages over a
+//! channel to a writer task, the shape of most real servers.
 //! The message limit defaults to 256 MiB, which Autobahn's chapter 9 needs.
 //! The Autobahn|Testsuite drives it as the server under test. Prints a `listening` line once
 //! bound.
@@ -52,11 +54,12 @@ fn main() -> std::io::Result<()> {
     }
     match runtime.as_str() {
         "tokio" => tokio_server(&addr),
+        "tokio-split" => tokio_split_server(&addr),
         "smol" => smol::block_on(smol_server(&addr)),
         "async-std" => async_std::task::block_on(async_std_server(&addr)),
         "std" => std_server(&addr),
         other => {
-            eprintln!("unknown runtime {other:?}: use tokio, smol, async-std or std");
+            eprintln!("unknown runtime {other:?}: use tokio, tokio-split, smol, async-std or std");
             std::process::exit(2);
         }
     }
@@ -90,6 +93,46 @@ fn tokio_server(addr: &str) -> std::io::Result<()> {
                         }
                     }
                     Ok(())
+                }
+                .map_report(),
+            );
+        }
+    })
+}
+
+fn tokio_split_server(addr: &str) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!(
+            "echo_server (tokio, split halves) listening on ws://{}",
+            listener.local_addr()?
+        );
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(
+                async move {
+                    stream.set_nodelay(true)?;
+                    let accept = ferrosocket::tokio::accept_with(stream, config(), decide);
+                    let ws = tokio::time::timeout(Duration::from_secs(10), accept)
+                        .await
+                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+                    let (mut sender, mut receiver) = ws.into_split();
+                    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(16);
+                    let writer = tokio::spawn(async move {
+                        while let Some(message) = rx.recv().await {
+                            sender.send(message).await?;
+                        }
+                        Ok::<_, Error>(())
+                    });
+                    while let Some(message) = receiver.next().await {
+                        let message = message?;
+                        if message.is_data() && tx.send(message).await.is_err() {
+                            break; // the writer failed: its error is reported below
+                        }
+                    }
+                    drop(tx);
+                    writer.await.expect("the writer task")
                 }
                 .map_report(),
             );

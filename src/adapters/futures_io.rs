@@ -82,6 +82,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesTransport<S> {
 /// A WebSocket over a futures-io transport.
 pub type WebSocketStream<S> = stream::WebSocketStream<FuturesTransport<S>>;
 
+/// The sending half of a split [`WebSocketStream`] ([`into_split`](stream::WebSocketStream::into_split)).
+pub type WebSocketSender<S> = stream::WebSocketSender<FuturesTransport<S>>;
+
+/// The receiving half of a split [`WebSocketStream`] ([`into_split`](stream::WebSocketStream::into_split)).
+pub type WebSocketReceiver<S> = stream::WebSocketReceiver<FuturesTransport<S>>;
+
 stream::handshake_entry_points!(FuturesTransport, AsyncRead, AsyncWrite);
 
 /// What the connectors return: a stream, or TLS over it for `wss://`.

@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 
+pub use super::split::{ReuniteError, WebSocketReceiver, WebSocketSender};
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Connection, Error, Event, HandshakeError, Message, Request, Response,
@@ -60,6 +61,16 @@ pub trait AsyncTransport: Unpin {
     fn sleep(&self, duration: Duration) -> Sleep;
 }
 
+/// What a stream's halves kept of its adapter state, for [`WebSocketStream::reunited`].
+pub(crate) struct Reunited {
+    pub(crate) read_size: usize,
+    pub(crate) high_water: usize,
+    pub(crate) heartbeat: Option<Heartbeat>,
+    pub(crate) shut_down: bool,
+    pub(crate) terminated: bool,
+    pub(crate) failure: Option<Error>,
+}
+
 /// A timer future, as a runtime makes them.
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -68,7 +79,7 @@ pub type Timer = Arc<dyn Fn(Duration) -> Sleep + Send + Sync>;
 
 /// Pings the peer every `interval` and terminates the connection when a pong does not follow
 /// within `timeout` (Node `ws`'s heartbeat pattern).
-struct Heartbeat {
+pub(crate) struct Heartbeat {
     interval: Duration,
     timeout: Duration,
     timer: Timer,
@@ -132,12 +143,155 @@ pub struct WebSocketStream<T> {
 }
 
 /// A pending timer, shown in `Debug` output by name only.
-struct Deadline(Sleep);
+pub(crate) struct Deadline(pub(crate) Sleep);
 
 impl std::fmt::Debug for Deadline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Deadline")
     }
+}
+
+/// What the heartbeat asks for when its timer fires.
+pub(crate) enum Beat {
+    /// Send a ping.
+    Ping,
+    /// The peer missed its pong: terminate the connection.
+    Missed,
+}
+
+impl Heartbeat {
+    /// Polls the timer; what is due, if anything. `open` says whether the connection is
+    /// open (no pings once it is closing).
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, open: bool) -> Option<Beat> {
+        if !open || self.sleep.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        if self.awaiting_pong {
+            return Some(Beat::Missed);
+        }
+        self.awaiting_pong = true;
+        self.sleep = (self.timer)(self.timeout);
+        // Register the new timer with this task.
+        let _ = self.sleep.as_mut().poll(cx);
+        Some(Beat::Ping)
+    }
+
+    /// A pong (or any sign of life) resets the heartbeat.
+    pub(crate) fn alive(&mut self) {
+        self.awaiting_pong = false;
+        self.sleep = (self.timer)(self.interval);
+    }
+
+    /// The error a missed pong ends the connection with.
+    pub(crate) fn missed() -> Error {
+        io::Error::new(io::ErrorKind::TimedOut, "no pong within the heartbeat timeout").into()
+    }
+}
+
+/// The engine's receiving side as an adapter reads into it: a whole [`Connection`] or its
+/// [`ReceivingHalf`](crate::ReceivingHalf).
+pub(crate) trait Inbox {
+    fn receive_capacity(&self) -> usize;
+    fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R;
+    fn receive_eof(&mut self);
+}
+
+/// The engine's sending side as an adapter writes from it: a whole [`Connection`] or its
+/// [`SendingHalf`](crate::SendingHalf).
+pub(crate) trait Outbox {
+    fn outgoing_vectored<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize;
+    fn advance_outgoing(&mut self, n: usize);
+}
+
+macro_rules! engine_io {
+    ($($engine:ty),*) => {$(
+        impl Inbox for $engine {
+            fn receive_capacity(&self) -> usize {
+                <$engine>::receive_capacity(self)
+            }
+            fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
+                <$engine>::receive_with(self, room, fill)
+            }
+            fn receive_eof(&mut self) {
+                <$engine>::receive_eof(self)
+            }
+        }
+    )*};
+}
+engine_io!(Connection, crate::ReceivingHalf);
+
+impl Outbox for Connection {
+    fn outgoing_vectored<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
+        Connection::outgoing_vectored(self, slices)
+    }
+    fn advance_outgoing(&mut self, n: usize) {
+        Connection::advance_outgoing(self, n)
+    }
+}
+
+impl Outbox for crate::SendingHalf {
+    fn outgoing_vectored<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
+        crate::SendingHalf::outgoing_vectored(self, slices)
+    }
+    fn advance_outgoing(&mut self, n: usize) {
+        crate::SendingHalf::advance_outgoing(self, n)
+    }
+}
+
+/// Reads once from the transport, straight into the engine's buffer; a read that fills its
+/// room doubles `read_size` (up to [`MAX_READ`]).
+pub(crate) fn poll_fill<T: AsyncTransport>(
+    io: &mut T,
+    engine: &mut impl Inbox,
+    read_size: &mut usize,
+    cx: &mut Context<'_>,
+) -> Poll<Result<()>> {
+    let read = if engine.receive_capacity() == 0 {
+        // The engine holds no buffer (an idle connection): wait with a buffer on the
+        // stack, and give the engine one only once data arrives.
+        let mut probe = [0u8; FIRST_READ];
+        ready!(io.poll_read_some(cx, &mut probe)).map(|n| {
+            engine.receive_with(*read_size, |buf| buf.extend_from_slice(&probe[..n]));
+            (n, FIRST_READ)
+        })
+    } else {
+        ready!(engine.receive_with(*read_size, |buf| {
+            let room = buf.capacity();
+            io.poll_read_buf(cx, buf).map_ok(|n| (n, room))
+        }))
+    };
+    match read {
+        Ok((0, _)) => engine.receive_eof(),
+        Ok((n, room)) => {
+            if n == room {
+                *read_size = (*read_size * 2).min(MAX_READ);
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => engine.receive_eof(),
+        Err(e) => return Poll::Ready(Err(e.into())),
+    }
+    Poll::Ready(Ok(()))
+}
+
+/// Writes everything the engine has queued and flushes the transport.
+pub(crate) fn poll_write_all<T: AsyncTransport>(
+    io: &mut T,
+    engine: &mut impl Outbox,
+    cx: &mut Context<'_>,
+) -> Poll<Result<()>> {
+    loop {
+        let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
+        let filled = engine.outgoing_vectored(&mut slices);
+        if filled == 0 {
+            break;
+        }
+        match ready!(io.poll_write_vectored_some(cx, &slices[..filled])) {
+            Ok(0) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into())),
+            Ok(n) => engine.advance_outgoing(n),
+            Err(e) => return Poll::Ready(Err(e.into())),
+        }
+    }
+    Poll::Ready(ready!(io.poll_flush_transport(cx)).map_err(Error::from))
 }
 
 impl<T: AsyncTransport> WebSocketStream<T> {
@@ -173,33 +327,27 @@ impl<T: AsyncTransport> WebSocketStream<T> {
 
     /// Drives the heartbeat: sends due pings; an error once the peer missed its pong.
     fn poll_heartbeat(&mut self, cx: &mut Context<'_>) -> Result<()> {
-        let Some(heartbeat) = self.heartbeat.as_mut() else {
-            return Ok(());
-        };
-        if self.conn.state() != State::Open || heartbeat.sleep.as_mut().poll(cx).is_pending() {
-            return Ok(());
+        let open = self.conn.state() == State::Open;
+        match self
+            .heartbeat
+            .as_mut()
+            .and_then(|heartbeat| heartbeat.poll(cx, open))
+        {
+            None => Ok(()),
+            Some(Beat::Ping) => self.conn.ping(b""),
+            Some(Beat::Missed) => {
+                self.heartbeat = None;
+                self.conn.terminate();
+                self.terminated = true;
+                Err(Heartbeat::missed())
+            }
         }
-        if heartbeat.awaiting_pong {
-            self.heartbeat = None;
-            self.conn.terminate();
-            self.terminated = true;
-            return Err(
-                io::Error::new(io::ErrorKind::TimedOut, "no pong within the heartbeat timeout").into(),
-            );
-        }
-        heartbeat.awaiting_pong = true;
-        heartbeat.sleep = (heartbeat.timer)(heartbeat.timeout);
-        // Register the new timer with this task.
-        let _ = heartbeat.sleep.as_mut().poll(cx);
-        self.conn.ping(b"")?;
-        Ok(())
     }
 
     /// A pong (or any sign of life) resets the heartbeat.
     fn heartbeat_alive(&mut self) {
         if let Some(heartbeat) = self.heartbeat.as_mut() {
-            heartbeat.awaiting_pong = false;
-            heartbeat.sleep = (heartbeat.timer)(heartbeat.interval);
+            heartbeat.alive();
         }
     }
 
@@ -232,6 +380,75 @@ impl<T: AsyncTransport> WebSocketStream<T> {
     /// The transport glue, mutably.
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.io
+    }
+
+    /// Splits the stream into owned halves for two tasks, shaped like those of
+    /// `futures::StreamExt::split` (and tokio-tungstenite's): a [`WebSocketSender`] (a
+    /// [`Sink`] with `buffered_amount` and backpressure) and a [`WebSocketReceiver`] (a
+    /// [`Stream`] that answers pings and the peer's Close on its own), joined again by
+    /// [`WebSocketReceiver::reunite`].
+    ///
+    /// Unlike futures' `split`, the halves share no lock on the receive path: the engine
+    /// splits too, and the receiver parses, inflates and validates on its own. The halves
+    /// lock only around writes to the transport (and the transport around each read call).
+    ///
+    /// ```no_run
+    /// use ferrosocket::Message;
+    /// use futures_util::{SinkExt, StreamExt};
+    ///
+    /// # async fn run() -> ferrosocket::Result<()> {
+    /// let (ws, _) = ferrosocket::tokio::connect("ws://127.0.0.1:9001/").await?;
+    /// let (mut sender, mut receiver) = ws.into_split();
+    /// let writer = tokio::spawn(async move {
+    ///     for n in 0..10 {
+    ///         sender.send(Message::text(format!("tick {n}"))).await?;
+    ///     }
+    ///     SinkExt::close(&mut sender).await?; // starts the closing handshake
+    ///     Ok::<_, ferrosocket::Error>(sender)
+    /// });
+    /// while let Some(message) = receiver.next().await {
+    ///     println!("{:?}", message?);
+    /// }
+    /// let sender = writer.await.expect("the writer task")?;
+    /// let ws = receiver.reunite(sender).expect("halves of one stream");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the opening handshake has not finished (a stream made with
+    /// [`from_connection`](Self::from_connection) from a connecting engine); streams from the
+    /// `connect` and `accept` functions are open.
+    pub fn into_split(self) -> (WebSocketSender<T>, WebSocketReceiver<T>) {
+        let Ok((sending, receiving)) = self.conn.split() else {
+            panic!("WebSocketStream::into_split before the opening handshake finished");
+        };
+        super::split::split(super::split::SplitParts {
+            io: self.io,
+            sending,
+            receiving,
+            read_size: self.read_size,
+            high_water: self.high_water,
+            heartbeat: self.heartbeat,
+            shut_down: self.shut_down,
+            terminated: self.terminated,
+            failure: self.failure,
+        })
+    }
+
+    /// A stream from reunited halves.
+    pub(crate) fn reunited(io: T, conn: Connection, kept: Reunited) -> Self {
+        WebSocketStream {
+            io,
+            conn,
+            read_size: kept.read_size,
+            high_water: kept.high_water,
+            shut_down: kept.shut_down,
+            heartbeat: kept.heartbeat,
+            terminated: kept.terminated,
+            failure: kept.failure,
+            drain_deadline: None,
+        }
     }
 
     /// The transport and the engine, to move the connection elsewhere (e.g. into the
@@ -428,50 +645,12 @@ impl<T: AsyncTransport> WebSocketStream<T> {
 
     /// Reads once from the transport, straight into the engine's buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let read = if self.conn.receive_capacity() == 0 {
-            // The engine holds no buffer (an idle connection): wait with a buffer on the
-            // stack, and give the engine one only once data arrives.
-            let mut probe = [0u8; FIRST_READ];
-            ready!(self.io.poll_read_some(cx, &mut probe)).map(|n| {
-                self.conn
-                    .receive_with(self.read_size, |buf| buf.extend_from_slice(&probe[..n]));
-                (n, FIRST_READ)
-            })
-        } else {
-            let io = &mut self.io;
-            ready!(self.conn.receive_with(self.read_size, |buf| {
-                let room = buf.capacity();
-                io.poll_read_buf(cx, buf).map_ok(|n| (n, room))
-            }))
-        };
-        match read {
-            Ok((0, _)) => self.conn.receive_eof(),
-            Ok((n, room)) => {
-                if n == room {
-                    self.read_size = (self.read_size * 2).min(MAX_READ);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.conn.receive_eof(),
-            Err(e) => return Poll::Ready(Err(e.into())),
-        }
-        Poll::Ready(Ok(()))
+        poll_fill(&mut self.io, &mut self.conn, &mut self.read_size, cx)
     }
 
     /// Writes everything queued and flushes the transport.
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        loop {
-            let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
-            let filled = self.conn.outgoing_vectored(&mut slices);
-            if filled == 0 {
-                break;
-            }
-            match ready!(self.io.poll_write_vectored_some(cx, &slices[..filled])) {
-                Ok(0) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into())),
-                Ok(n) => self.conn.advance_outgoing(n),
-                Err(e) => return Poll::Ready(Err(e.into())),
-            }
-        }
-        Poll::Ready(ready!(self.io.poll_flush_transport(cx)).map_err(Error::from))
+        poll_write_all(&mut self.io, &mut self.conn, cx)
     }
 
     /// Ready when the outgoing buffer is under the high-water mark (writing to get there).

@@ -80,6 +80,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for TokioTransport<S> {
 /// A WebSocket over a tokio transport.
 pub type WebSocketStream<S> = stream::WebSocketStream<TokioTransport<S>>;
 
+/// The sending half of a split [`WebSocketStream`] ([`into_split`](stream::WebSocketStream::into_split)).
+pub type WebSocketSender<S> = stream::WebSocketSender<TokioTransport<S>>;
+
+/// The receiving half of a split [`WebSocketStream`] ([`into_split`](stream::WebSocketStream::into_split)).
+pub type WebSocketReceiver<S> = stream::WebSocketReceiver<TokioTransport<S>>;
+
 /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
 /// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or the
 /// `native-tls` feature; for other roots use [`Connector::tls`].

@@ -228,6 +228,12 @@ impl ReceivingHalf {
         error
     }
 
+    /// Stops reading at once (the transport is being dropped): buffered input is dropped
+    /// and no more events come.
+    pub fn terminate(&mut self) {
+        self.finish();
+    }
+
     /// No more reading: drops buffered input and state.
     pub(super) fn finish(&mut self) {
         self.reading = Reading::Done;

@@ -1,0 +1,614 @@
+//! A [`WebSocketStream`] in two owned halves for two tasks: a [`WebSocketSender`] (a
+//! [`Sink`]) and a [`WebSocketReceiver`] (a [`Stream`]), from
+//! [`WebSocketStream::into_split`].
+//!
+//! The engine splits too ([`Connection::split`](crate::Connection::split)): the receiver owns
+//! the decoder and reads, decompresses and validates with no lock held; the sender owns the
+//! encoder and its queue. What both must touch is the transport's write side and the queue
+//! in front of it — the receiver writes pongs and the close reply there, so they go out
+//! while only the receiver is polled. That sits behind a lock taken per write, never held
+//! across an await. Reads lock the transport for the length of one read call (TLS streams
+//! cannot be read and written at once otherwise); nothing the engine does per message happens
+//! under a lock.
+//!
+//! A transport keeps one waker per direction, so the halves poll it with a waker of their
+//! own that wakes every half waiting on it: neither can steal the other's wake-up.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{ready, Context, Poll, Wake, Waker};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+
+use super::stream::{poll_fill, poll_write_all, AsyncTransport, Beat, Deadline, Heartbeat, WebSocketStream};
+use crate::{CloseCode, CloseFrame, Error, Event, Message, ReceivingHalf, Result, Role, SendingHalf};
+
+/// Locks, shrugging off poisoning: every critical section leaves the state consistent (a
+/// panic inside one comes from the transport, between whole writes).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Which half waits on the transport.
+#[derive(Clone, Copy)]
+enum Half {
+    Sender = 0,
+    Receiver = 1,
+}
+
+/// The wakers of the halves waiting on the transport; woken together.
+#[derive(Default)]
+struct Waiters {
+    slots: [Mutex<Option<Waker>>; 2],
+}
+
+impl Waiters {
+    fn register(&self, half: Half, waker: &Waker) {
+        let mut slot = lock(&self.slots[half as usize]);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    fn clear(&self, half: Half) {
+        lock(&self.slots[half as usize]).take();
+    }
+}
+
+impl Wake for Waiters {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        for slot in &self.slots {
+            let waker = lock(slot).take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// The write side: the sending engine (the queue both halves write into) and whether the
+/// transport's write side was shut down.
+struct Writer {
+    sending: SendingHalf,
+    shut_down: bool,
+}
+
+/// What the halves share. Lock order: `writer`, then `transport`.
+struct Shared<T> {
+    writer: Mutex<Writer>,
+    transport: Mutex<T>,
+    waiters: Arc<Waiters>,
+    /// Wakes every waiting half; what the transport is polled with.
+    waker: Waker,
+}
+
+impl<T: AsyncTransport> Shared<T> {
+    /// Runs one transport call for `half` with the shared waker; a call that completes
+    /// takes `half`'s registration back (it is not waiting any more).
+    fn poll_transport<R>(
+        &self,
+        half: Half,
+        cx: &Context<'_>,
+        call: impl FnOnce(&mut T, &mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R> {
+        self.waiters.register(half, cx.waker());
+        let mut shared_cx = Context::from_waker(&self.waker);
+        let result = call(&mut lock(&self.transport), &mut shared_cx);
+        if result.is_ready() {
+            self.waiters.clear(half);
+        }
+        result
+    }
+
+    /// Writes everything queued and flushes, with the writer locked.
+    fn poll_write_locked(&self, writer: &mut Writer, half: Half, cx: &Context<'_>) -> Poll<Result<()>> {
+        self.poll_transport(half, cx, |io, cx| poll_write_all(io, &mut writer.sending, cx))
+    }
+
+    fn poll_write_out(&self, half: Half, cx: &Context<'_>) -> Poll<Result<()>> {
+        self.poll_write_locked(&mut lock(&self.writer), half, cx)
+    }
+
+    /// Shuts the transport's write side down, once, after writing what is queued.
+    fn poll_shut_down(&self, half: Half, cx: &Context<'_>) -> Poll<Result<()>> {
+        let mut writer = lock(&self.writer);
+        ready!(self.poll_write_locked(&mut writer, half, cx))?;
+        if !writer.shut_down {
+            let _ = ready!(self.poll_transport(half, cx, |io, cx| io.poll_shutdown_transport(cx)));
+            writer.shut_down = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The sending half of a split [`WebSocketStream`]: a [`Sink`] of [`Message`]s, plus plain
+/// async methods and backpressure. Made by [`WebSocketStream::into_split`].
+pub struct WebSocketSender<T> {
+    shared: Arc<Shared<T>>,
+    high_water: usize,
+}
+
+/// The receiving half of a split [`WebSocketStream`]: a [`Stream`] of [`Message`]s. It
+/// answers pings and the peer's Close itself, so they go out even while the sender is idle.
+/// Made by [`WebSocketStream::into_split`]; [`reunite`](Self::reunite) joins the halves again.
+pub struct WebSocketReceiver<T> {
+    shared: Arc<Shared<T>>,
+    receiving: ReceivingHalf,
+    read_size: usize,
+    heartbeat: Option<Heartbeat>,
+    /// Ended without a closing handshake: shut the transport down.
+    terminated: bool,
+    /// The error that failed the connection, reported once the peer answered our Close.
+    failure: Option<Error>,
+    /// While draining after a failure: when to stop waiting for the peer.
+    drain_deadline: Option<Deadline>,
+    /// Replies were queued and not yet written out.
+    unflushed: bool,
+}
+
+impl<T> std::fmt::Debug for WebSocketSender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketSender")
+            .field("high_water", &self.high_water)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for WebSocketReceiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketReceiver")
+            .field("receiving", &self.receiving)
+            .field("terminated", &self.terminated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`WebSocketStream::into_split`] hands each half.
+pub(crate) struct SplitParts<T> {
+    pub(crate) io: T,
+    pub(crate) sending: SendingHalf,
+    pub(crate) receiving: ReceivingHalf,
+    pub(crate) read_size: usize,
+    pub(crate) high_water: usize,
+    pub(crate) heartbeat: Option<Heartbeat>,
+    pub(crate) shut_down: bool,
+    pub(crate) terminated: bool,
+    pub(crate) failure: Option<Error>,
+}
+
+/// Builds the halves.
+pub(crate) fn split<T: AsyncTransport>(parts: SplitParts<T>) -> (WebSocketSender<T>, WebSocketReceiver<T>) {
+    let waiters = Arc::new(Waiters::default());
+    let shared = Arc::new(Shared {
+        writer: Mutex::new(Writer {
+            sending: parts.sending,
+            shut_down: parts.shut_down,
+        }),
+        transport: Mutex::new(parts.io),
+        waker: Waker::from(waiters.clone()),
+        waiters,
+    });
+    let sender = WebSocketSender {
+        shared: shared.clone(),
+        high_water: parts.high_water,
+    };
+    let receiver = WebSocketReceiver {
+        shared,
+        receiving: parts.receiving,
+        read_size: parts.read_size,
+        heartbeat: parts.heartbeat,
+        terminated: parts.terminated,
+        failure: parts.failure,
+        drain_deadline: None,
+        unflushed: false,
+    };
+    (sender, receiver)
+}
+
+impl<T: AsyncTransport> WebSocketSender<T> {
+    /// Sends a message: waits while the outgoing buffer is over the high-water mark, queues
+    /// the message and writes it out.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled while waiting for room, the message is not sent; cancelled after it was
+    /// queued, it is sent by the next `send`, `flush` or `close`. Never twice, never in part.
+    pub async fn send(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.queue(&message)?;
+        self.flush().await
+    }
+
+    /// Queues a message without writing it; it goes out with the next
+    /// [`send`](Self::send) or [`flush`](Self::flush). Waits only while the outgoing buffer
+    /// is over the high-water mark.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send): a message is either queued whole or not at all.
+    pub async fn feed(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.queue(&message)
+    }
+
+    /// Writes everything queued and flushes the transport.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: what was not written stays queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.shared.poll_write_out(Half::Sender, cx)).await
+    }
+
+    /// Starts the closing handshake and flushes the Close frame; the receiver then reads
+    /// on until the peer's reply ends its stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// The Close is queued before the first await: cancelled, it still goes out with the
+    /// next write of either half.
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        lock(&self.shared.writer).sending.close(code, reason)?;
+        self.flush().await
+    }
+
+    /// Bytes queued but not yet written to the transport (Node's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        lock(&self.shared.writer).sending.buffered_amount()
+    }
+
+    /// Sets the outgoing high-water mark: sends wait while more than `bytes` are buffered.
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.high_water = bytes;
+    }
+
+    /// Whether nothing more can be sent: our Close went out, or the peer ended the
+    /// connection.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.writer).sending.is_closed()
+    }
+
+    /// Whether `receiver` is this sender's other half.
+    pub fn is_pair_of(&self, receiver: &WebSocketReceiver<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &receiver.shared)
+    }
+
+    fn queue(&self, message: &Message) -> Result<()> {
+        lock(&self.shared.writer).sending.send(message)
+    }
+
+    /// Ready when the outgoing buffer is under the high-water mark (writing to get there).
+    fn poll_ready_to_send(&self, cx: &Context<'_>) -> Poll<Result<()>> {
+        let mut writer = lock(&self.shared.writer);
+        while writer.sending.buffered_amount() > self.high_water {
+            ready!(self.shared.poll_write_locked(&mut writer, Half::Sender, cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncTransport> Sink<Message> for WebSocketSender<T> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_ready_to_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<()> {
+        self.queue(&message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.shared.poll_write_out(Half::Sender, cx)
+    }
+
+    /// Starts the closing handshake (1000) if nothing closed the connection yet, and flushes.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let mut writer = lock(&self.shared.writer);
+        if !writer.sending.is_closed() {
+            writer.sending.close(CloseCode::NORMAL, "")?;
+        }
+        self.shared.poll_write_locked(&mut writer, Half::Sender, cx)
+    }
+}
+
+impl<T: AsyncTransport> WebSocketReceiver<T> {
+    /// Reads the next message; `None` once the connection has closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: every byte read is kept in the engine, so a `select!` loop that drops
+    /// this future mid-message loses nothing; the next call resumes where it stopped.
+    pub async fn next(&mut self) -> Option<Result<Message>> {
+        poll_fn(|cx| self.poll_message(cx)).await
+    }
+
+    /// Reads the next raw engine [`Event`] (fragments included); `None` once closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`next`](Self::next).
+    pub async fn next_event(&mut self) -> Option<Result<Event>> {
+        poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// Closes gracefully from the receiving side: sends a Close with `code` and `reason`
+    /// (unless the connection is closing already), then reads, discarding messages, until
+    /// the peer's Close or `deadline`, whichever is first. Returns the peer's Close, or 1006
+    /// when the deadline passed first.
+    ///
+    /// # Cancel safety
+    ///
+    /// The Close is queued before the first await; cancelled, the handshake simply goes on
+    /// with the next read.
+    pub async fn close_within<D>(
+        &mut self,
+        code: impl Into<CloseCode>,
+        reason: &str,
+        deadline: D,
+    ) -> Result<CloseFrame>
+    where
+        D: Future<Output = ()>,
+    {
+        {
+            let mut writer = lock(&self.shared.writer);
+            if !writer.sending.is_closed() {
+                writer.sending.close(code, reason)?;
+                self.unflushed = true;
+            }
+        }
+        let mut deadline = std::pin::pin!(deadline);
+        let abnormal = || CloseFrame::new(CloseCode::ABNORMAL, "");
+        poll_fn(|cx| loop {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(abnormal()));
+            }
+            match ready!(self.poll_event(cx)) {
+                Some(Ok(Event::Close(frame))) => return Poll::Ready(Ok(frame)),
+                Some(Ok(_)) => continue,
+                Some(Err(Error::AlreadyClosed | Error::ConnectionClosed)) | None => {
+                    return Poll::Ready(Ok(abnormal()))
+                }
+                Some(Err(e)) => return Poll::Ready(Err(e)),
+            }
+        })
+        .await
+    }
+
+    /// The engine's receiving half.
+    pub fn receiving_half(&self) -> &ReceivingHalf {
+        &self.receiving
+    }
+
+    /// Joins the halves again; halves of different streams are given back.
+    #[allow(clippy::result_large_err)] // the halves come back, as with futures' and tokio's
+    pub fn reunite(
+        self,
+        sender: WebSocketSender<T>,
+    ) -> std::result::Result<WebSocketStream<T>, ReuniteError<T>> {
+        if !sender.is_pair_of(&self) {
+            return Err(ReuniteError(sender, self));
+        }
+        let high_water = sender.high_water;
+        drop(sender);
+        let Ok(shared) = Arc::try_unwrap(self.shared) else {
+            unreachable!("the halves hold the only two references, and the sender's is gone");
+        };
+        let writer = shared.writer.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let io = shared
+            .transport
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Ok(conn) = crate::Connection::reunite(writer.sending, self.receiving) else {
+            unreachable!("halves of one stream come from one connection");
+        };
+        Ok(WebSocketStream::reunited(
+            io,
+            conn,
+            super::stream::Reunited {
+                read_size: self.read_size,
+                high_water,
+                heartbeat: self.heartbeat,
+                shut_down: writer.shut_down,
+                terminated: self.terminated,
+                failure: self.failure,
+            },
+        ))
+    }
+
+    /// The next engine event, reading the transport (and writing replies) as needed.
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
+        if let Err(e) = self.poll_heartbeat(cx) {
+            return Poll::Ready(Some(Err(e)));
+        }
+        loop {
+            match self.receiving.next_event() {
+                Ok(Some(event)) => {
+                    if matches!(event, Event::Pong(_)) {
+                        if let Some(heartbeat) = self.heartbeat.as_mut() {
+                            heartbeat.alive();
+                        }
+                    }
+                    if self.receiving.has_replies() {
+                        // Start writing the reply; it completes on later polls if it must wait.
+                        let _ = self.poll_answer(cx);
+                    }
+                    return Poll::Ready(Some(Ok(event)));
+                }
+                Ok(None) if !self.receiving.wants_read() => {
+                    ready!(self.poll_finish(cx));
+                    return Poll::Ready(self.failure.take().map(Err));
+                }
+                Ok(None) if self.receiving.is_draining() => {
+                    ready!(self.poll_drain(cx));
+                }
+                Ok(None) => {
+                    // Replies (pongs) go out while we wait for input.
+                    if let Poll::Ready(Err(e)) = self.poll_answer(cx) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    let fill = self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
+                        poll_fill(io, &mut self.receiving, &mut self.read_size, cx)
+                    });
+                    if let Err(e) = ready!(fill) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Err(e) => {
+                    let _ = self.poll_answer(cx);
+                    if !self.receiving.wants_read() {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    // The Close is on its way: drain until the peer answers, then report.
+                    self.failure = Some(e);
+                }
+            }
+        }
+    }
+
+    /// The next message (skipping raw events that are not messages).
+    pub fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        loop {
+            let event = match ready!(self.poll_event(cx)) {
+                Some(Ok(event)) => event,
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            };
+            if let Some(message) = event.into_message().transpose() {
+                return Poll::Ready(Some(message));
+            }
+        }
+    }
+
+    /// Hands the replies made so far to the sending half and writes them (and whatever else
+    /// is queued) out. Takes the lock only when there is something to write.
+    fn poll_answer(&mut self, cx: &Context<'_>) -> Poll<Result<()>> {
+        if !self.unflushed && !self.receiving.has_replies() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut writer = lock(&self.shared.writer);
+        writer.sending.answer(self.receiving.take_replies());
+        self.unflushed = true;
+        let written = self.shared.poll_write_locked(&mut writer, Half::Receiver, cx);
+        if written.is_ready() {
+            self.unflushed = false;
+        }
+        written
+    }
+
+    /// Sends due heartbeat pings; an error once the peer missed its pong.
+    fn poll_heartbeat(&mut self, cx: &mut Context<'_>) -> Result<()> {
+        let Some(heartbeat) = self.heartbeat.as_mut() else {
+            return Ok(());
+        };
+        let open = self.receiving.wants_read() && !self.receiving.is_draining();
+        match heartbeat.poll(cx, open) {
+            None => Ok(()),
+            Some(Beat::Ping) => {
+                let mut writer = lock(&self.shared.writer);
+                if writer.sending.is_closed() {
+                    return Ok(());
+                }
+                writer.sending.ping(b"")?;
+                self.unflushed = true;
+                Ok(())
+            }
+            Some(Beat::Missed) => {
+                self.heartbeat = None;
+                self.terminate();
+                Err(Heartbeat::missed())
+            }
+        }
+    }
+
+    /// Ends the connection without a closing handshake.
+    fn terminate(&mut self) {
+        self.receiving.terminate();
+        lock(&self.shared.writer).sending.terminate();
+        self.terminated = true;
+    }
+
+    /// After the engine failed the connection: writes its Close (a server then ends its
+    /// write side) and discards input until the peer's Close or the end of the stream,
+    /// within the close timeout (see `WebSocketStream`'s drain).
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if ready!(self.poll_answer(cx)).is_err() {
+            self.receiving.terminate(); // the peer is gone: nothing to wait for
+            return Poll::Ready(());
+        }
+        if self.receiving.role() == Role::Server
+            && ready!(self.shared.poll_shut_down(Half::Receiver, cx)).is_err()
+        {
+            self.receiving.terminate();
+            return Poll::Ready(());
+        }
+        let mut deadline = match self.drain_deadline.take() {
+            Some(Deadline(deadline)) => deadline,
+            None => lock(&self.shared.transport).sleep(self.receiving.config().close_timeout),
+        };
+        while self.receiving.wants_read() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                self.terminate();
+                break;
+            }
+            let fill = self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
+                poll_fill(io, &mut self.receiving, &mut self.read_size, cx)
+            });
+            match fill {
+                Poll::Pending => {
+                    self.drain_deadline = Some(Deadline(deadline));
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(_)) => self.terminate(),
+                Poll::Ready(Ok(())) => {
+                    let _ = self.receiving.next_event(); // discards what arrived
+                }
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Once closed: writes what is left (the close reply), then, as the server or once the
+    /// peer hung up, shuts the transport's write side down.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if ready!(self.poll_answer(cx)).is_err() {
+            return Poll::Ready(());
+        }
+        if self.receiving.role() == Role::Server || self.terminated {
+            let _ = ready!(self.shared.poll_shut_down(Half::Receiver, cx));
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<T: AsyncTransport> Stream for WebSocketReceiver<T> {
+    type Item = Result<Message>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_message(cx)
+    }
+}
+
+/// The halves given to [`WebSocketReceiver::reunite`] came from different streams; here
+/// they are back.
+pub struct ReuniteError<T>(pub WebSocketSender<T>, pub WebSocketReceiver<T>);
+
+impl<T> std::fmt::Debug for ReuniteError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReuniteError(..)")
+    }
+}
+
+impl<T> std::fmt::Display for ReuniteError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tried to reunite halves of different WebSocket streams")
+    }
+}
+
+impl<T> std::error::Error for ReuniteError<T> {}
