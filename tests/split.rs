@@ -302,12 +302,18 @@ fn halves_work_over_smol() {
                 sender.close(1000, "").await.unwrap();
             })
         });
-        for n in 0..500 {
-            assert_eq!(
-                receiver.next().await.unwrap().unwrap(),
-                Message::text(format!("n{n}"))
-            );
-        }
+        // The receiver is a futures Stream: StreamExt's adapters apply.
+        let echoed: Vec<Message> = StreamExt::by_ref(&mut receiver)
+            .take(500)
+            .map(|message| message.unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            echoed,
+            (0..500)
+                .map(|n| Message::text(format!("n{n}")))
+                .collect::<Vec<_>>()
+        );
         assert!(matches!(receiver.next().await, Some(Ok(Message::Close(_)))));
         assert!(receiver.next().await.is_none());
         writer.join().unwrap();
