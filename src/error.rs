@@ -225,6 +225,12 @@ pub enum Error {
     NoPendingRequest,
     /// A whole-message API met a fragment event: it needs `fragment_events` off.
     FragmentEventsEnabled,
+    /// Only text and binary messages can be prepared.
+    NotData,
+    /// A prepared frame was made for another way of framing (compressed for another
+    /// compressor setting, or sent by a client, which must mask): take the connection's own
+    /// with `PreparedMessage::frame_for`.
+    PreparedFrameMismatch,
     /// A `wss://` connection could not be set up (the TLS handshake's own failures, such as
     /// an untrusted certificate, arrive as [`Error::Io`]).
     Tls(TlsError),
@@ -294,7 +300,9 @@ impl Error {
             | Self::ControlPayloadTooLong
             | Self::FragmentOrder
             | Self::NoPendingRequest
-            | Self::FragmentEventsEnabled => ErrorKind::Local,
+            | Self::FragmentEventsEnabled
+            | Self::NotData
+            | Self::PreparedFrameMismatch => ErrorKind::Local,
             Self::Tls(_) => ErrorKind::Local, // the handshake's own failures arrive as `Io`
             #[cfg(feature = "std")]
             Self::Io(_) => ErrorKind::Io,
@@ -330,6 +338,10 @@ impl fmt::Display for Error {
             Self::FragmentOrder => f.write_str("fragment sent out of order"),
             Self::NoPendingRequest => f.write_str("no upgrade request awaits a decision"),
             Self::FragmentEventsEnabled => f.write_str("whole-message read with fragment_events on"),
+            Self::NotData => f.write_str("only text and binary messages can be prepared"),
+            Self::PreparedFrameMismatch => {
+                f.write_str("the prepared frame was made for another connection's framing")
+            }
             Self::Tls(e) => write!(f, "TLS: {e}"),
             #[cfg(feature = "std")]
             Self::Io(e) => write!(f, "I/O error: {e}"),

@@ -126,6 +126,7 @@ mod log;
 pub mod mask;
 pub mod message;
 mod outgoing;
+pub mod prepared;
 mod rng;
 mod role;
 pub mod utf8;
@@ -174,6 +175,7 @@ pub use error::{
 };
 pub use handshake::{Accept, ClientRequest, Request, Response};
 pub use message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};
+pub use prepared::{FrameEncoding, PreparedFrame, PreparedMessage};
 
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]

@@ -21,6 +21,7 @@ use crate::deflate::DeflateParams;
 use crate::error::{CloseCode, Error, Result};
 use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
 use crate::message::{CloseFrame, Event, Message, MessageKind};
+use crate::prepared::{FrameEncoding, PreparedFrame, PreparedMessage};
 use crate::role::Role;
 
 /// Where reading stands.
@@ -397,6 +398,32 @@ impl SendingHalf {
                 Ok(())
             }
         }
+    }
+
+    /// How this half frames messages (see [`PreparedMessage::frame_for`]).
+    pub fn frame_encoding(&self) -> FrameEncoding {
+        self.send.frame_encoding()
+    }
+
+    /// Queues a [`PreparedMessage`]: its shared frame when it suits this connection, else
+    /// the message encoded here (see
+    /// [`Connection::send_prepared`](super::Connection::send_prepared)).
+    pub fn send_prepared(&mut self, prepared: &mut PreparedMessage) -> Result<()> {
+        self.check_can_send()?;
+        match prepared.frame_for(self.frame_encoding()) {
+            Some(frame) => self.send.prepared(&frame),
+            None => self
+                .send
+                .message(prepared.kind(), Payload::Shared(prepared.payload()), true),
+        }
+    }
+
+    /// Queues a frame taken from [`PreparedMessage::frame_for`] with this half's
+    /// [`frame_encoding`](Self::frame_encoding); a frame made for another encoding is
+    /// refused with [`Error::PreparedFrameMismatch`].
+    pub fn send_prepared_frame(&mut self, frame: &PreparedFrame) -> Result<()> {
+        self.check_can_send()?;
+        self.send.prepared(frame)
     }
 
     /// The next contiguous stretch of bytes waiting to be written (see

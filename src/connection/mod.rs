@@ -21,6 +21,7 @@ use crate::deflate::DeflateParams;
 use crate::error::{CloseCode, Error, Result};
 use crate::handshake::{Accept, ClientRequest, Request, Response};
 use crate::message::{Event, Message, MessageKind};
+use crate::prepared::{FrameEncoding, PreparedFrame, PreparedMessage};
 use crate::rng::Rng;
 pub use halves::{ReceivingHalf, Replies, SendingHalf};
 use handshake::{Decision, Handshake, Input, Step};
@@ -556,6 +557,26 @@ impl Connection {
     pub fn send(&mut self, message: &Message) -> Result<()> {
         self.check_open()?;
         self.sending.send(message)
+    }
+
+    /// Queues a message framed once for many connections: the [`PreparedMessage`]'s shared
+    /// frame when it suits this connection (a server without compression, or compressing
+    /// each message afresh), else the message encoded here as [`send`](Self::send) would.
+    pub fn send_prepared(&mut self, prepared: &mut PreparedMessage) -> Result<()> {
+        self.check_open()?;
+        self.sending.send_prepared(prepared)
+    }
+
+    /// Queues a frame from [`PreparedMessage::frame_for`]; see
+    /// [`SendingHalf::send_prepared_frame`].
+    pub fn send_prepared_frame(&mut self, frame: &PreparedFrame) -> Result<()> {
+        self.check_open()?;
+        self.sending.send_prepared_frame(frame)
+    }
+
+    /// How this connection frames messages, for [`PreparedMessage::frame_for`].
+    pub fn frame_encoding(&self) -> FrameEncoding {
+        self.sending.frame_encoding()
     }
 
     /// Sends are refused while connecting and once the connection is closing or closed.

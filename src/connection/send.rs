@@ -16,6 +16,7 @@ use crate::frame::{Header, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::mask;
 use crate::message::MessageKind;
 use crate::outgoing::{Outgoing, SHARE_AT_LEAST};
+use crate::prepared::{CompressionSetting, FrameEncoding, PreparedFrame};
 use crate::rng::Rng;
 
 /// Compressed-output scratch buffers larger than this are freed after use, not kept.
@@ -143,6 +144,45 @@ impl Sender {
             .filter(|_| scratch.capacity() <= KEEP_SCRATCH)
         {
             compression.scratch = scratch; // keep small buffers, free large ones
+        }
+        Ok(())
+    }
+
+    /// How this sender frames messages: what a prepared frame must have been made for.
+    pub(crate) fn frame_encoding(&self) -> FrameEncoding {
+        FrameEncoding {
+            masked: self.masking.is_some(),
+            compression: self.compression.as_ref().map(|c| {
+                let (level, window_bits, fresh_each_message) = c.deflater.setting();
+                CompressionSetting {
+                    level,
+                    window_bits,
+                    threshold: c.threshold,
+                    fresh_each_message,
+                }
+            }),
+        }
+    }
+
+    /// Queues a frame prepared for this sender's encoding (shared by reference when large).
+    pub(crate) fn prepared(&mut self, frame: &PreparedFrame) -> Result<()> {
+        if self.fragmented.is_some() {
+            return Err(Error::FragmentOrder);
+        }
+        let encoding = self.frame_encoding();
+        let fits = !encoding.masked
+            && match frame.compressed_for {
+                None => true,
+                Some(setting) => encoding.compression == Some(setting) && setting.fresh_each_message,
+            };
+        if !fits {
+            return Err(Error::PreparedFrameMismatch);
+        }
+        check_room(&self.out, self.max_buffer, frame.bytes.len())?;
+        if frame.bytes.len() >= SHARE_AT_LEAST {
+            self.out.push_shared(frame.bytes.clone());
+        } else {
+            self.out.tail().extend_from_slice(&frame.bytes);
         }
         Ok(())
     }

@@ -52,6 +52,16 @@ impl Deflater {
         }
     }
 
+    /// The setting its output depends on: level, window bits, and whether every message
+    /// starts fresh.
+    pub(crate) fn setting(&self) -> (u8, u8, bool) {
+        (
+            self.level,
+            self.window.trailing_zeros() as u8,
+            self.reset_each_message,
+        )
+    }
+
     /// Compresses one fragment of a message (or a whole message with `last`), appending the
     /// compressed bytes to `out`; the last fragment's output ends without the 4-byte tail.
     pub(crate) fn compress(&mut self, mut input: &[u8], last: bool, out: &mut Vec<u8>) {
