@@ -67,13 +67,11 @@ async fn main() -> std::io::Result<()> {
     );
     while let Some(mut incoming) = server.accept().await {
         tokio::spawn(async move {
-            let _ = incoming
-                .client
-                .send(Message::text("hello, authenticated client"))
-                .await;
+            let _ = incoming.client.send(Message::text("hello, authenticated client"));
             while let Some(Ok(message)) = incoming.reader.next().await {
                 if message.is_data() {
-                    let _ = incoming.client.send(message).await;
+                    incoming.client.ready().await; // at the client's pace
+                    let _ = incoming.client.send(message);
                 }
             }
         });

@@ -24,8 +24,8 @@ async fn main() -> std::io::Result<()> {
             while let Some(Ok(message)) = incoming.reader.next().await {
                 let Message::Text(text) = &message else { continue };
                 match text.as_str().strip_prefix("/all ") {
-                    Some(rest) => clients.broadcast(&Message::text(rest.to_owned())).await,
-                    None => clients.broadcast_except(me, &message).await,
+                    Some(rest) => clients.broadcast(&Message::text(rest.to_owned())),
+                    None => clients.broadcast_except(me, &message),
                 };
             }
         });

@@ -27,10 +27,7 @@ async fn main() -> std::io::Result<()> {
         let ip = incoming.peer.ip().expect("a TCP peer has an address");
         eprintln!("connection from {ip} (TCP peer {:?})", incoming.peer.addr);
         tokio::spawn(async move {
-            let _ = incoming
-                .client
-                .send(Message::text(format!("your ip: {ip}")))
-                .await;
+            let _ = incoming.client.send(Message::text(format!("your ip: {ip}")));
             while let Some(Ok(_)) = incoming.reader.next().await {}
         });
     }

@@ -11,10 +11,8 @@ use std::time::Duration;
 use ferrosocket::server::{Clients, Server};
 use ferrosocket::Message;
 
-async fn announce(clients: &Clients) {
-    clients
-        .broadcast(&Message::text(format!("online: {}", clients.len())))
-        .await;
+fn announce(clients: &Clients) {
+    clients.broadcast(&Message::text(format!("online: {}", clients.len())));
 }
 
 #[tokio::main]
@@ -37,13 +35,13 @@ async fn main() -> std::io::Result<()> {
     );
     while let Some(mut incoming) = server.accept().await {
         let clients = server.clients().clone();
-        announce(&clients).await;
+        announce(&clients);
         let client = incoming.client.clone();
         let ticker = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
             for i in 0u64.. {
                 ticks.tick().await;
-                if client.send(Message::text(i.to_string())).await.is_err() {
+                if client.send(Message::text(i.to_string())).is_err() {
                     break;
                 }
             }
@@ -52,7 +50,7 @@ async fn main() -> std::io::Result<()> {
             while let Some(Ok(_)) = incoming.reader.next().await {}
             ticker.abort();
             drop(incoming.reader); // leaves the online set
-            announce(&clients).await;
+            announce(&clients);
         });
     }
     Ok(())

@@ -37,7 +37,8 @@ async fn main() -> std::io::Result<()> {
             while let Some(message) = incoming.reader.next().await {
                 match message {
                     Ok(message) if message.is_data() => {
-                        let _ = incoming.client.send(message).await;
+                        incoming.client.ready().await; // at the client's pace
+                        let _ = incoming.client.send(message);
                     }
                     Ok(_) => {}
                     Err(e) => {

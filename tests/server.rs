@@ -36,9 +36,9 @@ async fn broadcast_to_all_and_to_all_but_the_sender() {
                 while let Some(Ok(message)) = incoming.reader.next().await {
                     if let Message::Text(text) = &message {
                         if text.as_str().starts_with("all:") {
-                            clients.broadcast(&message).await;
+                            clients.broadcast(&message);
                         } else {
-                            clients.broadcast_except(incoming.client.id(), &message).await;
+                            clients.broadcast_except(incoming.client.id(), &message);
                         }
                     }
                 }

@@ -24,7 +24,7 @@ fn echo_all(mut server: Server) {
             tokio::spawn(async move {
                 while let Some(Ok(message)) = StreamExt::next(&mut reader).await {
                     if message.is_data() {
-                        let _ = client.send(message).await;
+                        let _ = client.send(message);
                     }
                 }
             });
@@ -85,7 +85,7 @@ async fn serves_a_unix_socket_beside_tcp() {
             tokio::spawn(async move {
                 while let Some(Ok(message)) = reader.next().await {
                     if message.is_data() {
-                        let _ = client.send(message).await;
+                        let _ = client.send(message);
                     }
                 }
             });
@@ -109,7 +109,7 @@ async fn serves_a_unix_socket_beside_tcp() {
     assert_eq!(over_unix.next().await.unwrap().unwrap(), Message::text("unix"));
     // One client set for both transports.
     assert_eq!(clients.len(), 2);
-    assert_eq!(clients.broadcast(&Message::text("to all")).await, 2);
+    assert_eq!(clients.broadcast(&Message::text("to all")), 2);
     assert_eq!(over_unix.next().await.unwrap().unwrap(), Message::text("to all"));
     assert_eq!(over_tcp.next().await.unwrap().unwrap(), Message::text("to all"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -261,7 +261,7 @@ async fn connections_upgraded_by_axum_join_the_servers_clients() {
     paths.sort();
     assert_eq!(paths, ["/direct", "/room", "/room"]);
     assert_eq!(clients.len(), 3);
-    assert_eq!(clients.broadcast(&Message::text("everyone")).await, 3);
+    assert_eq!(clients.broadcast(&Message::text("everyone")), 3);
     assert_eq!(direct.next().await.unwrap().unwrap(), Message::text("everyone"));
     assert_eq!(
         over_http1.next().await.unwrap().unwrap(),

@@ -23,7 +23,10 @@ use futures_core::Stream;
 use futures_sink::Sink;
 
 use super::stream::{poll_fill, poll_write_all, AsyncTransport, Beat, Deadline, Heartbeat, WebSocketStream};
-use crate::{CloseCode, CloseFrame, Error, Event, Message, ReceivingHalf, Result, Role, SendingHalf};
+use crate::{
+    CloseCode, CloseFrame, Error, Event, FrameEncoding, Message, PreparedFrame, PreparedMessage,
+    ReceivingHalf, Result, Role, SendingHalf,
+};
 
 /// Locks, shrugging off poisoning: every critical section leaves the state consistent (a
 /// panic inside one comes from the transport, between whole writes).
@@ -256,6 +259,36 @@ impl<T: AsyncTransport> WebSocketSender<T> {
     pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         lock(&self.shared.writer).sending.close(code, reason)?;
         self.flush().await
+    }
+
+    /// Queues a message framed once for many connections (see
+    /// [`Connection::send_prepared`](crate::Connection::send_prepared)) without writing it.
+    pub fn feed_prepared(&mut self, prepared: &mut PreparedMessage) -> Result<()> {
+        lock(&self.shared.writer).sending.send_prepared(prepared)
+    }
+
+    /// Queues a frame taken from [`PreparedMessage::frame_for`] with this connection's
+    /// [`frame_encoding`](Self::frame_encoding), without writing it.
+    pub fn feed_prepared_frame(&mut self, frame: &PreparedFrame) -> Result<()> {
+        lock(&self.shared.writer).sending.send_prepared_frame(frame)
+    }
+
+    /// How this connection frames messages, for [`PreparedMessage::frame_for`].
+    pub fn frame_encoding(&self) -> FrameEncoding {
+        lock(&self.shared.writer).sending.frame_encoding()
+    }
+
+    /// Ends the connection without a closing handshake (Node's `terminate()`): drops what
+    /// is queued and shuts the transport's write side down; the receiver then reads the end
+    /// of the stream (or whatever the peer still sends) and ends.
+    ///
+    /// # Cancel safety
+    ///
+    /// The queue is dropped at the first poll; cancelled later, the shutdown is left to the
+    /// transport's drop.
+    pub async fn terminate(&mut self) {
+        lock(&self.shared.writer).sending.terminate();
+        let _ = poll_fn(|cx| self.shared.poll_shut_down(Half::Sender, cx)).await;
     }
 
     /// Bytes queued but not yet written to the transport (Node's `bufferedAmount`).

@@ -29,27 +29,30 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+mod client;
+mod clients;
+#[cfg(any(feature = "redis", feature = "async-nats"))]
+pub mod cluster;
+
+pub use client::{Client, Delivery, Overflow, Reader};
+pub use clients::Clients;
+
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_core::Stream;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::tokio::WebSocketStream;
-use crate::{Accept, CloseCode, Config, Connection, Error, Message, Request, Response, Result};
+use crate::{Accept, CloseCode, Config, Connection, Error, Request, Response, Result};
 
 /// A byte stream the toolkit can run a WebSocket over: TCP, TLS, a Unix socket, a
 /// connection an HTTP server upgraded.
@@ -158,6 +161,9 @@ pub struct ServerBuilder {
     trust_forwarded_for: bool,
     heartbeat: Option<(Duration, Duration)>,
     backlog: usize,
+    send_queue_limit: usize,
+    overflow: Overflow,
+    shutdown_timeout: Duration,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -185,6 +191,9 @@ impl Default for ServerBuilder {
             trust_forwarded_for: false,
             heartbeat: None,
             backlog: 128,
+            send_queue_limit: 1 << 20,
+            overflow: Overflow::Drop,
+            shutdown_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -285,6 +294,28 @@ impl ServerBuilder {
         self
     }
 
+    /// The most bytes each client's send queue holds (default 1 MiB; uWebSockets'
+    /// `maxBackpressure`): what [`Client::send`] and broadcasts queue beyond it meets the
+    /// [`on_overflow`](Self::on_overflow) policy.
+    pub fn send_queue_limit(mut self, bytes: usize) -> Self {
+        self.send_queue_limit = bytes;
+        self
+    }
+
+    /// What a client whose queue is full does with one more message (default
+    /// [`Overflow::Drop`]; [`Overflow::Close`] drops the slow consumer instead).
+    pub fn on_overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// How long [`Server::close`] waits for clients to take their Close before it
+    /// terminates them (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
     /// Binds to `addr` (TCP) and starts accepting.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         Ok(self.listen(TcpListener::bind(addr).await?))
@@ -368,21 +399,34 @@ impl Server {
         self.incoming.recv().await
     }
 
-    /// Stops accepting; with `close_clients`, sends every open client a Close with 1001
-    /// (going away). Connections already handed out keep running until they close.
+    /// Stops accepting; with `close_clients`, queues a Close with 1001 (going away) for
+    /// every open client and waits until each has written it — at most the
+    /// [`shutdown_timeout`](ServerBuilder::shutdown_timeout), after which the clients still
+    /// writing (slow consumers) are terminated. How long it takes does not depend on them.
     ///
     /// # Cancel safety
     ///
-    /// Accepting stops at the first poll; cancelled later, the clients not told yet get no
-    /// Close.
+    /// Accepting stops and the Closes are queued at the first poll; cancelled later, the
+    /// slow clients are not terminated.
     pub async fn close(&mut self, close_clients: bool) {
         for acceptor in &self.acceptors {
             acceptor.abort();
         }
         self.incoming.close();
-        if close_clients {
-            for client in self.handle.clients.snapshot() {
-                let _ = client.close(CloseCode::GOING_AWAY, "server shutting down").await;
+        if !close_clients {
+            return;
+        }
+        let clients = self.handle.clients.snapshot();
+        for client in &clients {
+            let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
+        }
+        let all_written = futures_util::future::join_all(clients.iter().map(Client::finished));
+        if tokio::time::timeout(self.handle.options.shutdown_timeout, all_written)
+            .await
+            .is_err()
+        {
+            for client in clients.iter().filter(|client| !client.is_finished()) {
+                client.terminate();
             }
         }
     }
@@ -445,7 +489,22 @@ impl ServerHandle {
         if let Some((interval, timeout)) = self.options.heartbeat {
             crate::tokio::heartbeat(&mut ws, interval, timeout);
         }
-        Incoming::new(ws, request, peer, &self.clients, self.options.track_clients)
+        let policy = client::QueuePolicy {
+            limit: self.options.send_queue_limit,
+            overflow: self.options.overflow,
+        };
+        let track = self.options.track_clients;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (client, reader) = Client::start(ws, id, peer, policy, track.then(|| self.clients.clone()));
+        if track {
+            self.clients.insert(client.clone());
+        }
+        Incoming {
+            request,
+            peer,
+            reader,
+            client,
+        }
     }
 
     fn report(&self, error: Error, peer: Peer, request: Option<Request>) {
@@ -570,195 +629,4 @@ pub struct Incoming {
     pub client: Client,
 }
 
-impl Incoming {
-    fn new(ws: Socket, request: Request, peer: Peer, clients: &Clients, track: bool) -> Self {
-        let (sink, stream) = ws.split();
-        let client = Client {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            peer,
-            sink: Arc::new(tokio::sync::Mutex::new(sink)),
-        };
-        if track {
-            clients.insert(client.clone());
-        }
-        let reader = Reader {
-            stream,
-            clients: track.then(|| clients.clone()),
-            id: client.id,
-        };
-        Incoming {
-            request,
-            peer,
-            reader,
-            client,
-        }
-    }
-}
-
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-type Sink = SplitSink<Socket, Message>;
-
-/// A handle for sending to one connection; cheap to clone and share between tasks.
-#[derive(Clone)]
-pub struct Client {
-    id: u64,
-    peer: Peer,
-    sink: Arc<tokio::sync::Mutex<Sink>>,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("id", &self.id)
-            .field("peer", &self.peer)
-            .finish()
-    }
-}
-
-impl Client {
-    /// A number unique to this connection within the process.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// Who this client is.
-    pub fn peer(&self) -> Peer {
-        self.peer
-    }
-
-    /// Sends a message (waiting while the connection's outgoing buffer is full).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancelled while waiting for the connection or for room, the message is not sent;
-    /// once queued, it is sent whole.
-    pub async fn send(&self, message: Message) -> Result<()> {
-        self.sink.lock().await.send(message).await
-    }
-
-    /// Starts the closing handshake; the client's [`Reader`] ends when it completes.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`send`](Self::send).
-    pub async fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
-        let frame = crate::CloseFrame::new(code.into(), crate::Utf8Bytes::from(reason));
-        self.sink.lock().await.send(Message::Close(Some(frame))).await
-    }
-}
-
-/// Reads one connection's messages; removes the client from the tracked set when dropped.
-pub struct Reader {
-    stream: SplitStream<Socket>,
-    clients: Option<Clients>,
-    id: u64,
-}
-
-impl Reader {
-    /// The next message; `None` once the connection has closed.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel-safe, as the stream's `next`.
-    pub async fn next(&mut self) -> Option<Result<Message>> {
-        let message = self.stream.next().await;
-        if message.is_none() {
-            self.untrack();
-        }
-        message
-    }
-
-    fn untrack(&mut self) {
-        if let Some(clients) = self.clients.take() {
-            clients.remove(self.id);
-        }
-    }
-}
-
-impl fmt::Debug for Reader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reader")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The messages, as a `Stream` (for `StreamExt` combinators, `select!`, `forward`).
-impl Stream for Reader {
-    type Item = Result<Message>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let message = std::task::ready!(self.stream.poll_next_unpin(cx));
-        if message.is_none() {
-            self.untrack();
-        }
-        Poll::Ready(message)
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.untrack();
-    }
-}
-
-/// The set of open clients (ws's `clients`).
-#[derive(Debug, Clone, Default)]
-pub struct Clients {
-    inner: Arc<Mutex<HashMap<u64, Client>>>,
-}
-
-impl Clients {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Client>> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn insert(&self, client: Client) {
-        self.lock().insert(client.id, client);
-    }
-
-    fn remove(&self, id: u64) {
-        self.lock().remove(&id);
-    }
-
-    /// How many clients are open.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no client is open.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    /// The open clients now.
-    pub fn snapshot(&self) -> Vec<Client> {
-        self.lock().values().cloned().collect()
-    }
-
-    /// Sends `message` to every open client; returns how many it reached.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancelled, the clients not reached yet do not get the message.
-    pub async fn broadcast(&self, message: &Message) -> usize {
-        self.broadcast_except(0, message).await
-    }
-
-    /// Sends `message` to every open client but the one with id `except` (ws's "broadcast
-    /// to everyone else"); returns how many it reached.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`broadcast`](Self::broadcast).
-    pub async fn broadcast_except(&self, except: u64, message: &Message) -> usize {
-        let mut reached = 0;
-        for client in self.snapshot() {
-            if client.id != except && client.send(message.clone()).await.is_ok() {
-                reached += 1;
-            }
-        }
-        reached
-    }
-}

@@ -1,0 +1,537 @@
+//! One connection in the toolkit: a [`Client`] handle whose sends go into a queue bounded in
+//! bytes, drained by a writer task of its own, and a [`Reader`] for its messages.
+//!
+//! Sending never waits for the client's socket: a broadcast to ten thousand clients is ten
+//! thousand pushes, and one client that stops reading fills only its own queue. What happens
+//! then is the server's [`Overflow`] policy (uWebSockets' `maxBackpressure` and
+//! `closeOnBackpressureLimit`).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use futures_core::Stream;
+use tokio::sync::Notify;
+
+use super::{Clients, Io, Peer};
+use crate::tokio::{WebSocketReceiver, WebSocketSender};
+use crate::{CloseCode, CloseFrame, Error, FrameEncoding, Message, PreparedFrame, PreparedMessage, Result};
+
+/// What a [`Client`] whose send queue is full does with one more message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Drop the message for this client (counted by [`Client::dropped`]); the client stays.
+    Drop,
+    /// Close the client with this code — 1008 (policy) or 1013 (try again later) — and drop
+    /// what it has queued: the slow consumer goes, everyone else carries on.
+    Close(CloseCode),
+}
+
+/// What became of a message handed to [`Client::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Queued; the client's writer sends it.
+    Queued,
+    /// The client's queue was full: the message was dropped ([`Overflow::Drop`]).
+    Dropped,
+    /// The client's queue was full and the client is being closed ([`Overflow::Close`]).
+    Closed,
+}
+
+/// Locks, shrugging off poisoning: the queue is consistent between statements.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A message on its way to the writer.
+enum Outbound {
+    Message(Message),
+    Frame(PreparedFrame),
+    Close(CloseFrame),
+}
+
+impl Outbound {
+    /// What it counts against the queue's limit: about its size on the wire.
+    fn cost(&self) -> usize {
+        match self {
+            Outbound::Message(message) => message.len() + 14,
+            Outbound::Frame(frame) => frame.as_bytes().len(),
+            Outbound::Close(frame) => frame.reason.len() + 8,
+        }
+    }
+}
+
+/// The queue between the client's handles and its writer.
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Outbound>,
+    /// Queued or handed to the writer and not yet written.
+    bytes: usize,
+    /// A Close was queued: nothing more is accepted.
+    closing: bool,
+}
+
+/// Settings a client's queue follows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueuePolicy {
+    pub(crate) limit: usize,
+    pub(crate) overflow: Overflow,
+}
+
+/// What a client's handles, reader and writer share.
+pub(crate) struct Shared {
+    id: u64,
+    peer: Peer,
+    encoding: FrameEncoding,
+    policy: QueuePolicy,
+    queue: Mutex<Queue>,
+    /// Wakes the writer (new items, a termination); outlives `Shared` in the writer's hands.
+    wake_writer: Arc<Notify>,
+    /// Signals writes (room freed) and the writer's end.
+    progress: Notify,
+    dropped: AtomicU64,
+    terminated: AtomicBool,
+    /// The writer ended: nothing more goes out.
+    finished: AtomicBool,
+    /// The connection's reading side ended (closed, failed or terminated): the writer stops.
+    read_done: AtomicBool,
+    reader_waker: Mutex<Option<Waker>>,
+    /// The tracked set, for topics.
+    pub(crate) clients: Option<Clients>,
+}
+
+/// A handle for sending to one connection; cheap to clone and share between tasks.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.shared.id)
+            .field("peer", &self.shared.peer)
+            .field("buffered_amount", &self.buffered_amount())
+            .finish()
+    }
+}
+
+/// How long a terminated client's writer waits for its transport to shut down.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+impl Client {
+    /// Splits `socket` into a client handle (with its writer task spawned) and a reader.
+    pub(crate) fn start(
+        socket: super::Socket,
+        id: u64,
+        peer: Peer,
+        policy: QueuePolicy,
+        clients: Option<Clients>,
+    ) -> (Client, Reader) {
+        let (sender, receiver) = socket.into_split();
+        let wake_writer = Arc::new(Notify::new());
+        let shared = Arc::new(Shared {
+            id,
+            peer,
+            encoding: sender.frame_encoding(),
+            policy,
+            queue: Mutex::new(Queue::default()),
+            wake_writer: wake_writer.clone(),
+            progress: Notify::new(),
+            dropped: AtomicU64::new(0),
+            terminated: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            read_done: AtomicBool::new(false),
+            reader_waker: Mutex::new(None),
+            clients,
+        });
+        tokio::spawn(write_loop(Arc::downgrade(&shared), wake_writer, sender));
+        let reader = Reader {
+            receiver: Some(receiver),
+            shared: shared.clone(),
+            untracked: false,
+        };
+        (Client { shared }, reader)
+    }
+
+    /// A number unique to this connection within the process.
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// Who this client is.
+    pub fn peer(&self) -> Peer {
+        self.shared.peer
+    }
+
+    /// Queues a message for this client without waiting for its socket. A full queue
+    /// (see [`ServerBuilder::send_queue_limit`](super::ServerBuilder::send_queue_limit))
+    /// applies the server's [`Overflow`] policy. Once the client is closing or gone the
+    /// message is refused with [`Error::AlreadyClosed`].
+    pub fn send(&self, message: impl Into<Message>) -> Result<Delivery> {
+        match message.into() {
+            Message::Close(frame) => {
+                let frame = frame.unwrap_or_else(|| CloseFrame::new(CloseCode::NORMAL, ""));
+                self.close(frame.code, frame.reason.as_str())
+                    .map(|()| Delivery::Queued)
+            }
+            message => self.push(Outbound::Message(message)),
+        }
+    }
+
+    /// Queues a message framed once for many clients: this client's frame of it if its
+    /// connection can share one, else the message (see [`PreparedMessage::frame_for`]).
+    pub fn send_prepared(&self, prepared: &mut PreparedMessage) -> Result<Delivery> {
+        match prepared.frame_for(self.shared.encoding) {
+            Some(frame) => self.push(Outbound::Frame(frame)),
+            None => {
+                let message = match prepared.kind() {
+                    crate::MessageKind::Text => Message::Text(
+                        crate::Utf8Bytes::try_from(prepared.payload().clone())
+                            .expect("a prepared text payload is UTF-8"),
+                    ),
+                    crate::MessageKind::Binary => Message::Binary(prepared.payload().clone()),
+                };
+                self.push(Outbound::Message(message))
+            }
+        }
+    }
+
+    fn push(&self, item: Outbound) -> Result<Delivery> {
+        let shared = &self.shared;
+        let cost = item.cost();
+        {
+            let mut queue = lock(&shared.queue);
+            if queue.closing || shared.is_closed() {
+                return Err(Error::AlreadyClosed);
+            }
+            if queue.bytes + cost > shared.policy.limit && queue.bytes > 0 {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                crate::log::event!(debug, client = shared.id, queued = queue.bytes, "send queue full");
+                match shared.policy.overflow {
+                    Overflow::Drop => return Ok(Delivery::Dropped),
+                    Overflow::Close(code) => {
+                        // The backlog goes; the Close goes out first thing.
+                        queue.items.clear();
+                        queue.closing = true;
+                        let close = Outbound::Close(CloseFrame::new(code, "send queue full"));
+                        queue.bytes = close.cost();
+                        queue.items.push_back(close);
+                        drop(queue);
+                        shared.wake_writer.notify_one();
+                        return Ok(Delivery::Closed);
+                    }
+                }
+            }
+            queue.bytes += cost;
+            queue.items.push_back(item);
+        }
+        shared.wake_writer.notify_one();
+        Ok(Delivery::Queued)
+    }
+
+    /// Starts the closing handshake: the Close is queued after what is queued already
+    /// (whatever the limit) and nothing more is accepted; the client's [`Reader`] ends once
+    /// the peer answers.
+    pub fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        let code = code.into();
+        if !code.is_allowed_on_wire() {
+            return Err(Error::InvalidCloseCode(code.0));
+        }
+        if reason.len() > 123 {
+            return Err(Error::ControlPayloadTooLong);
+        }
+        let frame = CloseFrame::new(code, crate::Utf8Bytes::from(reason));
+        {
+            let mut queue = lock(&self.shared.queue);
+            if queue.closing || self.shared.is_closed() {
+                return Err(Error::AlreadyClosed);
+            }
+            queue.closing = true;
+            let close = Outbound::Close(frame);
+            queue.bytes += close.cost();
+            queue.items.push_back(close);
+        }
+        self.shared.wake_writer.notify_one();
+        Ok(())
+    }
+
+    /// Ends the connection at once, without a closing handshake (ws's `terminate()`): the
+    /// queue is dropped, the transport shut down, and the [`Reader`] ends.
+    pub fn terminate(&self) {
+        let shared = &self.shared;
+        shared.terminated.store(true, Ordering::Release);
+        {
+            let mut queue = lock(&shared.queue);
+            queue.items.clear();
+            queue.bytes = 0;
+        }
+        shared.wake_writer.notify_one();
+        if let Some(waker) = lock(&shared.reader_waker).take() {
+            waker.wake();
+        }
+    }
+
+    /// Bytes queued for this client and not yet written to its socket (ws's
+    /// `bufferedAmount`): the signal to stop sending to a slow consumer.
+    pub fn buffered_amount(&self) -> usize {
+        lock(&self.shared.queue).bytes
+    }
+
+    /// Messages dropped for this client because its queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Whether nothing more can be sent: closing, terminated, or its writer ended.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.queue).closing || self.shared.is_closed()
+    }
+
+    /// Waits until the queue is at most half full (or the client is closed): the way to
+    /// send a long stream to one client at its own pace, where [`send`](Self::send) alone
+    /// would overflow.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it only waits.
+    pub async fn ready(&self) {
+        loop {
+            let progress = self.shared.progress.notified();
+            if self.buffered_amount() <= self.shared.policy.limit / 2 || self.is_closed() {
+                return;
+            }
+            progress.await;
+        }
+    }
+
+    /// Whether the client's writer has ended.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.shared.finished.load(Ordering::Acquire)
+    }
+
+    /// Waits until the client's writer has ended (after its Close went out, a termination,
+    /// or a failed write).
+    pub(crate) async fn finished(&self) {
+        loop {
+            let progress = self.shared.progress.notified();
+            if self.shared.finished.load(Ordering::Acquire) {
+                return;
+            }
+            progress.await;
+        }
+    }
+
+    /// Subscribes to `topic`; a topic ending in `*` subscribes to every topic that starts
+    /// with what precedes it (`"prices.*"`). True if it was new. Needs client tracking
+    /// (the default); untracked clients subscribe to nothing.
+    pub fn subscribe(&self, topic: &str) -> bool {
+        match &self.shared.clients {
+            Some(clients) => clients.subscribe(self, topic),
+            None => false,
+        }
+    }
+
+    /// Unsubscribes from `topic` (as it was subscribed, `*` included); true if it was
+    /// subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        match &self.shared.clients {
+            Some(clients) => clients.unsubscribe(self.id(), topic),
+            None => false,
+        }
+    }
+
+    /// The topics this client is subscribed to.
+    pub fn topics(&self) -> Vec<String> {
+        match &self.shared.clients {
+            Some(clients) => clients.topics_of(self.id()),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Shared {
+    fn is_closed(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+            || self.finished.load(Ordering::Acquire)
+            || self.read_done.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Shared {
+    /// The last handle is gone: the writer, which holds the client weakly, ends.
+    fn drop(&mut self) {
+        self.wake_writer.notify_one();
+    }
+}
+
+/// The client's writer: takes what is queued, writes it in one go, repeats. Holds the
+/// client weakly, so it ends when every handle is gone, and ends too after the Close went
+/// out, on termination, or when a write fails.
+async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSocketSender<Box<dyn Io>>) {
+    let mut batch = VecDeque::new();
+    loop {
+        let woken = wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let Some(shared) = client.upgrade() else {
+            break;
+        };
+        if shared.terminated.load(Ordering::Acquire) {
+            terminate(&mut sender).await;
+            finish(&shared);
+            return;
+        }
+        if shared.read_done.load(Ordering::Acquire) {
+            finish(&shared); // the connection is over: nothing more can go out
+            return;
+        }
+        let cost = {
+            let mut queue = lock(&shared.queue);
+            std::mem::swap(&mut queue.items, &mut batch);
+            batch.iter().map(Outbound::cost).sum::<usize>()
+        };
+        if batch.is_empty() {
+            drop(shared); // wait without keeping the client alive
+            woken.await;
+            continue;
+        }
+        let mut closed = false;
+        for item in batch.drain(..) {
+            let queued = match item {
+                Outbound::Message(message) => sender.feed(message).await,
+                Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
+                Outbound::Close(frame) => {
+                    closed = true;
+                    sender.feed(Message::Close(Some(frame))).await
+                }
+            };
+            if let Err(error) = queued {
+                crate::log::event!(debug, client = shared.id, %error, "client writer stops");
+                closed = true;
+                break;
+            }
+        }
+        let written = tokio::select! {
+            written = sender.flush() => written,
+            _ = woken.as_mut() => {
+                // Woken mid-write: only a termination cuts a write short.
+                if shared.terminated.load(Ordering::Acquire) {
+                    terminate(&mut sender).await;
+                    finish(&shared);
+                    return;
+                }
+                sender.flush().await
+            }
+        };
+        {
+            let mut queue = lock(&shared.queue);
+            queue.bytes = queue.bytes.saturating_sub(cost);
+        }
+        shared.progress.notify_waiters();
+        if closed || written.is_err() {
+            finish(&shared);
+            return;
+        }
+    }
+}
+
+/// Drops what is queued and shuts the transport down, bounded in time.
+async fn terminate(sender: &mut WebSocketSender<Box<dyn Io>>) {
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, sender.terminate()).await;
+}
+
+/// The writer ended: tell those waiting.
+fn finish(shared: &Shared) {
+    shared.finished.store(true, Ordering::Release);
+    lock(&shared.queue).bytes = 0;
+    shared.progress.notify_waiters();
+}
+
+/// Reads one connection's messages; removes the client from the tracked set (and its
+/// topics) when the connection ends or the reader is dropped.
+pub struct Reader {
+    receiver: Option<WebSocketReceiver<Box<dyn Io>>>,
+    shared: Arc<Shared>,
+    untracked: bool,
+}
+
+impl Reader {
+    /// The next message; `None` once the connection has closed (or the client was
+    /// terminated).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as the stream's `next`.
+    pub async fn next(&mut self) -> Option<Result<Message>> {
+        std::future::poll_fn(|cx| self.poll_message(cx)).await
+    }
+
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        if self.shared.terminated.load(Ordering::Acquire) {
+            self.end();
+            return Poll::Ready(None);
+        }
+        let Some(receiver) = self.receiver.as_mut() else {
+            return Poll::Ready(None);
+        };
+        {
+            let mut waker = lock(&self.shared.reader_waker);
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+        }
+        let message = std::task::ready!(receiver.poll_message(cx));
+        if message.is_none() {
+            self.end();
+        }
+        Poll::Ready(message)
+    }
+
+    /// The connection is over: the receiver goes (with it, once the writer is done, the
+    /// transport) and the client leaves the tracked set.
+    fn end(&mut self) {
+        self.receiver = None;
+        self.shared.read_done.store(true, Ordering::Release);
+        self.shared.wake_writer.notify_one();
+        self.untrack();
+    }
+
+    fn untrack(&mut self) {
+        if !self.untracked {
+            self.untracked = true;
+            if let Some(clients) = &self.shared.clients {
+                clients.remove(self.shared.id);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("id", &self.shared.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The messages, as a `Stream` (for `StreamExt` combinators, `select!`, `forward`).
+impl Stream for Reader {
+    type Item = Result<Message>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_message(cx)
+    }
+}
+
+impl Drop for Reader {
+    /// Dropping the reader ends the connection's reading; what is queued still goes out,
+    /// then the writer stops and the transport closes.
+    fn drop(&mut self) {
+        self.untrack();
+    }
+}

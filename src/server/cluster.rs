@@ -1,0 +1,1 @@
+//! Many servers, one set of rooms (in progress).
