@@ -1,0 +1,344 @@
+//! Fan-out in the server toolkit: non-blocking broadcast past slow clients, the overflow
+//! policies, terminate, shutdown with a deadline, topics, and messages framed once for
+//! clients with and without compression.
+#![cfg(feature = "tokio")]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrosocket::deflate::DeflateConfig;
+use ferrosocket::server::{Client, Clients, Delivery, Overflow, Server, ServerBuilder};
+use ferrosocket::{tokio as tws, ClientRequest, CloseCode, Config, Message};
+use tokio::net::TcpStream;
+
+type Ws = tws::WebSocketStream<tws::MaybeTlsStream<TcpStream>>;
+
+/// A server whose accepted clients are kept (readers drained on their own tasks); returns
+/// its URL, its client set and the clients as they arrive.
+async fn start(builder: ServerBuilder) -> (String, Clients, tokio::sync::mpsc::UnboundedReceiver<Client>) {
+    let mut server = builder.bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", server.local_addr().unwrap());
+    let clients = server.clients().clone();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(mut incoming) = server.accept().await {
+            let _ = tx.send(incoming.client.clone());
+            tokio::spawn(async move { while let Some(Ok(_)) = incoming.reader.next().await {} });
+        }
+    });
+    (url, clients, rx)
+}
+
+async fn connect(url: &str, config: Config) -> Ws {
+    tws::connect_with(ClientRequest::new(url).unwrap(), config, None)
+        .await
+        .unwrap()
+        .0
+}
+
+/// Connects `n` clients and waits until the server tracks them.
+async fn connect_all(url: &str, clients: &Clients, n: usize, config: Config) -> Vec<Ws> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(connect(url, config.clone()).await);
+    }
+    wait_for(|| clients.len() == n).await;
+    out
+}
+
+async fn wait_for(mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn next_data(ws: &mut Ws) -> Message {
+    loop {
+        match ws.next().await.expect("a message").expect("no error") {
+            message if message.is_data() => return message,
+            _ => continue,
+        }
+    }
+}
+
+/// A client that never reads fills its own queue; broadcasts to the others go on at full
+/// speed, the slow one's excess is dropped and counted, and broadcast never waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_does_not_slow_the_others() {
+    let builder = Server::builder().send_queue_limit(256 * 1024);
+    let (url, clients, mut accepted) = start(builder).await;
+    let mut fast = connect_all(&url, &clients, 3, Config::default()).await;
+    let _slow = connect(&url, Config::default()).await; // never read
+    wait_for(|| clients.len() == 4).await;
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        handles.push(accepted.recv().await.unwrap());
+    }
+    let payload = Bytes::from(vec![b'x'; 64 * 1024]);
+    let rounds = 400; // 25 MiB per client: far past what the slow one's socket buffers hold
+    let readers: Vec<_> = fast
+        .drain(..)
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                for round in 0..rounds {
+                    let message = next_data(&mut ws).await;
+                    assert_eq!(message.len(), 64 * 1024 + 8, "round {round}");
+                }
+                ws
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut slowest_broadcast = Duration::ZERO;
+    for round in 0..rounds {
+        let mut data = format!("{round:08}").into_bytes();
+        data.extend_from_slice(&payload);
+        let t = Instant::now();
+        clients.broadcast(&Message::binary(data));
+        slowest_broadcast = slowest_broadcast.max(t.elapsed());
+        // Pace the feed to the fast readers: wait while more than one client (the slow
+        // one is always behind) has something queued.
+        while handles.iter().filter(|c| c.buffered_amount() > 0).count() > 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "fast clients fell behind"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    for reader in readers {
+        tokio::time::timeout(Duration::from_secs(20), reader)
+            .await
+            .expect("fast clients got everything")
+            .unwrap();
+    }
+    let slow = handles.iter().max_by_key(|c| c.dropped()).unwrap();
+    assert!(slow.dropped() > 0, "the slow client's excess was dropped");
+    assert!(slow.buffered_amount() <= 256 * 1024 + 64 * 1024 + 64);
+    assert_eq!(
+        handles.iter().filter(|c| c.dropped() > 0).count(),
+        1,
+        "only the slow one dropped anything"
+    );
+    assert!(
+        slowest_broadcast < Duration::from_millis(200),
+        "broadcast waited: {slowest_broadcast:?}"
+    );
+}
+
+/// `Overflow::Close(1008)`: the slow client's backlog goes and it gets a Close with 1008,
+/// which it reads once it reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflow_close_drops_the_slow_consumer_with_its_code() {
+    let builder = Server::builder()
+        .send_queue_limit(128 * 1024)
+        .on_overflow(Overflow::Close(CloseCode::POLICY_VIOLATION));
+    let (url, clients, mut accepted) = start(builder).await;
+    let mut slow = connect(&url, Config::default()).await;
+    let client = accepted.recv().await.unwrap();
+    let chunk = Message::binary(vec![1u8; 64 * 1024]);
+    let mut outcome = Delivery::Queued;
+    for _ in 0..2000 {
+        outcome = client.send(chunk.clone()).unwrap();
+        if outcome != Delivery::Queued {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(outcome, Delivery::Closed);
+    assert!(client.is_closed());
+    assert!(client.send(Message::text("late")).is_err());
+    // Reading again, the client drains what was in flight and then reads the Close.
+    let code = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match slow.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(CloseCode::POLICY_VIOLATION));
+    wait_for(|| clients.is_empty()).await;
+}
+
+/// `terminate` ends the connection at once: the peer sees the end of the stream (1006),
+/// the server's reader ends, and the client leaves the set.
+#[tokio::test]
+async fn terminate_ends_the_connection_without_a_handshake() {
+    let (url, clients, mut accepted) = start(Server::builder()).await;
+    let mut ws = connect(&url, Config::default()).await;
+    let client = accepted.recv().await.unwrap();
+    client.send(Message::text("before")).unwrap();
+    assert_eq!(next_data(&mut ws).await, Message::text("before"));
+    client.terminate();
+    assert!(client.is_closed());
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::ABNORMAL),
+        None | Some(Err(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    wait_for(|| clients.is_empty()).await;
+}
+
+/// `close(true)` finishes within its deadline although one client never reads: the others
+/// get their 1001, the slow one is terminated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_bounded_by_its_deadline_despite_a_slow_client() {
+    let mut server = Server::builder()
+        .send_queue_limit(64 << 20)
+        .shutdown_timeout(Duration::from_millis(500))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = format!("ws://{}", server.local_addr().unwrap());
+    let mut good = connect(&url, Config::default()).await;
+    let mut slow_incoming = None;
+    let good_incoming = server.accept().await.unwrap();
+    let _slow = connect(&url, Config::default()).await;
+    slow_incoming.get_or_insert(server.accept().await.unwrap());
+    let slow = slow_incoming.as_ref().unwrap().client.clone();
+    // Stuff the slow client's socket and queue: its Close sits behind 32 MiB.
+    for _ in 0..512 {
+        slow.send(Message::binary(vec![0u8; 64 * 1024])).unwrap();
+    }
+    let started = Instant::now();
+    server.close(true).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "close took {took:?}");
+    assert!(slow.is_closed());
+    match good.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
+        other => panic!("{other:?}"),
+    }
+    drop(good_incoming);
+}
+
+/// Topics: exact and prefix subscriptions, publish to subscribers only (each once), except
+/// the publisher, unsubscribe, and clean-up when a client leaves.
+#[tokio::test]
+async fn topics_reach_their_subscribers_once() {
+    let (url, clients, mut accepted) = start(Server::builder()).await;
+    let mut sockets = connect_all(&url, &clients, 3, Config::default()).await;
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        handles.push(accepted.recv().await.unwrap());
+    }
+    // Order the handles as the sockets connected (ids grow with accept order).
+    handles.sort_by_key(Client::id);
+    let (a, b, c) = (&handles[0], &handles[1], &handles[2]);
+    assert!(a.subscribe("prices.EUR"));
+    assert!(!a.subscribe("prices.EUR"), "already subscribed");
+    assert!(a.subscribe("prices.*")); // matches prices.EUR too: still delivered once
+    assert!(b.subscribe("prices.USD"));
+    assert!(c.subscribe("news"));
+    assert_eq!(a.topics(), ["prices.*", "prices.EUR"]);
+    assert_eq!(clients.subscribers("prices.EUR"), 1);
+    assert_eq!(clients.subscribers("prices.USD"), 2);
+
+    assert_eq!(clients.publish("prices.EUR", &Message::text("eur 1.08")), 1);
+    assert_eq!(clients.publish("prices.USD", &Message::text("usd 1.00")), 2);
+    assert_eq!(
+        clients.publish_except("news", c.id(), &Message::text("nobody")),
+        0
+    );
+    assert_eq!(clients.publish("news", &Message::text("headline")), 1);
+    assert_eq!(next_data(&mut sockets[0]).await, Message::text("eur 1.08"));
+    assert_eq!(next_data(&mut sockets[0]).await, Message::text("usd 1.00"));
+    assert_eq!(next_data(&mut sockets[1]).await, Message::text("usd 1.00"));
+    assert_eq!(next_data(&mut sockets[2]).await, Message::text("headline"));
+
+    assert!(a.unsubscribe("prices.*"));
+    assert!(!a.unsubscribe("prices.*"));
+    assert_eq!(clients.subscribers("prices.USD"), 1);
+    // A client that leaves takes its subscriptions with it.
+    sockets[1].close(1000, "").await.unwrap();
+    while sockets[1].next().await.is_some() {}
+    wait_for(|| clients.len() == 2).await;
+    assert_eq!(clients.subscribers("prices.USD"), 0);
+    assert!(
+        !b.subscribe("prices.USD"),
+        "a closed client subscribes to nothing"
+    );
+    assert_eq!(clients.publish("prices.EUR", &Message::text("eur 1.09")), 1);
+    assert_eq!(next_data(&mut sockets[0]).await, Message::text("eur 1.09"));
+}
+
+/// One broadcast reaches clients that negotiated different compression: none, with context
+/// takeover (compressed per connection), and without (the shared compressed frame).
+#[tokio::test]
+async fn a_broadcast_reaches_every_compression_setting() {
+    let server_deflate = DeflateConfig::default().threshold(32);
+    let (url, clients, _accepted) =
+        start(Server::builder().config(Config::default().permessage_deflate(server_deflate))).await;
+    let plain = connect(&url, Config::default()).await;
+    let takeover = connect(
+        &url,
+        Config::default().permessage_deflate(DeflateConfig::default()),
+    )
+    .await;
+    let fresh = connect(
+        &url,
+        Config::default().permessage_deflate(DeflateConfig::default().server_no_context_takeover(true)),
+    )
+    .await;
+    let fresh_2 = connect(
+        &url,
+        Config::default().permessage_deflate(DeflateConfig::default().server_no_context_takeover(true)),
+    )
+    .await;
+    wait_for(|| clients.len() == 4).await;
+    let mut sockets = [plain, takeover, fresh, fresh_2];
+    assert!(sockets[0].connection().permessage_deflate().is_none());
+    assert!(
+        sockets[2]
+            .connection()
+            .permessage_deflate()
+            .unwrap()
+            .server_no_context_takeover
+    );
+    let json = format!(
+        "{{\"items\":[{}]}}",
+        (0..200)
+            .map(|i| format!("{{\"n\":{i}}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for round in 0..3 {
+        let text = format!("{round}{json}");
+        assert_eq!(clients.broadcast(&Message::text(text.clone())), 4);
+        for ws in &mut sockets {
+            assert_eq!(next_data(ws).await, Message::text(text.clone()));
+        }
+    }
+}
+
+/// `ready()` paces a long stream to one client: no message is dropped.
+#[tokio::test]
+async fn ready_paces_a_stream_without_drops() {
+    let (url, _clients, mut accepted) = start(Server::builder().send_queue_limit(64 * 1024)).await;
+    let mut ws = connect(&url, Config::default()).await;
+    let client = accepted.recv().await.unwrap();
+    let writer = tokio::spawn(async move {
+        for n in 0..2000u32 {
+            client.ready().await;
+            assert_eq!(
+                client.send(Message::binary(vec![n as u8; 4096])).unwrap(),
+                Delivery::Queued
+            );
+        }
+        client
+    });
+    for n in 0..2000u32 {
+        assert_eq!(next_data(&mut ws).await, Message::binary(vec![n as u8; 4096]));
+    }
+    let client = writer.await.unwrap();
+    assert_eq!(client.dropped(), 0);
+}
