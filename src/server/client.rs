@@ -410,8 +410,8 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
                     sender.feed(Message::Close(Some(frame))).await
                 }
             };
-            if let Err(error) = queued {
-                crate::log::event!(debug, client = shared.id, %error, "client writer stops");
+            if queued.is_err() {
+                crate::log::event!(debug, client = shared.id, error = ?queued, "client writer stops");
                 closed = true;
                 break;
             }
