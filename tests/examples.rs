@@ -3,6 +3,8 @@
 //! (killed by its PID) when its guard drops.
 #![cfg(feature = "tokio")]
 
+mod util;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -389,4 +391,71 @@ async fn custom_event_loop_serves_several_clients() {
         let frame = tws::close(ws, 1000, "", Duration::from_secs(5)).await.unwrap();
         assert_eq!(frame.code, ferrosocket::CloseCode::NORMAL);
     }
+}
+
+/// cluster_chat, two nodes through a real Redis: every client's text reaches every client of
+/// both nodes, in order; a client that stops reading is closed with 1013 and the others go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_chat_spans_nodes_and_drops_slow_consumers() {
+    use util::broker::{find_binary, free_port, start_broker, Broker};
+    let Some(binary) = find_binary("redis-server") else {
+        return;
+    };
+    let port = free_port();
+    let _redis = start_broker(Broker::Redis, &binary, port).await;
+    let redis = Broker::Redis.url(port);
+    let args = ["--redis", redis.as_str(), "--queue-limit", "262144"];
+    let (node_1, node_2) = (start("cluster_chat", &args), start("cluster_chat", &args));
+    let mut a = connect(&format!("ws://{}", node_1.addr)).await;
+    let mut b = connect(&format!("ws://{}", node_1.addr)).await;
+    let mut c = connect(&format!("ws://{}", node_2.addr)).await;
+    let mut slow = connect(&format!("ws://{}", node_2.addr)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await; // the servers track all four
+    a.send(Message::text("hi all")).await.unwrap();
+    for ws in [&mut a, &mut b, &mut c, &mut slow] {
+        assert_eq!(next_text(ws).await, "hi all");
+    }
+    // 16 MiB to everyone: the slow client's queue (256 KiB) overflows, the others keep up.
+    let line = "x".repeat(64 * 1024);
+    let readers: Vec<_> = [b, c]
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                for n in 0..256 {
+                    assert!(next_text(&mut ws).await.starts_with(&format!("{n} ")));
+                }
+            })
+        })
+        .collect();
+    for n in 0..256 {
+        a.send(Message::text(format!("{n} {line}"))).await.unwrap();
+        assert!(next_text(&mut a).await.starts_with(&format!("{n} ")));
+    }
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    let code = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match slow.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.0),
+                Some(Ok(_)) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the slow client is closed");
+    assert_eq!(code, Some(1013));
+}
+
+/// cluster_chat without a broker is a single-node chat.
+#[tokio::test]
+async fn cluster_chat_alone_is_a_single_node_chat() {
+    let node = start("cluster_chat", &[]);
+    let mut a = connect(&format!("ws://{}", node.addr)).await;
+    let mut b = connect(&format!("ws://{}", node.addr)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    b.send(Message::text("just us")).await.unwrap();
+    assert_eq!(next_text(&mut a).await, "just us");
+    assert_eq!(next_text(&mut b).await, "just us");
 }

@@ -2,6 +2,8 @@
 //! `Pair`): bytes move only when a test says so, optionally re-chunked.
 #![allow(dead_code)]
 
+pub mod broker;
+
 use ferrosocket::{
     Accept, CapacityError, ClientRequest, Config, Connection, Error, Event, HandshakeError, ProtocolError,
 };
