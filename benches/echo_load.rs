@@ -16,14 +16,16 @@
 //! median counts, so drift in a shared machine's speed hits every server alike. Ratios
 //! compare ferrosocket with each peer in the same run.
 
+#[path = "support/load.rs"]
+mod load;
+
 use std::cell::Cell;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use load::{client_frame, cpu_seconds, handshake, rss_kib, start_pinned, take_frames, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 struct Server {
     name: &'static str,
@@ -55,130 +57,6 @@ fn servers() -> Vec<Server> {
 const SIZES: [usize; 4] = [16, 1024, 16 << 10, 1 << 20];
 /// (connections, messages in flight per connection)
 const SHAPES: [(usize, usize); 2] = [(1, 16), (64, 4)];
-
-/// A server process pinned to core 0; killed on drop.
-struct Running {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn examples_dir() -> std::path::PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples")
-}
-
-fn start(server: &Server, port: u16) -> Running {
-    let mut child = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(examples_dir().join(&server.binary))
-        .arg(format!("127.0.0.1:{port}"))
-        .args(server.args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("taskset and the example binaries (cargo build --release --examples)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("listening"), "{}: {line}", server.name);
-    Running {
-        child,
-        addr: format!("127.0.0.1:{port}"),
-    }
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after_name.split(' ').collect();
-    // Fields 14 and 15 of stat, counted from after the command name (field 3 = index 0).
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // CLK_TCK is 100 on Linux
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-/// A masked binary frame of `size` bytes, as a client sends it.
-fn client_frame(size: usize) -> Vec<u8> {
-    let mut frame = vec![0x82];
-    match size {
-        0..=125 => frame.push(0x80 | size as u8),
-        126..=0xFFFF => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(size as u16).to_be_bytes());
-        }
-        _ => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(size as u64).to_be_bytes());
-        }
-    }
-    let key = [0x12, 0x34, 0x56, 0x78];
-    frame.extend_from_slice(&key);
-    frame.extend((0..size).map(|i| b'x' ^ key[i % 4]));
-    frame
-}
-
-async fn handshake(addr: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(stream.read_u8().await.unwrap());
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    stream
-}
-
-/// Counts complete unmasked server frames at the front of `buf`, removing them.
-fn take_frames(buf: &mut Vec<u8>) -> usize {
-    let mut pos = 0;
-    let mut frames = 0;
-    loop {
-        let rest = &buf[pos..];
-        if rest.len() < 2 {
-            break;
-        }
-        let (len, header) = match rest[1] & 0x7F {
-            126 if rest.len() >= 4 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
-            127 if rest.len() >= 10 => (u64::from_be_bytes(rest[2..10].try_into().unwrap()) as usize, 10),
-            126 | 127 => break,
-            n => (n as usize, 2),
-        };
-        if rest.len() < header + len {
-            break;
-        }
-        pos += header + len;
-        frames += 1;
-    }
-    buf.drain(..pos);
-    frames
-}
 
 /// One connection keeping `inflight` messages outstanding until `stop`. Reading and writing
 /// run as separate tasks (a writer blocked on a full socket must not stop the reader), linked
@@ -377,7 +255,7 @@ fn main() {
         .iter()
         .enumerate()
         .map(|(index, server)| {
-            let fresh = start(server, 9300 + index as u16);
+            let fresh = start_pinned(&server.binary, server.name, server.args, 9300 + index as u16);
             let kib = idle_memory(&fresh, 1000);
             eprintln!("{:>18} idle connection: {kib:.1} KiB RSS", server.name);
             kib
@@ -387,7 +265,7 @@ fn main() {
     let running: Vec<Running> = servers
         .iter()
         .enumerate()
-        .map(|(index, server)| start(server, 9200 + index as u16))
+        .map(|(index, server)| start_pinned(&server.binary, server.name, server.args, 9200 + index as u16))
         .collect();
     let mut results: Vec<Vec<_>> = servers.iter().map(|_| Vec::new()).collect();
     for (connections, inflight) in SHAPES {

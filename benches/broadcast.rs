@@ -1,0 +1,367 @@
+//! Broadcast over loopback: one client's 1 KiB text message to every connected client, as a
+//! chat room or a feed does it — ferrosocket's toolkit (`cluster_chat` on one node: the
+//! non-blocking, encode-once broadcast) against Node ws running the broadcast loop from its
+//! README (`wss.clients.forEach(c => c.send(data))`), driven the same way; then the same chat
+//! across two nodes through Redis and NATS.
+//!
+//! ```text
+//! cargo bench --bench broadcast                                   # 1,000 and 10,000 clients, brokers
+//! cargo bench --bench broadcast -- --clients 1000 --rounds 100    # quicker
+//! ```
+//! Servers run pinned to core 0, the load client (one thread, raw frames, no WebSocket
+//! library) on core 1. One broadcast is in flight at a time; per scenario: the time until
+//! the last client has the message (p50/p99), deliveries per server CPU-second (from
+//! `/proc/PID/stat`), and the load client's own CPU use, to show it is not the bottleneck.
+//! "With a slow client" adds one client that never reads. Node ws comes from
+//! `tests/interop/node_modules` (`npm ci` there; the benchmark runs it if missing).
+
+#[path = "support/load.rs"]
+mod load;
+
+use std::cell::Cell;
+use std::process::Command;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use load::{client_frame_with, cpu_seconds, handshake, start_command, start_pinned, take_frames, Running};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The broadcast message's payload size.
+const SIZE: usize = 1024;
+
+#[derive(Clone, Copy)]
+enum Peer {
+    Ferrosocket,
+    NodeWs,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Ferrosocket => "ferrosocket",
+            Peer::NodeWs => "Node ws",
+        }
+    }
+
+    fn start(self, port: u16) -> Running {
+        match self {
+            // A queue limit no client reaches at one broadcast in flight, but the slow one.
+            Peer::Ferrosocket => {
+                start_pinned("cluster_chat", "ferrosocket", &["--queue-limit", "4194304"], port)
+            }
+            Peer::NodeWs => start_command(
+                Command::new("taskset").args(["-c", "0", "node"]).arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/benches/peers/ws_broadcast.mjs"
+                )),
+                "Node ws",
+                &[],
+                port,
+            ),
+        }
+    }
+}
+
+/// One scenario's figures.
+struct Figures {
+    p50_ms: f64,
+    p99_ms: f64,
+    deliveries_per_cpu_second: f64,
+    server_cpu_seconds: f64,
+    load_cpu_share: f64,
+}
+
+/// CPU time of this process, in seconds.
+fn own_cpu_seconds() -> f64 {
+    cpu_seconds(std::process::id())
+}
+
+/// `clients` clients (plus one that never reads, with `slow`); client 0 sends `rounds`
+/// messages one at a time, each once every client has the previous one.
+fn run(server: &Running, clients: usize, rounds: usize, slow: bool) -> Figures {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let received = Rc::new(Cell::new(0u64));
+                let target = Rc::new(Cell::new(u64::MAX));
+                let done = Rc::new(tokio::sync::Notify::new());
+                // Write halves kept open until the scenario ends (dropping one shuts it down).
+                let mut writers = Vec::with_capacity(clients);
+                for _ in 0..clients {
+                    let stream = handshake(&server.addr).await;
+                    let (mut reader, writer) = stream.into_split();
+                    writers.push(writer);
+                    let (received, target, done) = (received.clone(), target.clone(), done.clone());
+                    tokio::task::spawn_local(async move {
+                        let mut buf = Vec::with_capacity(16 << 10);
+                        let mut chunk = vec![0u8; 16 << 10];
+                        while let Ok(n) = reader.read(&mut chunk).await {
+                            if n == 0 {
+                                break;
+                            }
+                            buf.extend_from_slice(&chunk[..n]);
+                            received.set(received.get() + take_frames(&mut buf) as u64);
+                            if received.get() >= target.get() {
+                                done.notify_one();
+                            }
+                        }
+                    });
+                }
+                let _never_reads: Option<TcpStream> = if slow {
+                    Some(handshake(&server.addr).await)
+                } else {
+                    None
+                };
+                let sender = &mut writers[0];
+                let frame = client_frame_with(0x81, SIZE);
+                tokio::time::sleep(Duration::from_millis(300)).await; // every client tracked
+                let warmup = 5;
+                let mut samples = Vec::with_capacity(rounds);
+                let (mut cpu0, mut own0) = (0.0, 0.0);
+                for round in 0..warmup + rounds {
+                    if round == warmup {
+                        (cpu0, own0) = (cpu_seconds(server.child.id()), own_cpu_seconds());
+                    }
+                    target.set(received.get() + clients as u64);
+                    let started = Instant::now();
+                    sender.write_all(&frame).await.unwrap();
+                    tokio::time::timeout(Duration::from_secs(30), async {
+                        while received.get() < target.get() {
+                            done.notified().await;
+                        }
+                    })
+                    .await
+                    .expect("every client got the broadcast");
+                    if round >= warmup {
+                        samples.push(started.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+                let wall: f64 = samples.iter().sum::<f64>() / 1e3;
+                let server_cpu = cpu_seconds(server.child.id()) - cpu0;
+                let load_cpu = own_cpu_seconds() - own0;
+                samples.sort_by(|a, b| a.total_cmp(b));
+                let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+                Figures {
+                    p50_ms: at(0.5),
+                    p99_ms: at(0.99),
+                    deliveries_per_cpu_second: (rounds * clients) as f64 / server_cpu.max(0.01),
+                    server_cpu_seconds: server_cpu,
+                    load_cpu_share: load_cpu / wall.max(1e-9),
+                }
+            })
+            .await
+    })
+}
+
+/// Across two cluster_chat nodes through a broker: (latency p50, p99 in ms, messages/s).
+fn across_nodes(node_1: &Running, node_2: &Running, messages: usize) -> (f64, f64, f64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut sender = handshake(&node_1.addr).await;
+        let mut receiver = handshake(&node_2.addr).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let frame = client_frame_with(0x81, 64);
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 << 10];
+        let mut own = Vec::new();
+        // Latency: one message at a time.
+        let mut samples = Vec::new();
+        for _ in 0..500 {
+            let started = Instant::now();
+            sender.write_all(&frame).await.unwrap();
+            while take_frames(&mut buf) == 0 {
+                let n = receiver.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            samples.push(started.elapsed().as_secs_f64() * 1e3);
+            // The sender's own echo, off its socket.
+            while take_frames(&mut own) == 0 {
+                let n = sender.read(&mut chunk).await.unwrap();
+                own.extend_from_slice(&chunk[..n]);
+            }
+        }
+        samples.sort_by(|a, b| a.total_cmp(b));
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+        // Throughput: `messages` written back to back, counted on the other node.
+        let (mut sender_read, mut sender_write) = sender.into_split();
+        let drain = tokio::spawn(async move {
+            let mut chunk = vec![0u8; 64 << 10];
+            while let Ok(n) = sender_read.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+        let started = Instant::now();
+        let burst: Vec<u8> = frame
+            .iter()
+            .copied()
+            .cycle()
+            .take(frame.len() * messages)
+            .collect();
+        let write = tokio::spawn(async move { sender_write.write_all(&burst).await.unwrap() });
+        let mut counted = 0;
+        while counted < messages {
+            let n = receiver.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            counted += take_frames(&mut buf);
+        }
+        let rate = messages as f64 / started.elapsed().as_secs_f64();
+        write.await.unwrap();
+        drain.abort();
+        (at(0.5), at(0.99), rate)
+    })
+}
+
+fn ensure_node_ws() -> bool {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
+    if std::path::Path::new(dir).join("node_modules/ws").exists() {
+        return true;
+    }
+    Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn main() {
+    let mut counts = vec![1000usize, 10_000];
+    let mut rounds: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--clients" => {
+                counts = args
+                    .next()
+                    .expect("--clients 1000,10000")
+                    .split(',')
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            }
+            "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()),
+            _ => {}
+        }
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--all-features",
+            "--example",
+            "cluster_chat",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building cluster_chat failed");
+    let _ = Command::new("taskset")
+        .args(["-p", "-c", "1", &std::process::id().to_string()])
+        .output();
+    let mut peers = vec![Peer::Ferrosocket];
+    if ensure_node_ws() {
+        peers.push(Peer::NodeWs);
+    } else {
+        eprintln!("Node ws unavailable (npm ci in tests/interop failed): ferrosocket only");
+    }
+
+    println!("\n| clients | server | last client has it p50 | p99 | deliveries per server CPU-s | server CPU | load client CPU |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut efficiency = Vec::new();
+    let mut port = 9400;
+    for &clients in &counts {
+        let rounds = rounds.unwrap_or(if clients > 2000 { 40 } else { 300 });
+        for slow in [false, true] {
+            if slow && clients > 2000 {
+                continue;
+            }
+            let mut row = Vec::new();
+            for &peer in &peers {
+                port += 1;
+                let server = peer.start(port);
+                let f = run(&server, clients, rounds, slow);
+                let label = if slow {
+                    format!("{clients} + 1 slow")
+                } else {
+                    clients.to_string()
+                };
+                println!(
+                    "| {label} | {} | {:.2} ms | {:.2} ms | {:.0} | {:.2} s | {:.0} % |",
+                    peer.name(),
+                    f.p50_ms,
+                    f.p99_ms,
+                    f.deliveries_per_cpu_second,
+                    f.server_cpu_seconds,
+                    f.load_cpu_share * 100.0
+                );
+                row.push(f);
+            }
+            if row.len() == 2 {
+                efficiency.push((
+                    clients,
+                    slow,
+                    row[0].deliveries_per_cpu_second / row[1].deliveries_per_cpu_second,
+                ));
+            }
+        }
+    }
+    println!("\n| clients | ferrosocket ÷ Node ws, deliveries per server CPU-second |");
+    println!("|---|---|");
+    for (clients, slow, ratio) in efficiency {
+        let slow = if slow { " + 1 slow" } else { "" };
+        println!("| {clients}{slow} | {ratio:.2}× |");
+    }
+    brokers(&mut port);
+}
+
+/// Two cluster_chat nodes through Redis and through NATS.
+fn brokers(port: &mut u16) {
+    println!("\n| broker | latency p50 | latency p99 | messages/s (64 B, one publisher) |");
+    println!("|---|---|---|---|");
+    for (name, binary, args, scheme) in [
+        (
+            "Redis",
+            "redis-server",
+            vec!["--save", "", "--appendonly", "no", "--port"],
+            "redis",
+        ),
+        ("NATS", "nats-server", vec!["-p"], "nats"),
+    ] {
+        *port += 1;
+        let broker_port = *port;
+        let Ok(mut broker) = Command::new(binary)
+            .args(&args)
+            .arg(broker_port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        else {
+            println!("| {name} | {binary} not installed | | |");
+            continue;
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        let url = format!("{scheme}://127.0.0.1:{broker_port}");
+        let flag = format!("--{scheme}");
+        let node_args = [flag.as_str(), url.as_str()];
+        *port += 2;
+        let node_1 = start_pinned("cluster_chat", "node 1", &node_args, *port - 1);
+        let node_2 = start_pinned("cluster_chat", "node 2", &node_args, *port);
+        let (p50, p99, rate) = across_nodes(&node_1, &node_2, 20_000);
+        println!("| {name} | {p50:.3} ms | {p99:.3} ms | {rate:.0} |");
+        drop((node_1, node_2));
+        let _ = broker.kill();
+        let _ = broker.wait();
+    }
+}
