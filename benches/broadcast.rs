@@ -80,92 +80,79 @@ fn own_cpu_seconds() -> f64 {
 /// `clients` clients (plus one that never reads, with `slow`); client 0 sends `rounds`
 /// messages one at a time, each once every client has the previous one.
 fn run(server: &Running, clients: usize, rounds: usize, slow: bool) -> Figures {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let local = tokio::task::LocalSet::new();
-        local
-            .run_until(async {
-                let received = Rc::new(Cell::new(0u64));
-                let target = Rc::new(Cell::new(u64::MAX));
-                let done = Rc::new(tokio::sync::Notify::new());
-                // Write halves kept open until the scenario ends (dropping one shuts it down).
-                let mut writers = Vec::with_capacity(clients);
-                for _ in 0..clients {
-                    let stream = handshake(&server.addr).await;
-                    let (mut reader, writer) = stream.into_split();
-                    writers.push(writer);
-                    let (received, target, done) = (received.clone(), target.clone(), done.clone());
-                    tokio::task::spawn_local(async move {
-                        let mut buf = Vec::with_capacity(16 << 10);
-                        let mut chunk = vec![0u8; 16 << 10];
-                        while let Ok(n) = reader.read(&mut chunk).await {
-                            if n == 0 {
-                                break;
-                            }
-                            buf.extend_from_slice(&chunk[..n]);
-                            received.set(received.get() + take_frames(&mut buf) as u64);
-                            if received.get() >= target.get() {
-                                done.notify_one();
-                            }
-                        }
-                    });
-                }
-                let _never_reads: Option<TcpStream> = if slow {
-                    Some(handshake(&server.addr).await)
-                } else {
-                    None
-                };
-                let sender = &mut writers[0];
-                let frame = client_frame_with(0x81, SIZE);
-                tokio::time::sleep(Duration::from_millis(300)).await; // every client tracked
-                let warmup = 5;
-                let mut samples = Vec::with_capacity(rounds);
-                let (mut cpu0, mut own0) = (0.0, 0.0);
-                for round in 0..warmup + rounds {
-                    if round == warmup {
-                        (cpu0, own0) = (cpu_seconds(server.child.id()), own_cpu_seconds());
+    load::run_local(async {
+        let received = Rc::new(Cell::new(0u64));
+        let target = Rc::new(Cell::new(u64::MAX));
+        let done = Rc::new(tokio::sync::Notify::new());
+        // Write halves kept open until the scenario ends (dropping one shuts it down).
+        let mut writers = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let stream = handshake(&server.addr).await;
+            let (mut reader, writer) = stream.into_split();
+            writers.push(writer);
+            let (received, target, done) = (received.clone(), target.clone(), done.clone());
+            tokio::task::spawn_local(async move {
+                let mut buf = Vec::with_capacity(16 << 10);
+                let mut chunk = vec![0u8; 16 << 10];
+                while let Ok(n) = reader.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
                     }
-                    target.set(received.get() + clients as u64);
-                    let started = Instant::now();
-                    sender.write_all(&frame).await.unwrap();
-                    tokio::time::timeout(Duration::from_secs(30), async {
-                        while received.get() < target.get() {
-                            done.notified().await;
-                        }
-                    })
-                    .await
-                    .expect("every client got the broadcast");
-                    if round >= warmup {
-                        samples.push(started.elapsed().as_secs_f64() * 1e3);
+                    buf.extend_from_slice(&chunk[..n]);
+                    received.set(received.get() + take_frames(&mut buf) as u64);
+                    if received.get() >= target.get() {
+                        done.notify_one();
                     }
                 }
-                let wall: f64 = samples.iter().sum::<f64>() / 1e3;
-                let server_cpu = cpu_seconds(server.child.id()) - cpu0;
-                let load_cpu = own_cpu_seconds() - own0;
-                samples.sort_by(|a, b| a.total_cmp(b));
-                let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-                Figures {
-                    p50_ms: at(0.5),
-                    p99_ms: at(0.99),
-                    deliveries_per_cpu_second: (rounds * clients) as f64 / server_cpu.max(0.01),
-                    server_cpu_seconds: server_cpu,
-                    load_cpu_share: load_cpu / wall.max(1e-9),
+            });
+        }
+        let _never_reads: Option<TcpStream> = if slow {
+            Some(handshake(&server.addr).await)
+        } else {
+            None
+        };
+        let sender = &mut writers[0];
+        let frame = client_frame_with(0x81, SIZE);
+        tokio::time::sleep(Duration::from_millis(300)).await; // every client tracked
+        let warmup = 5;
+        let mut samples = Vec::with_capacity(rounds);
+        let (mut cpu0, mut own0) = (0.0, 0.0);
+        for round in 0..warmup + rounds {
+            if round == warmup {
+                (cpu0, own0) = (cpu_seconds(server.child.id()), own_cpu_seconds());
+            }
+            target.set(received.get() + clients as u64);
+            let started = Instant::now();
+            sender.write_all(&frame).await.unwrap();
+            tokio::time::timeout(Duration::from_secs(30), async {
+                while received.get() < target.get() {
+                    done.notified().await;
                 }
             })
             .await
+            .expect("every client got the broadcast");
+            if round >= warmup {
+                samples.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let wall: f64 = samples.iter().sum::<f64>() / 1e3;
+        let server_cpu = cpu_seconds(server.child.id()) - cpu0;
+        let load_cpu = own_cpu_seconds() - own0;
+        samples.sort_by(|a, b| a.total_cmp(b));
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+        Figures {
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            deliveries_per_cpu_second: (rounds * clients) as f64 / server_cpu.max(0.01),
+            server_cpu_seconds: server_cpu,
+            load_cpu_share: load_cpu / wall.max(1e-9),
+        }
     })
 }
 
 /// Across two cluster_chat nodes through a broker: (latency p50, p99 in ms, messages/s).
 fn across_nodes(node_1: &Running, node_2: &Running, messages: usize) -> (f64, f64, f64) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    load::run_local(async {
         let mut sender = handshake(&node_1.addr).await;
         let mut receiver = handshake(&node_2.addr).await;
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -113,53 +113,40 @@ fn throughput(
     inflight: usize,
     seconds: f64,
 ) -> Throughput {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let local = tokio::task::LocalSet::new();
-        local
-            .run_until(async {
-                let counter = Rc::new(Cell::new(0u64));
-                let frame = Rc::new(client_frame(size));
-                let warmup = Duration::from_millis(500);
-                let stop = Instant::now() + warmup + Duration::from_secs_f64(seconds);
-                let tasks: Vec<_> = (0..connections)
-                    .map(|_| {
-                        tokio::task::spawn_local(drive(
-                            server.addr.clone(),
-                            frame.clone(),
-                            inflight,
-                            counter.clone(),
-                            stop,
-                        ))
-                    })
-                    .collect();
-                tokio::time::sleep(warmup).await;
-                let (count0, cpu0, t0) = (counter.get(), cpu_seconds(server.child.id()), Instant::now());
-                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-                let (count1, cpu1, elapsed) = (counter.get(), cpu_seconds(server.child.id()), t0.elapsed());
-                for task in tasks {
-                    let _ = task.await;
-                }
-                let messages = (count1 - count0) as f64;
-                Throughput {
-                    per_second: messages / elapsed.as_secs_f64(),
-                    cpu_per_message_us: (cpu1 - cpu0) * 1e6 / messages.max(1.0),
-                }
+    load::run_local(async {
+        let counter = Rc::new(Cell::new(0u64));
+        let frame = Rc::new(client_frame(size));
+        let warmup = Duration::from_millis(500);
+        let stop = Instant::now() + warmup + Duration::from_secs_f64(seconds);
+        let tasks: Vec<_> = (0..connections)
+            .map(|_| {
+                tokio::task::spawn_local(drive(
+                    server.addr.clone(),
+                    frame.clone(),
+                    inflight,
+                    counter.clone(),
+                    stop,
+                ))
             })
-            .await
+            .collect();
+        tokio::time::sleep(warmup).await;
+        let (count0, cpu0, t0) = (counter.get(), cpu_seconds(server.child.id()), Instant::now());
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+        let (count1, cpu1, elapsed) = (counter.get(), cpu_seconds(server.child.id()), t0.elapsed());
+        for task in tasks {
+            let _ = task.await;
+        }
+        let messages = (count1 - count0) as f64;
+        Throughput {
+            per_second: messages / elapsed.as_secs_f64(),
+            cpu_per_message_us: (cpu1 - cpu0) * 1e6 / messages.max(1.0),
+        }
     })
 }
 
 /// Round-trip latency of 16-byte messages, one at a time: (p50, p99) in microseconds.
 fn latency(server: &Running, seconds: f64) -> (f64, f64) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    load::run_local(async {
         let mut stream = handshake(&server.addr).await;
         let frame = client_frame(16);
         let mut reply = [0u8; 18];
@@ -179,11 +166,7 @@ fn latency(server: &Running, seconds: f64) -> (f64, f64) {
 
 /// RSS added per idle open connection, in KiB, measured over `count` connections.
 fn idle_memory(server: &Running, count: usize) -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    load::run_local(async {
         // One connection first, so one-time allocations are in the baseline.
         let _warm = handshake(&server.addr).await;
         tokio::time::sleep(Duration::from_millis(200)).await;

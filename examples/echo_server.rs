@@ -73,39 +73,52 @@ fn report(result: ferrosocket::Result<()>) {
 }
 
 fn tokio_server(addr: &str) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        println!("echo_server (tokio) listening on ws://{}", listener.local_addr()?);
-        loop {
-            let (stream, _) = listener.accept().await?;
-            tokio::spawn(
-                async move {
-                    stream.set_nodelay(true)?;
-                    let accept = ferrosocket::tokio::accept_with(stream, config(), decide);
-                    let mut ws = tokio::time::timeout(Duration::from_secs(10), accept)
-                        .await
-                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-                    while let Some(message) = ws.next().await {
-                        let message = message?;
-                        if message.is_data() {
-                            ws.feed(message).await?; // flushed in one write before the next read
-                        }
-                    }
-                    Ok(())
-                }
-                .map_report(),
-            );
+    serve_tokio(addr, "tokio", |mut ws| async move {
+        while let Some(message) = ws.next().await {
+            let message = message?;
+            if message.is_data() {
+                ws.feed(message).await?; // flushed in one write before the next read
+            }
         }
+        Ok(())
     })
 }
 
 fn tokio_split_server(addr: &str) -> std::io::Result<()> {
+    serve_tokio(addr, "tokio, split halves", |ws| async move {
+        let (mut sender, mut receiver) = ws.into_split();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(16);
+        let writer = tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                sender.send(message).await?;
+            }
+            Ok::<_, Error>(())
+        });
+        while let Some(message) = receiver.next().await {
+            let message = message?;
+            if message.is_data() && tx.send(message).await.is_err() {
+                break; // the writer failed: its error is reported below
+            }
+        }
+        drop(tx);
+        writer.await.expect("the writer task")
+    })
+}
+
+type TokioSocket = ferrosocket::tokio::WebSocketStream<tokio::net::TcpStream>;
+
+/// Accepts on a multi-threaded tokio runtime; each connection's handshake (10 s limit), then
+/// `echo` on its own task.
+fn serve_tokio<F, Fut>(addr: &str, flavor: &str, echo: F) -> std::io::Result<()>
+where
+    F: Fn(TokioSocket) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = ferrosocket::Result<()>> + Send + 'static,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         println!(
-            "echo_server (tokio, split halves) listening on ws://{}",
+            "echo_server ({flavor}) listening on ws://{}",
             listener.local_addr()?
         );
         loop {
@@ -117,22 +130,7 @@ fn tokio_split_server(addr: &str) -> std::io::Result<()> {
                     let ws = tokio::time::timeout(Duration::from_secs(10), accept)
                         .await
                         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-                    let (mut sender, mut receiver) = ws.into_split();
-                    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(16);
-                    let writer = tokio::spawn(async move {
-                        while let Some(message) = rx.recv().await {
-                            sender.send(message).await?;
-                        }
-                        Ok::<_, Error>(())
-                    });
-                    while let Some(message) = receiver.next().await {
-                        let message = message?;
-                        if message.is_data() && tx.send(message).await.is_err() {
-                            break; // the writer failed: its error is reported below
-                        }
-                    }
-                    drop(tx);
-                    writer.await.expect("the writer task")
+                    echo(ws).await
                 }
                 .map_report(),
             );

@@ -148,3 +148,13 @@ pub fn take_frames(buf: &mut Vec<u8>) -> usize {
     buf.drain(..pos);
     frames
 }
+
+/// Runs `future` to completion on a current-thread runtime, inside a `LocalSet` so it can
+/// `spawn_local`: the load client's shape (one thread, pinned to its own core).
+pub fn run_local<F: std::future::Future>(future: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(tokio::task::LocalSet::new().run_until(future))
+}

@@ -22,7 +22,10 @@ use std::task::{ready, Context, Poll, Wake, Waker};
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use super::stream::{poll_fill, poll_write_all, AsyncTransport, Beat, Deadline, Heartbeat, WebSocketStream};
+use super::stream::{
+    poll_discard, poll_fill, poll_write_all, AsyncTransport, Beat, Deadline, Discard, Heartbeat,
+    WebSocketStream,
+};
 use crate::{
     CloseCode, CloseFrame, Error, Event, FrameEncoding, Message, PreparedFrame, PreparedMessage,
     ReceivingHalf, Result, Role, SendingHalf,
@@ -486,10 +489,7 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
                     if let Poll::Ready(Err(e)) = self.poll_answer(cx) {
                         return Poll::Ready(Some(Err(e)));
                     }
-                    let fill = self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
-                        poll_fill(io, &mut self.receiving, &mut self.read_size, cx)
-                    });
-                    if let Err(e) = ready!(fill) {
+                    if let Err(e) = ready!(self.poll_fill(cx)) {
                         return Poll::Ready(Some(Err(e)));
                     }
                 }
@@ -585,26 +585,18 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
             Some(Deadline(deadline)) => deadline,
             None => lock(&self.shared.transport).sleep(self.receiving.config().close_timeout),
         };
-        while self.receiving.wants_read() {
-            if deadline.as_mut().poll(cx).is_ready() {
-                self.terminate();
-                break;
-            }
-            let fill = self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
-                poll_fill(io, &mut self.receiving, &mut self.read_size, cx)
-            });
-            match fill {
-                Poll::Pending => {
-                    self.drain_deadline = Some(Deadline(deadline));
-                    return Poll::Pending;
-                }
-                Poll::Ready(Err(_)) => self.terminate(),
-                Poll::Ready(Ok(())) => {
-                    let _ = self.receiving.next_event(); // discards what arrived
-                }
-            }
+        let drained = poll_discard(self, &mut deadline, cx);
+        if drained.is_pending() {
+            self.drain_deadline = Some(Deadline(deadline));
         }
-        Poll::Ready(())
+        drained
+    }
+
+    /// Reads once from the transport into the receiving half.
+    fn poll_fill(&mut self, cx: &Context<'_>) -> Poll<Result<()>> {
+        self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
+            poll_fill(io, &mut self.receiving, &mut self.read_size, cx)
+        })
     }
 
     /// Once closed: writes what is left (the close reply), then, as the server or once the
@@ -617,6 +609,21 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
             let _ = ready!(self.shared.poll_shut_down(Half::Receiver, cx));
         }
         Poll::Ready(())
+    }
+}
+
+impl<T: AsyncTransport> Discard for WebSocketReceiver<T> {
+    fn still_reading(&self) -> bool {
+        self.receiving.wants_read()
+    }
+    fn poll_fill_once(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_fill(cx)
+    }
+    fn discard(&mut self) {
+        let _ = self.receiving.next_event();
+    }
+    fn give_up(&mut self) {
+        self.terminate();
     }
 }
 

@@ -273,6 +273,53 @@ pub(crate) fn poll_fill<T: AsyncTransport>(
     Poll::Ready(Ok(()))
 }
 
+/// What discarding input after a failure needs of a reader (a whole stream, or the
+/// receiving half), so the loop is written once: [`poll_discard`].
+pub(crate) trait Discard {
+    /// Whether the engine still reads.
+    fn still_reading(&self) -> bool;
+    /// Reads once from the transport into the engine.
+    fn poll_fill_once(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>>;
+    /// Lets the engine discard what arrived (looking for the peer's Close).
+    fn discard(&mut self);
+    /// Gives up on the peer's answer: the transport is closed as it is.
+    fn give_up(&mut self);
+}
+
+/// Reads and discards until the peer's Close or the end of the stream, or until `deadline`.
+pub(crate) fn poll_discard(
+    reader: &mut impl Discard,
+    deadline: &mut Sleep,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    while reader.still_reading() {
+        if deadline.as_mut().poll(cx).is_ready() {
+            reader.give_up();
+            break;
+        }
+        match ready!(reader.poll_fill_once(cx)) {
+            Err(_) => reader.give_up(),
+            Ok(()) => reader.discard(),
+        }
+    }
+    Poll::Ready(())
+}
+
+impl<T: AsyncTransport> Discard for WebSocketStream<T> {
+    fn still_reading(&self) -> bool {
+        self.conn.wants_read()
+    }
+    fn poll_fill_once(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_fill(cx)
+    }
+    fn discard(&mut self) {
+        let _ = self.conn.next_event();
+    }
+    fn give_up(&mut self) {
+        self.stop_draining();
+    }
+}
+
 /// Writes everything the engine has queued and flushes the transport.
 pub(crate) fn poll_write_all<T: AsyncTransport>(
     io: &mut T,
@@ -605,23 +652,11 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             Some(Deadline(deadline)) => deadline,
             None => self.io.sleep(self.conn.config().close_timeout),
         };
-        while self.conn.wants_read() {
-            if deadline.as_mut().poll(cx).is_ready() {
-                self.stop_draining();
-                break;
-            }
-            match self.poll_fill(cx) {
-                Poll::Pending => {
-                    self.drain_deadline = Some(Deadline(deadline));
-                    return Poll::Pending;
-                }
-                Poll::Ready(Err(_)) => self.stop_draining(),
-                Poll::Ready(Ok(())) => {
-                    let _ = self.conn.next_event(); // discards what arrived
-                }
-            }
+        let drained = poll_discard(self, &mut deadline, cx);
+        if drained.is_pending() {
+            self.drain_deadline = Some(Deadline(deadline));
         }
-        Poll::Ready(())
+        drained
     }
 
     /// Gives up on the peer's answer: the transport is closed as it is.
