@@ -51,6 +51,21 @@ fn servers() -> Vec<Server> {
             binary: "peer_tungstenite_echo".into(),
             args: &[],
         },
+        Server {
+            name: "tungstenite batched",
+            binary: "peer_tungstenite_echo".into(),
+            args: &["--batched"],
+        },
+        Server {
+            name: "tokio-websockets",
+            binary: "peer_tokio_websockets_echo".into(),
+            args: &[],
+        },
+        Server {
+            name: "tokio-ws batched",
+            binary: "peer_tokio_websockets_echo".into(),
+            args: &["--batched"],
+        },
     ]
 }
 
@@ -223,6 +238,8 @@ fn main() {
             "peer_fastwebsockets_echo",
             "--example",
             "peer_tungstenite_echo",
+            "--example",
+            "peer_tokio_websockets_echo",
         ])
         .status()
         .unwrap();

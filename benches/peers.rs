@@ -1,4 +1,5 @@
-//! The same work by ferrosocket, tungstenite and fastwebsockets, in memory, in one run:
+//! The same work by ferrosocket, tungstenite, fastwebsockets and tokio-websockets, in memory,
+//! in one run:
 //! a server decoding a batch of masked client messages, and a server encoding a batch.
 //!
 //! ```text
@@ -6,7 +7,8 @@
 //! ```
 //! Each library reads from / writes to an in-memory stream, so only protocol work is timed.
 //! ferrosocket is sans-IO and is fed the bytes directly; fastwebsockets is async-only and runs
-//! its batch inside one `block_on` of a current-thread tokio runtime.
+//! its batch inside one `block_on` of a current-thread tokio runtime, as does tokio-websockets
+//! (a `Stream` / `Sink`; its batch is fed, then flushed once).
 
 use std::cell::RefCell;
 use std::hint::black_box;
@@ -182,8 +184,27 @@ fn decode(c: &mut Criterion) {
                 })
             })
         });
+
+        let stream = MemStream::default();
+        let mut ws = tokio_websockets_server().serve(stream.clone());
+        group.bench_with_input(BenchmarkId::new("tokio-websockets", size), &wire, |b, wire| {
+            b.iter(|| {
+                stream.refill(wire);
+                rt.block_on(async {
+                    for _ in 0..count {
+                        black_box(futures_util::StreamExt::next(&mut ws).await.unwrap().unwrap());
+                    }
+                })
+            })
+        });
     }
     group.finish();
+}
+
+fn tokio_websockets_server() -> tokio_websockets::ServerBuilder {
+    tokio_websockets::ServerBuilder::new()
+        .config(tokio_websockets::Config::default().frame_size(usize::MAX))
+        .limits(tokio_websockets::Limits::default().max_payload_len(Some(64 << 20)))
 }
 
 fn encode(c: &mut Criterion) {
@@ -245,6 +266,25 @@ fn encode(c: &mut Criterion) {
                                 fastwebsockets::Frame::binary(fastwebsockets::Payload::Borrowed(payload));
                             ws.write_frame(frame).await.unwrap();
                         }
+                    });
+                    black_box(stream.drain_output());
+                })
+            },
+        );
+
+        let stream = MemStream::default();
+        let mut ws = tokio_websockets_server().serve(stream.clone());
+        group.bench_with_input(
+            BenchmarkId::new("tokio-websockets", size),
+            &payload,
+            |b, payload| {
+                b.iter(|| {
+                    rt.block_on(async {
+                        for _ in 0..count {
+                            let message = tokio_websockets::Message::binary(payload.clone());
+                            futures_util::SinkExt::feed(&mut ws, message).await.unwrap();
+                        }
+                        futures_util::SinkExt::flush(&mut ws).await.unwrap();
                     });
                     black_box(stream.drain_output());
                 })

@@ -1,11 +1,14 @@
 //! tokio-tungstenite echo server for the loopback comparison (`benches/echo_load.rs`).
-//! usage: peer_tungstenite_echo ADDR — prints a `listening` line once bound.
+//! usage: peer_tungstenite_echo ADDR [--batched] — prints a `listening` line once bound.
+//! `--batched` forwards the stream into the sink (`StreamExt::forward`), which flushes only
+//! when no message is waiting, instead of `send` (one flush per message).
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, TryStreamExt};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9102".into());
+    let batched = std::env::args().any(|a| a == "--batched");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
         "tokio-tungstenite echo listening on ws://{}",
@@ -18,6 +21,14 @@ async fn main() -> std::io::Result<()> {
             let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
                 return;
             };
+            if batched {
+                let (sink, stream) = ws.split();
+                let _ = stream
+                    .try_filter(|m| std::future::ready(m.is_text() || m.is_binary()))
+                    .forward(sink)
+                    .await;
+                return;
+            }
             while let Some(Ok(message)) = ws.next().await {
                 if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
                     break;
