@@ -202,7 +202,7 @@ async fn shutdown_is_bounded_by_its_deadline_despite_a_slow_client() {
     let mut good = connect(&url, Config::default()).await;
     let mut slow_incoming = None;
     let good_incoming = server.accept().await.unwrap();
-    let _slow = connect(&url, Config::default()).await;
+    let mut slow_socket = connect(&url, Config::default()).await;
     slow_incoming.get_or_insert(server.accept().await.unwrap());
     let slow = slow_incoming.as_ref().unwrap().client.clone();
     // Stuff the slow client's socket and queue: its Close sits behind 32 MiB.
@@ -214,6 +214,12 @@ async fn shutdown_is_bounded_by_its_deadline_despite_a_slow_client() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(3), "close took {took:?}");
     assert!(slow.is_closed());
+    // The slow client's connection really ends: it reads what was in flight, then the end.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(_)) = slow_socket.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the terminated client's stream ended");
     match good.next().await {
         Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
         other => panic!("{other:?}"),

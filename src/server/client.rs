@@ -400,33 +400,14 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
             woken.await;
             continue;
         }
-        let mut closed = false;
-        for item in batch.drain(..) {
-            let queued = match item {
-                Outbound::Message(message) => sender.feed(message).await,
-                Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
-                Outbound::Close(frame) => {
-                    closed = true;
-                    sender.feed(Message::Close(Some(frame))).await
-                }
-            };
-            if queued.is_err() {
-                crate::log::event!(debug, client = shared.id, error = ?queued, "client writer stops");
-                closed = true;
-                break;
-            }
-        }
-        let written = tokio::select! {
-            written = sender.flush() => written,
-            _ = woken.as_mut() => {
-                // Woken mid-write: only a termination cuts a write short.
-                if shared.terminated.load(Ordering::Acquire) {
-                    terminate(&mut sender).await;
-                    finish(&shared);
-                    return;
-                }
-                sender.flush().await
-            }
+        // A slow client can keep this write waiting for ever: a termination cuts it short.
+        let Some((closed, written)) =
+            or_terminated(write_batch(&mut sender, &mut batch), &shared, &wake).await
+        else {
+            batch.clear();
+            terminate(&mut sender).await;
+            finish(&shared);
+            return;
         };
         {
             let mut queue = lock(&shared.queue);
@@ -436,6 +417,52 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
         if closed || written.is_err() {
             finish(&shared);
             return;
+        }
+    }
+}
+
+/// Feeds `batch` to the sender and flushes once; whether a Close went out (or the
+/// connection refused more), and how the flush went.
+async fn write_batch(
+    sender: &mut WebSocketSender<Box<dyn Io>>,
+    batch: &mut VecDeque<Outbound>,
+) -> (bool, Result<()>) {
+    let mut closed = false;
+    for item in batch.drain(..) {
+        let queued = match item {
+            Outbound::Message(message) => sender.feed(message).await,
+            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
+            Outbound::Close(frame) => {
+                closed = true;
+                sender.feed(Message::Close(Some(frame))).await
+            }
+        };
+        if queued.is_err() {
+            crate::log::event!(debug, error = ?queued, "client writer stops");
+            closed = true;
+            break;
+        }
+    }
+    (closed, sender.flush().await)
+}
+
+/// Runs `work` unless the client is terminated first (`None`).
+async fn or_terminated<T>(
+    work: impl std::future::Future<Output = T>,
+    shared: &Shared,
+    wake: &Notify,
+) -> Option<T> {
+    tokio::pin!(work);
+    loop {
+        let woken = wake.notified();
+        tokio::select! {
+            done = &mut work => return Some(done),
+            _ = woken => {
+                if shared.terminated.load(Ordering::Acquire) {
+                    return None;
+                }
+                // Woken by a new message: it waits for the next round.
+            }
         }
     }
 }
