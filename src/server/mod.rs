@@ -10,6 +10,11 @@
 //! handle to send to it. Connections upgraded elsewhere (axum, hyper, over HTTP/1.1 or
 //! HTTP/2) join the same set through [`ServerHandle::adopt`].
 //!
+//! Sending never waits for a client's socket: each [`Client`] has a send queue bounded in
+//! bytes, drained by a writer task of its own, with an [`Overflow`] policy for clients that
+//! stop reading. [`Clients`] broadcasts and publishes to topics with the message framed once;
+//! [`cluster`] (features `redis`, `async-nats`) carries both to other server processes.
+//!
 //! ```no_run
 //! use ferrosocket::server::Server;
 //! use ferrosocket::Message;
@@ -21,7 +26,7 @@
 //!     tokio::spawn(async move {
 //!         while let Some(Ok(message)) = incoming.reader.next().await {
 //!             if message.is_data() {
-//!                 clients.broadcast(&message).await; // to everyone, the sender included
+//!                 clients.broadcast(&message); // to everyone, the sender included; never waits
 //!             }
 //!         }
 //!     });
