@@ -145,6 +145,11 @@ impl Cluster {
     /// Bridges `clients` to every node publishing on the Redis pub/sub `channel` at `url`
     /// (`redis://host:port`). Fails if the broker cannot be reached now; later outages are
     /// ridden out (see the module docs).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: cancelled before it returns, nothing keeps running (the connections it
+    /// opened are dropped).
     #[cfg(feature = "redis")]
     pub async fn redis(url: &str, channel: &str, clients: Clients) -> Result<Cluster, ClusterError> {
         let client = redis::Client::open(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
@@ -159,6 +164,10 @@ impl Cluster {
     /// Bridges `clients` to every node publishing on the NATS `subject` at `url`
     /// (`nats://host:port`). Fails if the server cannot be reached now; the NATS client
     /// reconnects and subscribes again after later outages.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`redis`](Self::redis).
     #[cfg(feature = "async-nats")]
     pub async fn nats(url: &str, subject: &str, clients: Clients) -> Result<Cluster, ClusterError> {
         let node = Arc::new(Node::new(clients));
