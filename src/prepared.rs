@@ -55,6 +55,8 @@ pub(crate) struct CompressionSetting {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PreparedMessage {
+    /// The message as given (a text or binary message).
+    message: Message,
     kind: MessageKind,
     payload: Bytes,
     /// The unmasked, uncompressed frame, made on first use.
@@ -88,6 +90,7 @@ impl PreparedMessage {
             _ => return Err(Error::NotData),
         };
         Ok(PreparedMessage {
+            message: message.clone(),
             kind,
             payload,
             plain: None,
@@ -103,6 +106,12 @@ impl PreparedMessage {
     /// The message's payload, uncompressed.
     pub fn payload(&self) -> &Bytes {
         &self.payload
+    }
+
+    /// The message itself, for a connection that must encode it on its own (a cheap clone:
+    /// the payload is shared).
+    pub fn message(&self) -> &Message {
+        &self.message
     }
 
     /// The frame for a connection that frames as `encoding`

@@ -188,16 +188,7 @@ impl Client {
     pub fn send_prepared(&self, prepared: &mut PreparedMessage) -> Result<Delivery> {
         match prepared.frame_for(self.shared.encoding) {
             Some(frame) => self.push(Outbound::Frame(frame)),
-            None => {
-                let message = match prepared.kind() {
-                    crate::MessageKind::Text => Message::Text(
-                        crate::Utf8Bytes::try_from(prepared.payload().clone())
-                            .expect("a prepared text payload is UTF-8"),
-                    ),
-                    crate::MessageKind::Binary => Message::Binary(prepared.payload().clone()),
-                };
-                self.push(Outbound::Message(message))
-            }
+            None => self.push(Outbound::Message(prepared.message().clone())),
         }
     }
 
