@@ -361,12 +361,7 @@ impl SendingHalf {
     pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         let code = code.into();
         self.check_can_send()?;
-        if !code.is_allowed_on_wire() {
-            return Err(Error::InvalidCloseCode(code.0));
-        }
-        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
-            return Err(Error::ControlPayloadTooLong);
-        }
+        check_close(code, reason)?;
         self.send_close(Some(code), reason);
         Ok(())
     }
@@ -464,6 +459,18 @@ impl SendingHalf {
     pub fn terminate(&mut self) {
         self.send.terminate();
     }
+}
+
+/// Whether the application may send a Close with `code` and `reason`: a code allowed on
+/// the wire, a reason of at most 123 bytes.
+pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<()> {
+    if !code.is_allowed_on_wire() {
+        return Err(Error::InvalidCloseCode(code.0));
+    }
+    if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+        return Err(Error::ControlPayloadTooLong);
+    }
+    Ok(())
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.

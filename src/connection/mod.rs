@@ -6,7 +6,7 @@
 //! connection's phase is the one place the lifecycle lives, and the control-frame and close
 //! policy sits beside it. `ARCHITECTURE.md` walks through the parts.
 
-mod halves;
+pub(crate) mod halves;
 mod handshake;
 mod recv;
 mod send;
@@ -23,6 +23,7 @@ use crate::handshake::{Accept, ClientRequest, Request, Response};
 use crate::message::{Event, Message, MessageKind};
 use crate::prepared::{FrameEncoding, PreparedFrame, PreparedMessage};
 use crate::rng::Rng;
+
 pub use halves::{ReceivingHalf, Replies, SendingHalf};
 use handshake::{Decision, Handshake, Input, Step};
 use send::Sender;

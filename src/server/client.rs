@@ -230,12 +230,7 @@ impl Client {
     /// the peer answers.
     pub fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         let code = code.into();
-        if !code.is_allowed_on_wire() {
-            return Err(Error::InvalidCloseCode(code.0));
-        }
-        if reason.len() > 123 {
-            return Err(Error::ControlPayloadTooLong);
-        }
+        crate::connection::halves::check_close(code, reason)?;
         let frame = CloseFrame::new(code, crate::Utf8Bytes::from(reason));
         {
             let mut queue = lock(&self.shared.queue);

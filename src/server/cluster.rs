@@ -372,8 +372,7 @@ fn decode(envelope: &[u8]) -> Option<Decoded<'_>> {
     Some(Decoded { node, topic, message })
 }
 
-/// Backoff between reconnect attempts.
-#[cfg(feature = "redis")]
+/// Backoff between reconnect attempts (this module's for Redis, the NATS client's for NATS).
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(50u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(2))
 }
@@ -469,9 +468,7 @@ mod nats_link {
         let events = node.clone();
         let client = async_nats::ConnectOptions::new()
             .no_echo() // the server does not send us our own publishes
-            .reconnect_delay_callback(|attempt| {
-                Duration::from_millis(50u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(2))
-            })
+            .reconnect_delay_callback(|attempt| backoff(u32::try_from(attempt).unwrap_or(u32::MAX)))
             .event_callback(move |event| {
                 let node = events.clone();
                 async move {
