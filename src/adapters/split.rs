@@ -23,8 +23,8 @@ use futures_core::Stream;
 use futures_sink::Sink;
 
 use super::stream::{
-    poll_discard, poll_fill, poll_write_all, AsyncTransport, Beat, Deadline, Discard, Heartbeat,
-    WebSocketStream,
+    poll_discard, poll_fill, poll_write_all, AdapterState, AsyncTransport, Beat, Deadline, Discard,
+    Heartbeat, WebSocketStream,
 };
 use crate::{
     CloseCode, CloseFrame, Error, Event, FrameEncoding, Message, PreparedFrame, PreparedMessage,
@@ -175,42 +175,34 @@ impl<T> std::fmt::Debug for WebSocketReceiver<T> {
     }
 }
 
-/// What [`WebSocketStream::into_split`] hands each half.
-pub(crate) struct SplitParts<T> {
-    pub(crate) io: T,
-    pub(crate) sending: SendingHalf,
-    pub(crate) receiving: ReceivingHalf,
-    pub(crate) read_size: usize,
-    pub(crate) high_water: usize,
-    pub(crate) heartbeat: Option<Heartbeat>,
-    pub(crate) shut_down: bool,
-    pub(crate) terminated: bool,
-    pub(crate) failure: Option<Error>,
-}
-
-/// Builds the halves.
-pub(crate) fn split<T: AsyncTransport>(parts: SplitParts<T>) -> (WebSocketSender<T>, WebSocketReceiver<T>) {
+/// Builds the halves of a stream with this transport, engine halves and adapter state.
+pub(crate) fn split<T: AsyncTransport>(
+    io: T,
+    sending: SendingHalf,
+    receiving: ReceivingHalf,
+    state: AdapterState,
+) -> (WebSocketSender<T>, WebSocketReceiver<T>) {
     let waiters = Arc::new(Waiters::default());
     let shared = Arc::new(Shared {
         writer: Mutex::new(Writer {
-            sending: parts.sending,
-            shut_down: parts.shut_down,
+            sending,
+            shut_down: state.shut_down,
         }),
-        transport: Mutex::new(parts.io),
+        transport: Mutex::new(io),
         waker: Waker::from(waiters.clone()),
         waiters,
     });
     let sender = WebSocketSender {
         shared: shared.clone(),
-        high_water: parts.high_water,
+        high_water: state.high_water,
     };
     let receiver = WebSocketReceiver {
         shared,
-        receiving: parts.receiving,
-        read_size: parts.read_size,
-        heartbeat: parts.heartbeat,
-        terminated: parts.terminated,
-        failure: parts.failure,
+        receiving,
+        read_size: state.read_size,
+        heartbeat: state.heartbeat,
+        terminated: state.terminated,
+        failure: state.failure,
         drain_deadline: None,
         unflushed: false,
     };
@@ -447,7 +439,7 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
         Ok(WebSocketStream::reunited(
             io,
             conn,
-            super::stream::Reunited {
+            AdapterState {
                 read_size: self.read_size,
                 high_water,
                 heartbeat: self.heartbeat,

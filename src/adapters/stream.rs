@@ -61,8 +61,9 @@ pub trait AsyncTransport: Unpin {
     fn sleep(&self, duration: Duration) -> Sleep;
 }
 
-/// What a stream's halves kept of its adapter state, for [`WebSocketStream::reunited`].
-pub(crate) struct Reunited {
+/// The adapter state a stream keeps beside its transport and engine, carried into its
+/// halves ([`WebSocketStream::into_split`]) and back ([`WebSocketStream::reunited`]).
+pub(crate) struct AdapterState {
     pub(crate) read_size: usize,
     pub(crate) high_water: usize,
     pub(crate) heartbeat: Option<Heartbeat>,
@@ -470,21 +471,19 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         let Ok((sending, receiving)) = self.conn.split() else {
             panic!("WebSocketStream::into_split before the opening handshake finished");
         };
-        super::split::split(super::split::SplitParts {
-            io: self.io,
-            sending,
-            receiving,
+        let state = AdapterState {
             read_size: self.read_size,
             high_water: self.high_water,
             heartbeat: self.heartbeat,
             shut_down: self.shut_down,
             terminated: self.terminated,
             failure: self.failure,
-        })
+        };
+        super::split::split(self.io, sending, receiving, state)
     }
 
     /// A stream from reunited halves.
-    pub(crate) fn reunited(io: T, conn: Connection, kept: Reunited) -> Self {
+    pub(crate) fn reunited(io: T, conn: Connection, kept: AdapterState) -> Self {
         WebSocketStream {
             io,
             conn,
