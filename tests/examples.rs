@@ -417,17 +417,33 @@ async fn cluster_chat_spans_nodes_and_drops_slow_consumers() {
     }
     // 16 MiB to everyone: the slow client's queue (256 KiB) overflows, the others keep up.
     let line = "x".repeat(64 * 1024);
+    // The reading clients report their progress, and the sender keeps within two messages of
+    // the slowest of them: on a loaded machine an unpaced sender would make them slow
+    // consumers too.
+    let progress: Vec<_> = (0..2)
+        .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)))
+        .collect();
     let readers: Vec<_> = [b, c]
         .into_iter()
-        .map(|mut ws| {
+        .zip(progress.clone())
+        .map(|(mut ws, read)| {
             tokio::spawn(async move {
                 for n in 0..256 {
                     assert!(next_text(&mut ws).await.starts_with(&format!("{n} ")));
+                    read.store(n + 1, std::sync::atomic::Ordering::Release);
                 }
             })
         })
         .collect();
     for n in 0..256 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while progress
+            .iter()
+            .any(|read| read.load(std::sync::atomic::Ordering::Acquire) + 2 < n)
+        {
+            assert!(std::time::Instant::now() < deadline, "the readers stalled at {n}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         a.send(Message::text(format!("{n} {line}"))).await.unwrap();
         assert!(next_text(&mut a).await.starts_with(&format!("{n} ")));
     }
