@@ -4,7 +4,7 @@
 mod util;
 
 use bytes::Bytes;
-use ferrosocket::deflate::DeflateConfig;
+use ferrosocket::deflate::{DeflateConfig, Memory};
 use ferrosocket::{
     CapacityError, ClientRequest, Config, Connection, Error, Event, Fragment, MessageKind, State,
 };
@@ -14,9 +14,10 @@ fn deflate_config() -> Config {
     Config::default().permessage_deflate(DeflateConfig::default())
 }
 
-/// A client that negotiated plain permessage-deflate with a server.
+/// A client that negotiated plain permessage-deflate (context takeover both ways) with a server.
 fn compressed_client() -> Connection {
-    let pair = Pair::open(deflate_config(), deflate_config());
+    let dedicated = Config::default().permessage_deflate(DeflateConfig::default().memory(Memory::Dedicated));
+    let pair = Pair::open(deflate_config(), dedicated);
     assert!(pair.client.permessage_deflate().is_some());
     pair.client
 }
@@ -98,7 +99,9 @@ fn the_server_answers_with_the_extension_header() {
     assert!(matches!(server.next_event().unwrap(), Some(Event::Request(_))));
     server.accept(Default::default()).unwrap();
     let response = server.take_outgoing();
-    assert!(String::from_utf8_lossy(&response).contains("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
+    // The default profile shares the server's compressor, and says so.
+    assert!(String::from_utf8_lossy(&response)
+        .contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"));
 }
 
 fn json(n: usize) -> String {

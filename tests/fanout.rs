@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferrosocket::deflate::DeflateConfig;
+use ferrosocket::deflate::{DeflateConfig, Memory};
 use ferrosocket::server::{Client, Clients, Delivery, Overflow, Server, ServerBuilder};
 use ferrosocket::{tokio as tws, ClientRequest, CloseCode, Config, Message};
 use tokio::net::TcpStream;
@@ -281,7 +281,9 @@ async fn topics_reach_their_subscribers_once() {
 /// takeover (compressed per connection), and without (the shared compressed frame).
 #[tokio::test]
 async fn a_broadcast_reaches_every_compression_setting() {
-    let server_deflate = DeflateConfig::default().threshold(32);
+    let server_deflate = DeflateConfig::default()
+        .memory(Memory::Dedicated)
+        .threshold(32);
     let (url, clients, _accepted) =
         start(Server::builder().config(Config::default().permessage_deflate(server_deflate))).await;
     let plain = connect(&url, Config::default()).await;
@@ -303,6 +305,13 @@ async fn a_broadcast_reaches_every_compression_setting() {
     wait_for(|| clients.len() == 4).await;
     let mut sockets = [plain, takeover, fresh, fresh_2];
     assert!(sockets[0].connection().permessage_deflate().is_none());
+    assert!(
+        !sockets[1]
+            .connection()
+            .permessage_deflate()
+            .unwrap()
+            .server_no_context_takeover
+    );
     assert!(
         sockets[2]
             .connection()

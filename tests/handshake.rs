@@ -313,7 +313,7 @@ fn accept_upgrade_for_servers_that_answer_themselves() {
     assert_eq!(response.protocol(), Some("chat"));
     assert_eq!(
         response.headers.get("sec-websocket-extensions"),
-        Some("permessage-deflate")
+        Some("permessage-deflate; server_no_context_takeover")
     );
     assert_eq!(server.state(), State::Open);
     assert!(server.take_outgoing().is_empty(), "the HTTP server sends the 101");

@@ -4,14 +4,20 @@
 mod util;
 
 use bytes::Bytes;
-use ferrosocket::deflate::DeflateConfig;
+use ferrosocket::deflate::{DeflateConfig, Memory};
 use ferrosocket::{Config, Error, Event, Message, PreparedMessage};
 use util::*;
 
 fn deflate(no_context_takeover: bool) -> Config {
+    let memory = if no_context_takeover {
+        Memory::SharedCompressor
+    } else {
+        Memory::Dedicated
+    };
     Config::default().permessage_deflate(
         DeflateConfig::default()
             .server_no_context_takeover(no_context_takeover)
+            .memory(memory)
             .threshold(16),
     )
 }

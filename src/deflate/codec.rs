@@ -5,11 +5,11 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use bytes::BytesMut;
-use miniz_oxide::deflate::core::{
-    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
-};
+use miniz_oxide::deflate::core::{compress_to_output, CompressorOxide, TDEFLFlush, TDEFLStatus};
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+
+use super::pool;
 
 /// The empty stored block that ends every compressed message on the wire, stripped by the
 /// sender and put back by the receiver (RFC 7692 §7.2.1–7.2.2).
@@ -18,7 +18,8 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// How much inflated output is produced per step; bounds the overshoot past the size limit.
 const INFLATE_STEP: usize = 16 * 1024;
 
-/// Compresses outgoing messages; the miniz state (about 300 KiB) is allocated on first use.
+/// Compresses outgoing messages. The miniz state (about 234 KiB) is allocated on first use
+/// and, when every message starts fresh, held only while a message is being compressed.
 pub(crate) struct Deflater {
     compressor: Option<Box<CompressorOxide>>,
     level: u8,
@@ -66,13 +67,7 @@ impl Deflater {
     /// compressed bytes to `out`; the last fragment's output ends without the 4-byte tail.
     pub(crate) fn compress(&mut self, mut input: &[u8], last: bool, out: &mut Vec<u8>) {
         let level = self.level;
-        let compressor = self.compressor.get_or_insert_with(|| {
-            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
-                i32::from(level),
-                -15,
-                0,
-            )))
-        });
+        let compressor = self.compressor.get_or_insert_with(|| pool::compressor(level));
         let limited = self.window < 1 << 15;
         let mut run = |data: &[u8], flush: TDEFLFlush| {
             let mut data = data;
@@ -113,9 +108,17 @@ impl Deflater {
                 out.truncate(out.len() - TAIL.len());
             }
             if self.reset_each_message {
-                compressor.reset();
+                if let Some(compressor) = self.compressor.take() {
+                    pool::return_compressor(compressor);
+                }
             }
         }
+    }
+
+    /// Whether a compressor is held between messages.
+    #[cfg(test)]
+    pub(crate) fn holds_context(&self) -> bool {
+        self.compressor.is_some()
     }
 }
 
@@ -128,7 +131,8 @@ pub(crate) enum InflateError {
     TooLarge,
 }
 
-/// Decompresses incoming messages; the miniz state (about 43 KiB) is allocated on first use.
+/// Decompresses incoming messages. The miniz state (about 43 KiB) is allocated on first use
+/// and, when the peer starts every message fresh, held only while a message is being inflated.
 pub(crate) struct Inflater {
     state: Option<Box<InflateState>>,
     reset_each_message: bool,
@@ -162,9 +166,7 @@ impl Inflater {
         out: &mut BytesMut,
         limit: usize,
     ) -> Result<(), InflateError> {
-        let state = self
-            .state
-            .get_or_insert_with(|| InflateState::new_boxed(DataFormat::Raw));
+        let state = self.state.get_or_insert_with(pool::decompressor);
         while !self.stream_ended {
             let start = out.len();
             let step = INFLATE_STEP.min(limit.saturating_sub(start).saturating_add(1));
@@ -193,24 +195,34 @@ impl Inflater {
     /// context (or ended its stream).
     pub(crate) fn finish(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), InflateError> {
         self.inflate(&TAIL, out, limit)?;
-        if self.reset_each_message || self.stream_ended {
+        if self.reset_each_message {
+            if let Some(state) = self.state.take() {
+                pool::return_decompressor(state);
+            }
+        } else if self.stream_ended {
             if let Some(state) = self.state.as_mut() {
                 state.reset(DataFormat::Raw);
             }
-            self.stream_ended = false;
         }
+        self.stream_ended = false;
         Ok(())
+    }
+
+    /// Whether a decompressor is held between messages.
+    #[cfg(test)]
+    pub(crate) fn holds_context(&self) -> bool {
+        self.state.is_some()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deflate::{DeflateConfig, DeflateParams};
+    use crate::deflate::{DeflateConfig, DeflateParams, Memory};
     use crate::role::Role;
 
     fn roundtrip(params: DeflateParams, messages: &[Vec<u8>]) {
-        let config = DeflateConfig::default();
+        let config = DeflateConfig::default().memory(Memory::Dedicated);
         let (mut deflater, _) = params.contexts(Role::Client, &config);
         let (_, mut inflater) = params.contexts(Role::Server, &config);
         for message in messages {
@@ -409,7 +421,8 @@ mod tests {
                 server_max_window_bits: Some(bits),
                 ..Default::default()
             };
-            let (mut deflater, _) = params.contexts(Role::Server, &DeflateConfig::default());
+            let dedicated = DeflateConfig::default().memory(Memory::Dedicated);
+            let (mut deflater, _) = params.contexts(Role::Server, &dedicated);
             let mut wire = Vec::new();
             deflater.compress(&message, true, &mut wire);
             // A second message with context takeover must not reach into the first either.
@@ -460,5 +473,42 @@ mod tests {
             inflater.inflate(&[0xff; 32], &mut out, 1 << 20),
             Err(InflateError::Invalid)
         );
+    }
+
+    #[test]
+    fn contexts_that_start_fresh_are_not_held_between_messages() {
+        let message = sample_messages().remove(0);
+        for memory in [Memory::Dedicated, Memory::SharedCompressor, Memory::Minimal] {
+            let config = DeflateConfig::default().memory(memory);
+            let params = DeflateParams {
+                server_no_context_takeover: memory != Memory::Dedicated,
+                client_no_context_takeover: memory == Memory::Minimal,
+                ..Default::default()
+            };
+            let (mut deflater, mut inflater) = params.contexts(Role::Server, &config);
+            let (mut peer_deflater, mut peer_inflater) = params.contexts(Role::Client, &config);
+            for _ in 0..3 {
+                let mut wire = Vec::new();
+                deflater.compress(&message[..100], false, &mut wire);
+                assert!(deflater.holds_context(), "held within a message");
+                deflater.compress(&message[100..], true, &mut wire);
+                let mut out = BytesMut::new();
+                peer_inflater.inflate(&wire, &mut out, usize::MAX).unwrap();
+                peer_inflater.finish(&mut out, usize::MAX).unwrap();
+                assert_eq!(&out[..], &message[..]);
+
+                let mut wire = Vec::new();
+                peer_deflater.compress(&message, true, &mut wire);
+                let mut out = BytesMut::new();
+                inflater.inflate(&wire, &mut out, usize::MAX).unwrap();
+                inflater.finish(&mut out, usize::MAX).unwrap();
+                assert_eq!(&out[..], &message[..]);
+            }
+            assert_eq!(deflater.holds_context(), memory == Memory::Dedicated, "{memory:?}");
+            assert_eq!(peer_inflater.holds_context(), memory == Memory::Dedicated, "{memory:?}");
+            assert_eq!(inflater.holds_context(), memory != Memory::Minimal, "{memory:?}");
+            // A client starts fresh without asking under every profile but Dedicated.
+            assert_eq!(peer_deflater.holds_context(), memory == Memory::Dedicated, "{memory:?}");
+        }
     }
 }

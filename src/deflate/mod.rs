@@ -8,6 +8,7 @@
 
 mod codec;
 mod negotiate;
+mod pool;
 
 pub(crate) use codec::{Deflater, InflateError, Inflater};
 
@@ -46,6 +47,42 @@ pub struct DeflateConfig {
     /// Limit the client's LZ77 window to 2^N bytes, N in 8..=15 (client: offered as its limit;
     /// server: imposed when the client announces support for it).
     pub client_max_window_bits: Option<u8>,
+    /// How much compression state each connection keeps between messages.
+    pub memory: Memory,
+}
+
+/// How much compression state a connection keeps between messages: the trade between memory
+/// per connection and compression ratio (uWebSockets calls these its compressor profiles).
+///
+/// A context that starts every message fresh is borrowed from a process-wide pool for the
+/// length of one message, so an idle connection holds none. Memory per idle connection after
+/// a compressed echo, and size after compression of a stream of 1 KiB JSON messages (one
+/// run, `cargo bench --bench deflate_load`, figures in `benches/README.md`):
+///
+/// | profile | server → client | client → server | held per idle connection | JSON 1 KiB ratio |
+/// |---|---|---|---|---|
+/// | [`Dedicated`](Memory::Dedicated) | context kept, 32 KiB window | context kept, 32 KiB window | compressor + decompressor, ≈ 280 KiB | best |
+/// | [`SharedCompressor`](Memory::SharedCompressor) (default) | fresh each message | context kept, 32 KiB window | decompressor, ≈ 43 KiB | middle |
+/// | [`Minimal`](Memory::Minimal) | fresh each message | fresh each message | nothing | worst |
+///
+/// The window sizes (`*_max_window_bits`) still limit how far back-references reach, but do
+/// not shrink the contexts: `miniz_oxide` always allocates full-size ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Memory {
+    /// Both directions keep their context across messages where the peer agrees: the best
+    /// ratio for streams of similar small messages, the most memory.
+    Dedicated,
+    /// Our compressor starts every message fresh, borrowed from the shared pool. A server says
+    /// so with `server_no_context_takeover` in its response (RFC 7692 §7.1.1.1 lets it add the
+    /// parameter unasked), which also lets the client drop its decompressor; a client needs no
+    /// agreement to start each message fresh. Our decompressor keeps the peer's context.
+    #[default]
+    SharedCompressor,
+    /// Both directions start every message fresh. A server adds `server_no_context_takeover`
+    /// and `client_no_context_takeover` to its response; a client offers
+    /// `server_no_context_takeover` (a server that cannot honour it declines compression).
+    Minimal,
 }
 
 impl Default for DeflateConfig {
@@ -57,6 +94,7 @@ impl Default for DeflateConfig {
             client_no_context_takeover: false,
             server_max_window_bits: None,
             client_max_window_bits: None,
+            memory: Memory::default(),
         }
     }
 }
@@ -97,6 +135,12 @@ impl DeflateConfig {
         self.client_max_window_bits = Some(bits.clamp(8, 15));
         self
     }
+
+    /// Sets `memory`, the profile of what each connection keeps between messages.
+    pub fn memory(mut self, memory: Memory) -> Self {
+        self.memory = memory;
+        self
+    }
 }
 
 /// The agreed permessage-deflate parameters of a connection.
@@ -127,6 +171,8 @@ impl DeflateParams {
                 self.server_no_context_takeover,
             ),
         };
+        // Starting a message fresh needs no agreement: only keeping the context does.
+        let send_reset = send_reset || config.memory != Memory::Dedicated;
         (
             Deflater::new(config.level, send_bits.unwrap_or(15), send_reset),
             Inflater::new(receive_reset),

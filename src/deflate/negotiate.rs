@@ -4,7 +4,7 @@
 use alloc::format;
 use alloc::string::String;
 
-use super::{DeflateConfig, DeflateParams, NAME};
+use super::{DeflateConfig, DeflateParams, Memory, NAME};
 use crate::extensions::Extension;
 use crate::handshake::HandshakeError;
 
@@ -12,7 +12,7 @@ impl DeflateConfig {
     /// The client's offer, e.g. `permessage-deflate; client_max_window_bits`.
     pub fn offer(&self) -> String {
         header_value(
-            self.server_no_context_takeover,
+            self.server_no_context_takeover || self.memory == Memory::Minimal,
             self.client_no_context_takeover,
             self.server_max_window_bits,
             // Always announce that we honour a client window limit.
@@ -35,8 +35,12 @@ impl DeflateConfig {
             (a, b) => a.or(b),
         };
         Some(DeflateParams {
-            server_no_context_takeover: asked.server_no_context_takeover || self.server_no_context_takeover,
-            client_no_context_takeover: asked.client_no_context_takeover || self.client_no_context_takeover,
+            server_no_context_takeover: asked.server_no_context_takeover
+                || self.server_no_context_takeover
+                || self.memory != Memory::Dedicated,
+            client_no_context_takeover: asked.client_no_context_takeover
+                || self.client_no_context_takeover
+                || self.memory == Memory::Minimal,
             // An offered limit must be honoured; our own limit may lower it further.
             server_max_window_bits: smaller(asked.server_max_window_bits, self.server_max_window_bits),
             // A client limit may only be imposed on a client that announced support.
@@ -58,7 +62,8 @@ impl DeflateConfig {
             Some(_) => return Err(invalid),
             None => None,
         };
-        if self.server_no_context_takeover && !got.server_no_context_takeover {
+        let asked_no_takeover = self.server_no_context_takeover || self.memory == Memory::Minimal;
+        if asked_no_takeover && !got.server_no_context_takeover {
             return Err(invalid);
         }
         match (self.server_max_window_bits, got.server_max_window_bits) {
@@ -188,7 +193,7 @@ mod tests {
 
     #[test]
     fn server_accepts_the_first_valid_offer() {
-        let server = DeflateConfig::default();
+        let server = DeflateConfig::default().memory(Memory::Dedicated);
         let p = negotiate(
             &server,
             "permessage-deflate; server_max_window_bits=20, permessage-deflate; server_max_window_bits=10",
@@ -225,13 +230,15 @@ mod tests {
     #[test]
     fn server_applies_each_parameter() {
         let offered = "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12";
-        let p = negotiate(&DeflateConfig::default(), offered).unwrap();
+        let dedicated = DeflateConfig::default().memory(Memory::Dedicated);
+        let p = negotiate(&dedicated, offered).unwrap();
         assert_eq!(
             p.response(),
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
         );
         // Our own limits: server window lowered, client window imposed (it announced support).
-        let server = DeflateConfig::default()
+        let server = dedicated
+            .clone()
             .server_max_window_bits(9)
             .client_max_window_bits(10);
         let p = negotiate(&server, "permessage-deflate; client_max_window_bits").unwrap();
@@ -248,7 +255,7 @@ mod tests {
         // No client limit without the client's announcement.
         let p = negotiate(&server, "permessage-deflate").unwrap();
         assert_eq!(p.client_max_window_bits, None);
-        let server = DeflateConfig::default().server_no_context_takeover(true);
+        let server = dedicated.server_no_context_takeover(true);
         assert!(
             negotiate(&server, "permessage-deflate")
                 .unwrap()
@@ -280,5 +287,36 @@ mod tests {
         ] {
             assert!(response(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn memory_profiles_decide_context_takeover() {
+        let browser = "permessage-deflate; client_max_window_bits";
+        let response = |memory| {
+            negotiate(&DeflateConfig::default().memory(memory), browser)
+                .unwrap()
+                .response()
+        };
+        assert_eq!(response(Memory::Dedicated), "permessage-deflate");
+        assert_eq!(
+            response(Memory::SharedCompressor),
+            "permessage-deflate; server_no_context_takeover"
+        );
+        assert_eq!(
+            response(Memory::Minimal),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        );
+        assert_eq!(DeflateConfig::default().memory, Memory::SharedCompressor);
+        // A client needs no agreement to start fresh; only Minimal asks the server to.
+        let offer = |memory| DeflateConfig::default().memory(memory).offer();
+        assert_eq!(offer(Memory::SharedCompressor), offer(Memory::Dedicated));
+        assert_eq!(
+            offer(Memory::Minimal),
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits"
+        );
+        let minimal = DeflateConfig::default().memory(Memory::Minimal);
+        assert!(minimal
+            .accept_response(&parse("permessage-deflate").unwrap()[0])
+            .is_err());
     }
 }
