@@ -23,7 +23,9 @@ use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use load::{client_frame_with, cpu_seconds, handshake, start_command, start_pinned, take_frames, Running};
+use load::{
+    client_frame_with, cpu_seconds, ensure_node_ws, handshake, start_command, start_pinned, take_frames, Running,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -209,18 +211,6 @@ fn across_nodes(node_1: &Running, node_2: &Running, messages: usize) -> (f64, f6
         drain.abort();
         (at(0.5), at(0.99), rate)
     })
-}
-
-fn ensure_node_ws() -> bool {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
-    if std::path::Path::new(dir).join("node_modules/ws").exists() {
-        return true;
-    }
-    Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir)
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 fn main() {

@@ -4,25 +4,30 @@
 //! ```text
 //! cargo run --release --example echo_server -- 127.0.0.1:9001
 //!     [--runtime tokio|tokio-split|smol|async-std|std] [--max-message-size BYTES]
+//!     [--deflate-memory dedicated|shared|minimal]
 //! ```
 //! `tokio-split` splits each connection (`into_split`): a reader task hands messages over a
 //! channel to a writer task, the shape of most real servers.
-//! The message limit defaults to 256 MiB, which Autobahn's chapter 9 needs.
+//! The message limit defaults to 256 MiB, which Autobahn's chapter 9 needs. `--deflate-memory`
+//! picks the permessage-deflate memory profile (default `shared`, see `deflate::Memory`).
 //! The Autobahn|Testsuite drives it as the server under test. Prints a `listening` line once
 //! bound.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use ferrosocket::{deflate::DeflateConfig, Accept, Config, Error, Message, Request, Response};
+use ferrosocket::deflate::{DeflateConfig, Memory};
+use ferrosocket::{Accept, Config, Error, Message, Request, Response};
 
 /// `--max-message-size`, once parsed.
 static MAX_MESSAGE_SIZE: OnceLock<usize> = OnceLock::new();
+/// `--deflate-memory`, once parsed.
+static DEFLATE_MEMORY: OnceLock<Memory> = OnceLock::new();
 
 fn config() -> Config {
     Config::default()
         .max_message_size(*MAX_MESSAGE_SIZE.get().unwrap_or(&(256 << 20)))
-        .permessage_deflate(DeflateConfig::default())
+        .permessage_deflate(DeflateConfig::default().memory(DEFLATE_MEMORY.get().copied().unwrap_or_default()))
 }
 
 /// Accepts every request, selecting the client's first subprotocol if it offers any.
@@ -49,6 +54,18 @@ fn main() -> std::io::Result<()> {
                     std::process::exit(2);
                 }
             },
+            "--deflate-memory" => {
+                let memory = match args.next().as_deref() {
+                    Some("dedicated") => Memory::Dedicated,
+                    Some("shared") => Memory::SharedCompressor,
+                    Some("minimal") => Memory::Minimal,
+                    _ => {
+                        eprintln!("--deflate-memory takes dedicated, shared or minimal");
+                        std::process::exit(2);
+                    }
+                };
+                let _ = DEFLATE_MEMORY.set(memory);
+            }
             _ => addr = arg,
         }
     }

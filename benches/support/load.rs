@@ -63,6 +63,20 @@ pub fn start_command(command: &mut Command, name: &str, args: &[&str], port: u16
     }
 }
 
+/// Installs Node ws for the Node peers (`npm ci` in tests/interop) if missing; false if that
+/// failed.
+pub fn ensure_node_ws() -> bool {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
+    if std::path::Path::new(dir).join("node_modules/ws").exists() {
+        return true;
+    }
+    Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// utime + stime of a process, in seconds.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();

@@ -545,7 +545,15 @@ impl Receiver {
             return Ok(None);
         }
         self.message = None;
-        let payload = self.assembly.split().freeze();
+        let payload = if compressed {
+            // The whole buffer goes with the message: spare inflate room kept here would
+            // share its allocation and hold it while the connection sits idle. One allocation
+            // per message is noise beside inflating it.
+            core::mem::take(&mut self.assembly).freeze()
+        } else {
+            // Reassembled plain fragments: the buffer is reused once the message is dropped.
+            self.assembly.split().freeze()
+        };
         Ok(Some(Received::Data(assembled(kind, payload))))
     }
 

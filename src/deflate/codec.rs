@@ -15,8 +15,12 @@ use super::pool;
 /// sender and put back by the receiver (RFC 7692 §7.2.1–7.2.2).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// How much inflated output is produced per step; bounds the overshoot past the size limit.
+/// The most inflated output produced per step; bounds the overshoot past the size limit.
 const INFLATE_STEP: usize = 16 * 1024;
+
+/// The least output room made per step. Steps start near four times the compressed input
+/// (JSON inflates 3–5×), so a small message does not reserve a full step it never fills.
+const MIN_INFLATE_STEP: usize = 1024;
 
 /// Compresses outgoing messages. The miniz state (about 234 KiB) is allocated on first use
 /// and, when every message starts fresh, held only while a message is being compressed.
@@ -169,7 +173,8 @@ impl Inflater {
         let state = self.state.get_or_insert_with(pool::decompressor);
         while !self.stream_ended {
             let start = out.len();
-            let step = INFLATE_STEP.min(limit.saturating_sub(start).saturating_add(1));
+            let wanted = input.len().saturating_mul(4).clamp(MIN_INFLATE_STEP, INFLATE_STEP);
+            let step = wanted.min(limit.saturating_sub(start).saturating_add(1));
             out.resize(start + step, 0);
             let result = inflate(state, input, &mut out[start..], MZFlush::None);
             out.truncate(start + result.bytes_written);
