@@ -212,3 +212,38 @@ fn endless_continuation_frames_stop_at_the_message_limit() {
     }
     assert!(peak() - base < 4096, "grew by {} bytes", peak() - base);
 }
+
+/// What a server connection still holds after one compressed echo, per memory profile: the
+/// bytes its drop frees (contexts lent from the shared pool are not its own).
+#[test]
+fn idle_compressed_connections_hold_what_their_profile_says() {
+    use ferrosocket::deflate::Memory;
+    let text: String = (0..40)
+        .map(|i| format!(r#"{{"id":{i},"user":"user{i}","side":"buy","price":{}.5}},"#, 100 + i * 7))
+        .collect();
+    let browser = Config::default().permessage_deflate(DeflateConfig::default().memory(Memory::Dedicated));
+    for (memory, least, most) in [
+        (Memory::Dedicated, 200 << 10, 400 << 10),
+        (Memory::SharedCompressor, 30 << 10, 64 << 10),
+        (Memory::Minimal, 0, 16 << 10),
+    ] {
+        let server = Config::default().permessage_deflate(DeflateConfig::default().memory(memory));
+        let mut pair = Pair::open(browser.clone(), server);
+        pair.client.send_text(&text).unwrap();
+        pair.deliver_to_server();
+        let Ok(Some(Event::Text(received))) = pair.server.next_event() else {
+            panic!("{memory:?}: no text")
+        };
+        pair.server.send_text(&received).unwrap();
+        drop(received);
+        pair.deliver_to_client();
+        assert_eq!(pair.client.next_event().unwrap(), Some(Event::Text(text.as_str().into())));
+        let live = LIVE.with(Cell::get);
+        drop(pair.server);
+        let held = live - LIVE.with(Cell::get);
+        assert!(
+            (least..=most).contains(&held),
+            "{memory:?}: an idle server connection holds {held} bytes"
+        );
+    }
+}
