@@ -17,6 +17,8 @@
 //! one 1 KiB echo (1,000 connections, each server freshly started); then the compression
 //! ratio of each profile on the same message stream, measured in memory.
 
+#[path = "support/json.rs"]
+mod json;
 #[path = "support/load.rs"]
 mod load;
 
@@ -75,45 +77,6 @@ fn start(server: &Server, port: u16) -> Running {
         ),
         None => start_pinned(server.binary, server.name, server.args, port),
     }
-}
-
-/// `count` different JSON-like messages of about `size` bytes.
-fn messages(size: usize, count: usize) -> Vec<String> {
-    const NAMES: [&str; 8] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
-    const SIDES: [&str; 2] = ["buy", "sell"];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    (0..count)
-        .map(|m| {
-            let mut out = format!("{{\"seq\":{m},\"orders\":[");
-            let mut i = 0;
-            // At least `size`: the 1 KiB threshold (ours, ws's) must not skip compression.
-            while out.len() + 2 < size {
-                let r = next();
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&format!(
-                    "{{\"id\":{},\"user\":\"{}\",\"side\":\"{}\",\"price\":{}.{:02},\"qty\":{},\"ts\":{}}}",
-                    r % 1_000_000,
-                    NAMES[(r >> 20) as usize % NAMES.len()],
-                    SIDES[(r >> 24) as usize % 2],
-                    100 + (r >> 28) % 900,
-                    (r >> 40) % 100,
-                    1 + (r >> 48) % 500,
-                    1_764_600_000_000 + (r >> 8) % 10_000_000,
-                ));
-                i += 1;
-            }
-            out.push_str("]}");
-            out
-        })
-        .collect()
 }
 
 /// The load client's connection settings: context takeover both ways, like a browser.
@@ -291,7 +254,7 @@ fn main() {
         .args(["-p", "-c", "1", &std::process::id().to_string()])
         .output();
 
-    let small = messages(1024, 1);
+    let small = json::messages(1024, 1);
     let idle: Vec<f64> = servers
         .iter()
         .enumerate()
@@ -311,7 +274,7 @@ fn main() {
     // (size, per server: throughput)
     let mut table = Vec::new();
     for &size in &sizes {
-        let texts = Rc::new(messages(size, 64));
+        let texts = Rc::new(json::messages(size, 64));
         let (connections, inflight) = (32, 2);
         let mut samples: Vec<Vec<Throughput>> = servers.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
@@ -384,7 +347,7 @@ fn main() {
     for memory in [Memory::Dedicated, Memory::SharedCompressor, Memory::Minimal] {
         let cells: Vec<String> = sizes
             .iter()
-            .map(|&size| format!("{:.3}", ratio(memory, &messages(size, 64))))
+            .map(|&size| format!("{:.3}", ratio(memory, &json::messages(size, 64))))
             .collect();
         println!("| {memory:?} | {} |", cells.join(" | "));
     }

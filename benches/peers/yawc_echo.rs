@@ -1,5 +1,6 @@
 //! yawc echo server with permessage-deflate (its balanced profile: the default level, context
-//! takeover) for the compressed loopback comparison (`benches/deflate_load.rs`).
+//! takeover; built with its `zlib` feature, so flate2 runs on zlib-rs, yawc's fastest
+//! backend) for the compressed loopback comparison (`benches/deflate_load.rs`).
 //! usage: peer_yawc_echo ADDR — prints a `listening` line once bound.
 
 use futures_util::{SinkExt, StreamExt};
