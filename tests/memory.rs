@@ -223,7 +223,8 @@ fn idle_compressed_connections_hold_what_their_profile_says() {
         .collect();
     let browser = Config::default().permessage_deflate(DeflateConfig::default().memory(Memory::Dedicated));
     for (memory, least, most) in [
-        (Memory::Dedicated, 200 << 10, 400 << 10),
+        // Both contexts: about 280 KiB with miniz_oxide, 420 KiB with zlib-rs.
+        (Memory::Dedicated, 200 << 10, 600 << 10),
         (Memory::SharedCompressor, 30 << 10, 64 << 10),
         (Memory::Minimal, 0, 16 << 10),
     ] {

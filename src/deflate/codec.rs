@@ -1,14 +1,11 @@
 //! The per-direction contexts: a [`Deflater`] for what we send and a bounded [`Inflater`]
-//! for what we receive, both over `miniz_oxide`'s raw deflate.
+//! for what we receive, both over the raw deflate of the [backend](super::backend).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use bytes::BytesMut;
-use miniz_oxide::deflate::core::{compress_to_output, CompressorOxide, TDEFLFlush, TDEFLStatus};
-use miniz_oxide::inflate::stream::{inflate, InflateState};
-use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
-
+use super::backend::{Compressor, Decompressor, Flush};
 use super::pool;
 
 /// The empty stored block that ends every compressed message on the wire, stripped by the
@@ -22,15 +19,17 @@ const INFLATE_STEP: usize = 16 * 1024;
 /// (JSON inflates 3–5×), so a small message does not reserve a full step it never fills.
 const MIN_INFLATE_STEP: usize = 1024;
 
-/// Compresses outgoing messages. The miniz state (about 234 KiB) is allocated on first use
-/// and, when every message starts fresh, held only while a message is being compressed.
+/// Compresses outgoing messages. The compressor is allocated on first use and, when every
+/// message starts fresh, held only while a message is being compressed.
 pub(crate) struct Deflater {
-    compressor: Option<Box<CompressorOxide>>,
+    compressor: Option<Box<Compressor>>,
     level: u8,
     /// The window the peer allows us: back-references must stay within it.
     window: usize,
     /// Input bytes since the dictionary was last reset.
     since_reset: usize,
+    /// Compressed bytes produced for the message in progress.
+    message_bytes: usize,
     reset_each_message: bool,
 }
 
@@ -53,6 +52,7 @@ impl Deflater {
             level,
             window: 1 << window_bits,
             since_reset: 0,
+            message_bytes: 0,
             reset_each_message,
         }
     }
@@ -70,45 +70,41 @@ impl Deflater {
     /// Compresses one fragment of a message (or a whole message with `last`), appending the
     /// compressed bytes to `out`; the last fragment's output ends without the 4-byte tail.
     pub(crate) fn compress(&mut self, mut input: &[u8], last: bool, out: &mut Vec<u8>) {
-        let level = self.level;
-        let compressor = self.compressor.get_or_insert_with(|| pool::compressor(level));
-        let limited = self.window < 1 << 15;
-        let mut run = |data: &[u8], flush: TDEFLFlush| {
-            let mut data = data;
-            loop {
-                let (status, consumed) = compress_to_output(compressor, data, flush, |chunk| {
-                    out.extend_from_slice(chunk);
-                    true
-                });
-                data = &data[consumed..];
-                if data.is_empty() || status != TDEFLStatus::Okay {
-                    break;
-                }
-            }
-        };
-        if limited {
-            // Reset the dictionary every `window` input bytes.
+        let before = out.len();
+        let (level, bits) = (self.level, self.window.trailing_zeros() as u8);
+        let native = Compressor::native_window_bits(bits);
+        let compressor = self
+            .compressor
+            .get_or_insert_with(|| pool::compressor(level, native));
+        if native > bits {
+            // The compressor's window is wider than allowed: reset the history every
+            // `window` input bytes, so no back-reference reaches farther.
             while !input.is_empty() {
                 let take = input.len().min(self.window - self.since_reset);
                 self.since_reset += take;
                 let flush = if self.since_reset == self.window {
                     self.since_reset = 0;
-                    TDEFLFlush::Full
+                    Flush::Full
                 } else {
-                    TDEFLFlush::None
+                    Flush::None
                 };
-                run(&input[..take], flush);
+                compressor.compress(&input[..take], flush, out);
                 input = &input[take..];
             }
             if last {
                 self.since_reset = 0;
-                run(&[], TDEFLFlush::Full);
+                compressor.compress(&[], Flush::Full, out);
             }
         } else {
-            run(input, if last { TDEFLFlush::Sync } else { TDEFLFlush::None });
+            compressor.compress(input, if last { Flush::Sync } else { Flush::None }, out);
         }
+        self.message_bytes += out.len() - before;
         if last {
-            if out.ends_with(&TAIL) {
+            if core::mem::take(&mut self.message_bytes) == 0 {
+                // Nothing was pending, so the flush wrote nothing (zlib): the message is the
+                // empty stored block, whose tail is stripped like every other (RFC 7692 §7.2.3.6).
+                out.push(0);
+            } else if out.ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
             }
             if self.reset_each_message {
@@ -135,10 +131,10 @@ pub(crate) enum InflateError {
     TooLarge,
 }
 
-/// Decompresses incoming messages. The miniz state (about 43 KiB) is allocated on first use
-/// and, when the peer starts every message fresh, held only while a message is being inflated.
+/// Decompresses incoming messages. The decompressor is allocated on first use and, when the
+/// peer starts every message fresh, held only while a message is being inflated.
 pub(crate) struct Inflater {
-    state: Option<Box<InflateState>>,
+    state: Option<Box<Decompressor>>,
     reset_each_message: bool,
     /// The peer ended its deflate stream (BFINAL) inside this message; ignore the rest.
     stream_ended: bool,
@@ -176,20 +172,20 @@ impl Inflater {
             let wanted = input.len().saturating_mul(4).clamp(MIN_INFLATE_STEP, INFLATE_STEP);
             let step = wanted.min(limit.saturating_sub(start).saturating_add(1));
             out.resize(start + step, 0);
-            let result = inflate(state, input, &mut out[start..], MZFlush::None);
-            out.truncate(start + result.bytes_written);
-            input = &input[result.bytes_consumed..];
-            match result.status {
-                Ok(MZStatus::StreamEnd) => self.stream_ended = true,
-                Ok(_) => {}
+            let result = state.inflate(input, &mut out[start..]);
+            let written = result.map_or(0, |r| r.written);
+            out.truncate(start + written);
+            let result = result.map_err(|_| InflateError::Invalid)?;
+            input = &input[result.consumed..];
+            self.stream_ended = result.ended;
+            if result.consumed == 0 && written == 0 && !result.ended {
                 // No progress possible: all input used and all output produced.
-                Err(MZError::Buf) => return Ok(()),
-                Err(_) => return Err(InflateError::Invalid),
+                return Ok(());
             }
             if out.len() > limit {
                 return Err(InflateError::TooLarge);
             }
-            if input.is_empty() && result.bytes_written < step {
+            if input.is_empty() && written < step {
                 return Ok(());
             }
         }
@@ -206,7 +202,7 @@ impl Inflater {
             }
         } else if self.stream_ended {
             if let Some(state) = self.state.as_mut() {
-                state.reset(DataFormat::Raw);
+                state.reset();
             }
         }
         self.stream_ended = false;
@@ -250,6 +246,7 @@ mod tests {
         let json = br#"{"id":12345,"name":"ferrosocket","tags":["a","b","c"],"nested":{"x":1.5}}"#;
         vec![
             json.repeat(200),
+            Vec::new(),
             Vec::new(),
             (0..70_000u32)
                 .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)

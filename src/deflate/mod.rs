@@ -7,6 +7,7 @@
 //! then reach farther than the window allows. Inflating always uses a 32 KiB window, which
 //! handles every window size the peer may use.
 
+mod backend;
 mod codec;
 mod negotiate;
 mod pool;

@@ -1,6 +1,6 @@
 //! Contexts lent per message to directions without context takeover.
 //!
-//! A compressor (about 234 KiB in `miniz_oxide`) or decompressor (about 43 KiB) that starts
+//! A compressor (about 234 KiB in `miniz_oxide`) or decompressor (about 40 KiB) that starts
 //! every message fresh is needed only while a message is being encoded or decoded. Between
 //! messages it goes back to a process-wide pool, already reset, so an idle connection holds
 //! none and a busy process holds about one per thread. Without `std` (no lock to guard a
@@ -8,45 +8,37 @@
 
 use alloc::boxed::Box;
 
-use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOxide};
-use miniz_oxide::inflate::stream::InflateState;
-use miniz_oxide::DataFormat;
+use super::backend::{Compressor, Decompressor};
 
-/// A new raw-deflate compressor at `level`, from the pool if one is free.
-pub(crate) fn compressor(level: u8) -> Box<CompressorOxide> {
-    match imp::COMPRESSORS.take() {
+/// A compressor at `level` keeping a 2^`window_bits` window, from the pool if one is free.
+pub(crate) fn compressor(level: u8, window_bits: u8) -> Box<Compressor> {
+    match imp::COMPRESSORS.take(|c| c.window_bits() == window_bits) {
         Some(mut compressor) => {
-            compressor.set_format_and_level(DataFormat::Raw, level);
+            compressor.set_level(level);
             compressor
         }
-        None => Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
-            i32::from(level),
-            -15,
-            0,
-        ))),
+        None => Compressor::new(level, window_bits),
     }
 }
 
 /// Gives a compressor back once its message is complete.
-pub(crate) fn return_compressor(mut compressor: Box<CompressorOxide>) {
+pub(crate) fn return_compressor(mut compressor: Box<Compressor>) {
     if imp::COMPRESSORS.has_room() {
         compressor.reset();
         imp::COMPRESSORS.give(compressor);
     }
 }
 
-/// A new raw-deflate decompressor, from the pool if one is free.
-pub(crate) fn decompressor() -> Box<InflateState> {
-    imp::DECOMPRESSORS
-        .take()
-        .unwrap_or_else(|| InflateState::new_boxed(DataFormat::Raw))
+/// A fresh decompressor, from the pool if one is free.
+pub(crate) fn decompressor() -> Box<Decompressor> {
+    imp::DECOMPRESSORS.take(|_| true).unwrap_or_else(Decompressor::new)
 }
 
 /// Gives a decompressor back once its message is complete.
-pub(crate) fn return_decompressor(mut state: Box<InflateState>) {
+pub(crate) fn return_decompressor(mut decompressor: Box<Decompressor>) {
     if imp::DECOMPRESSORS.has_room() {
-        state.reset(DataFormat::Raw);
-        imp::DECOMPRESSORS.give(state);
+        decompressor.reset();
+        imp::DECOMPRESSORS.give(decompressor);
     }
 }
 
@@ -56,15 +48,14 @@ mod imp {
     use alloc::vec::Vec;
     use std::sync::{Mutex, MutexGuard, PoisonError};
 
-    use miniz_oxide::deflate::core::CompressorOxide;
-    use miniz_oxide::inflate::stream::InflateState;
+    use crate::deflate::backend::{Compressor, Decompressor};
 
     /// The most contexts of each kind kept free: enough for every thread of a busy server to
     /// find one, little enough (16 × 234 KiB) not to matter.
     const KEPT: usize = 16;
 
-    pub(super) static COMPRESSORS: Pool<CompressorOxide> = Pool::new();
-    pub(super) static DECOMPRESSORS: Pool<InflateState> = Pool::new();
+    pub(super) static COMPRESSORS: Pool<Compressor> = Pool::new();
+    pub(super) static DECOMPRESSORS: Pool<Decompressor> = Pool::new();
 
     pub(super) struct Pool<T> {
         free: Mutex<Vec<Box<T>>>,
@@ -83,8 +74,11 @@ mod imp {
             self.free.lock().unwrap_or_else(PoisonError::into_inner)
         }
 
-        pub(super) fn take(&self) -> Option<Box<T>> {
-            self.lock().pop()
+        /// The most recently returned context that `fits`, if any.
+        pub(super) fn take(&self, fits: impl Fn(&T) -> bool) -> Option<Box<T>> {
+            let mut free = self.lock();
+            let index = free.iter().rposition(|item| fits(item))?;
+            Some(free.swap_remove(index))
         }
 
         pub(super) fn has_room(&self) -> bool {
@@ -105,17 +99,16 @@ mod imp {
     use alloc::boxed::Box;
     use core::marker::PhantomData;
 
-    use miniz_oxide::deflate::core::CompressorOxide;
-    use miniz_oxide::inflate::stream::InflateState;
+    use crate::deflate::backend::{Compressor, Decompressor};
 
-    pub(super) static COMPRESSORS: Pool<CompressorOxide> = Pool(PhantomData);
-    pub(super) static DECOMPRESSORS: Pool<InflateState> = Pool(PhantomData);
+    pub(super) static COMPRESSORS: Pool<Compressor> = Pool(PhantomData);
+    pub(super) static DECOMPRESSORS: Pool<Decompressor> = Pool(PhantomData);
 
     /// No pool: every message allocates its context and frees it afterwards.
     pub(super) struct Pool<T>(PhantomData<fn() -> T>);
 
     impl<T> Pool<T> {
-        pub(super) fn take(&self) -> Option<Box<T>> {
+        pub(super) fn take(&self, _fits: impl Fn(&T) -> bool) -> Option<Box<T>> {
             None
         }
 
