@@ -1,5 +1,6 @@
 //! Compressed echo over loopback: ferrosocket's tokio echo server in each permessage-deflate
-//! memory profile against Node ws (`perMessageDeflate: true`) and yawc (balanced compression),
+//! memory profile (and two of them on the `zlib-rs` backend, built into `target/zlib-rs`)
+//! against Node ws (`perMessageDeflate: true`) and yawc (balanced compression),
 //! all at zlib's default level 6, driven by one load client: this crate's tokio client with
 //! permessage-deflate and context takeover, as browsers negotiate it, the same for every server.
 //!
@@ -31,9 +32,13 @@ use ferrosocket::deflate::{DeflateConfig, Memory};
 use ferrosocket::{ClientRequest, Config, Connection, Event, Message};
 use load::{cpu_seconds, ensure_node_ws, examples_dir, rss_kib, start_command, start_pinned, Running};
 
+/// `echo_server` built with the `zlib-rs` feature (its own target directory).
+const ZLIB_RS_ECHO_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs/release/examples/echo_server");
+
 /// How a server is started: an example binary with arguments, or a command (Node).
 struct Server {
     name: &'static str,
+    /// An example's name, or a path to a binary.
     binary: &'static str,
     args: &'static [&'static str],
     node_script: Option<&'static str>,
@@ -50,6 +55,14 @@ fn servers() -> Vec<Server> {
         ours("ferrosocket shared", &["--deflate-memory", "shared"]),
         ours("ferrosocket dedicated", &["--deflate-memory", "dedicated"]),
         ours("ferrosocket minimal", &["--deflate-memory", "minimal"]),
+        Server {
+            binary: ZLIB_RS_ECHO_SERVER,
+            ..ours("ferrosocket shared zlib-rs", &["--deflate-memory", "shared"])
+        },
+        Server {
+            binary: ZLIB_RS_ECHO_SERVER,
+            ..ours("ferrosocket dedicated zlib-rs", &["--deflate-memory", "dedicated"])
+        },
         Server {
             name: "Node ws",
             binary: "node",
@@ -245,6 +258,12 @@ fn main() {
         .status()
         .unwrap();
     assert!(status.success(), "building the example servers failed");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--example", "echo_server", "--features", "zlib-rs"])
+        .args(["--target-dir", concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building echo_server with zlib-rs failed");
     assert!(examples_dir().join("echo_server").exists());
     if !ensure_node_ws() {
         eprintln!("Node ws unavailable (npm ci in tests/interop failed): left out");
@@ -319,8 +338,9 @@ fn main() {
         println!("| {size} B | {} |", cells.join(" | "));
     }
     println!("\nMessages per server CPU-second, ferrosocket ÷ peer (> 1 is better):\n");
-    let ours: Vec<usize> = (0..servers.len()).filter(|&i| servers[i].binary == "echo_server").collect();
-    let peers: Vec<usize> = (0..servers.len()).filter(|&i| servers[i].binary != "echo_server").collect();
+    let is_ours = |i: &usize| servers[*i].name.starts_with("ferrosocket");
+    let ours: Vec<usize> = (0..servers.len()).filter(is_ours).collect();
+    let peers: Vec<usize> = (0..servers.len()).filter(|i| !is_ours(i)).collect();
     for (size, medians) in &table {
         for &o in &ours {
             let cells: Vec<String> = peers
