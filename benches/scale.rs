@@ -1,12 +1,15 @@
 //! 10,000 connections over loopback: every server holds 10,000 open WebSocket connections
-//! while 1,000 of them echo one 32-byte text message at a time, as fast as the server answers.
+//! while 1,000 of them echo one 32-byte text message at a time: paced (each sends every
+//! 1/`rate` s, default 50/s: 50,000 messages per second offered, well within both cores, so
+//! latency is the server's and not a queue's), then unpaced (as fast as the server answers:
+//! both cores saturate, so its p99 measures the queue).
 //! ferrosocket's tokio `echo_server` against fastwebsockets and tokio-tungstenite (the same
 //! peer servers as `echo_load`), plus the RSS per connection of the toolkit (`cluster_chat`,
 //! one node: the per-client writer task and send queue included).
 //!
 //! ```text
 //! cargo bench --bench scale                                # 3 rounds of 3 s windows
-//! cargo bench --bench scale -- --connections 10000 --echoing 1000 --seconds 5 --rounds 3
+//! cargo bench --bench scale -- --connections 10000 --echoing 1000 --rate 50 --seconds 5 --rounds 3
 //! ```
 //! Each server runs pinned to core 0, the load client (no WebSocket library: pre-built masked
 //! frames, one task per echoing connection) on core 1; its CPU share is reported so a
@@ -81,9 +84,9 @@ struct Round {
     client_cpu: f64,
 }
 
-/// One round: `echoing` streams echo one message at a time for `seconds`; they are handed
-/// back afterwards.
-async fn echo_round(server: &Running, echoing: Vec<TcpStream>, seconds: f64) -> (Round, Vec<TcpStream>) {
+/// One round: `echoing` streams echo one message at a time for `seconds`, each starting one
+/// every 1/`rate` s (0: as fast as the echoes come back); they are handed back afterwards.
+async fn echo_round(server: &Running, echoing: Vec<TcpStream>, rate: f64, seconds: f64) -> (Round, Vec<TcpStream>) {
     let frame = Rc::new(client_frame_with(0x81, 32));
     let samples = Rc::new(RefCell::new(Vec::<f32>::with_capacity(1 << 20)));
     let measuring = Rc::new(std::cell::Cell::new(false));
@@ -91,11 +94,23 @@ async fn echo_round(server: &Running, echoing: Vec<TcpStream>, seconds: f64) -> 
     let stop = Instant::now() + warmup + Duration::from_secs_f64(seconds);
     let tasks: Vec<_> = echoing
         .into_iter()
-        .map(|mut stream| {
+        .enumerate()
+        .map(|(index, mut stream)| {
             let (frame, samples, measuring) = (frame.clone(), samples.clone(), measuring.clone());
+            let period = (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate));
+            // Spread the connections' ticks over one period.
+            let offset = period.map(|p| p.mul_f64(index as f64 / 1000.0 % 1.0));
             tokio::task::spawn_local(async move {
                 let mut reply = [0u8; 34];
+                let mut ticks = period.map(|p| {
+                    let mut ticks = tokio::time::interval_at((Instant::now() + offset.unwrap()).into(), p);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    ticks
+                });
                 while Instant::now() < stop {
+                    if let Some(ticks) = ticks.as_mut() {
+                        ticks.tick().await;
+                    }
                     let start = Instant::now();
                     stream.write_all(&frame).await.unwrap();
                     stream.read_exact(&mut reply).await.unwrap();
@@ -133,7 +148,7 @@ async fn echo_round(server: &Running, echoing: Vec<TcpStream>, seconds: f64) -> 
 }
 
 fn main() {
-    let (mut connections, mut echoing, mut seconds, mut rounds) = (10_000usize, 1_000usize, 3.0, 3);
+    let (mut connections, mut echoing, mut seconds, mut rounds, mut rate) = (10_000usize, 1_000usize, 3.0, 3, 50.0);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().and_then(|v| v.parse::<f64>().ok());
@@ -142,6 +157,7 @@ fn main() {
             "--echoing" => echoing = value().map_or(echoing, |v| v as usize),
             "--seconds" => seconds = value().unwrap_or(seconds),
             "--rounds" => rounds = value().map_or(rounds, |v| v as usize),
+            "--rate" => rate = value().unwrap_or(rate),
             _ => {}
         }
     }
@@ -160,9 +176,6 @@ fn main() {
         .args(["-p", "-c", "1", &std::process::id().to_string()])
         .output();
 
-    println!("\n{connections} open connections, {echoing} of them echoing 32 B text one message at a time.\n");
-    println!("| server | RSS per connection | msg/s | server CPU per message | p50 | p99 | load client CPU |");
-    println!("|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     for (index, server) in servers().iter().enumerate() {
         let running = start_pinned(server.binary, server.name, server.args, 9500 + index as u16);
@@ -173,46 +186,63 @@ fn main() {
             let mut streams = open(&running.addr, connections).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
             let per_connection = (rss_kib(running.child.id()).saturating_sub(before)) as f64 / connections as f64;
+            eprintln!("{:>20}: {per_connection:.1} KiB per connection", server.name);
             if server.memory_only {
-                return (per_connection, None);
+                return (per_connection, Vec::new());
             }
-            let mut results = Vec::new();
             let idle = streams.split_off(echoing);
-            for _ in 0..rounds {
-                let (round, back) = echo_round(&running, streams, seconds).await;
-                results.push(round);
-                streams = back;
+            let mut medians = Vec::new();
+            for pace in [rate, 0.0] {
+                let mut results = Vec::new();
+                for _ in 0..rounds {
+                    let (round, back) = echo_round(&running, streams, pace, seconds).await;
+                    results.push(round);
+                    streams = back;
+                }
+                results.sort_by(|a, b| a.cpu_per_message_us.total_cmp(&b.cpu_per_message_us));
+                medians.push(results.swap_remove(results.len() / 2));
             }
             drop(idle);
-            results.sort_by(|a, b| a.cpu_per_message_us.total_cmp(&b.cpu_per_message_us));
-            (per_connection, Some(results.swap_remove(results.len() / 2)))
+            (per_connection, medians)
         });
-        match &row.1 {
-            Some(r) => println!(
-                "| {} | {:.1} KiB | {:.0} | {:.2} µs | {:.0} µs | {:.0} µs | {:.0} % |",
+        rows.push(row);
+    }
+
+    println!("\n{connections} open connections, {echoing} of them echoing 32 B text one message at a time.\n");
+    println!("| server | RSS per connection | pacing | msg/s | server CPU per message | p50 | p99 | load client CPU |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (server, (rss, medians)) in servers().iter().zip(&rows) {
+        if medians.is_empty() {
+            println!("| {} | {rss:.1} KiB | – | – | – | – | – | – |", server.name);
+        }
+        for (r, pacing) in medians.iter().zip([format!("{rate} msg/s each"), "none".into()]) {
+            println!(
+                "| {} | {rss:.1} KiB | {pacing} | {:.0} | {:.2} µs | {:.0} µs | {:.0} µs | {:.0} % |",
                 server.name,
-                row.0,
                 r.per_second,
                 r.cpu_per_message_us,
                 r.p50_us,
                 r.p99_us,
                 r.client_cpu * 100.0
-            ),
-            None => println!("| {} | {:.1} KiB | – | – | – | – | – |", server.name, row.0),
-        }
-        rows.push(row);
-    }
-    let ours = &rows[0];
-    println!("\nferrosocket ÷ peer (> 1 is better): server CPU per message, p99, RSS per connection\n");
-    for (server, row) in servers().iter().zip(&rows).skip(1) {
-        if let (Some(o), Some(p)) = (&ours.1, &row.1) {
-            println!(
-                "- vs {}: CPU {:.2}×, p99 {:.2}×, RSS {:.2}×",
-                server.name,
-                p.cpu_per_message_us / o.cpu_per_message_us,
-                p.p99_us / o.p99_us,
-                row.0 / ours.0
             );
         }
+    }
+    let ours = &rows[0];
+    println!("\nferrosocket ÷ peer (> 1 is better): server CPU per message, p99 (paced; unpaced), RSS per connection\n");
+    for (server, row) in servers().iter().zip(&rows).skip(1) {
+        if row.1.is_empty() {
+            println!("- vs {}: RSS {:.2}×", server.name, row.0 / ours.0);
+            continue;
+        }
+        let ratio = |i: usize, f: fn(&Round) -> f64| f(&row.1[i]) / f(&ours.1[i]);
+        println!(
+            "- vs {}: CPU {:.2}× ({:.2}× unpaced), p99 {:.2}× ({:.2}× unpaced), RSS {:.2}×",
+            server.name,
+            ratio(0, |r| r.cpu_per_message_us),
+            ratio(1, |r| r.cpu_per_message_us),
+            ratio(0, |r| r.p99_us),
+            ratio(1, |r| r.p99_us),
+            row.0 / ours.0
+        );
     }
 }
