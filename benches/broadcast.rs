@@ -24,7 +24,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use load::{
-    client_frame_with, cpu_seconds, ensure_node_ws, handshake, start_command, start_pinned, take_frames, Running,
+    client_frame_with, cpu_seconds, ensure_node_ws, handshake, start_command, start_pinned, take_frames,
+    Running,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

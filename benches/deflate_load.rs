@@ -33,7 +33,10 @@ use ferrosocket::{ClientRequest, Config, Connection, Event, Message};
 use load::{cpu_seconds, ensure_node_ws, examples_dir, rss_kib, start_command, start_pinned, Running};
 
 /// `echo_server` built with the `zlib-rs` feature (its own target directory).
-const ZLIB_RS_ECHO_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs/release/examples/echo_server");
+const ZLIB_RS_ECHO_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/zlib-rs/release/examples/echo_server"
+);
 
 /// How a server is started: an example binary with arguments, or a command (Node).
 struct Server {
@@ -61,7 +64,10 @@ fn servers() -> Vec<Server> {
         },
         Server {
             binary: ZLIB_RS_ECHO_SERVER,
-            ..ours("ferrosocket dedicated zlib-rs", &["--deflate-memory", "dedicated"])
+            ..ours(
+                "ferrosocket dedicated zlib-rs",
+                &["--deflate-memory", "dedicated"],
+            )
         },
         Server {
             name: "Node ws",
@@ -99,12 +105,17 @@ fn client_config() -> Config {
         .permessage_deflate(DeflateConfig::default().memory(Memory::Dedicated))
 }
 
-async fn connect(addr: &str) -> ferrosocket::tokio::WebSocketStream<ferrosocket::tokio::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn connect(
+    addr: &str,
+) -> ferrosocket::tokio::WebSocketStream<ferrosocket::tokio::MaybeTlsStream<tokio::net::TcpStream>> {
     let request = ClientRequest::new(&format!("ws://{addr}/")).unwrap();
     let (ws, _) = ferrosocket::tokio::connect_with(request, client_config(), None)
         .await
         .unwrap();
-    assert!(ws.connection().permessage_deflate().is_some(), "deflate negotiated");
+    assert!(
+        ws.connection().permessage_deflate().is_some(),
+        "deflate negotiated"
+    );
     ws
 }
 
@@ -113,7 +124,9 @@ async fn drive(addr: String, texts: Rc<Vec<String>>, inflight: usize, counter: R
     let mut ws = connect(&addr).await;
     let mut sent = 0;
     for _ in 0..inflight {
-        ws.feed(Message::text(texts[sent % texts.len()].as_str())).await.unwrap();
+        ws.feed(Message::text(texts[sent % texts.len()].as_str()))
+            .await
+            .unwrap();
         sent += 1;
     }
     ws.flush().await.unwrap();
@@ -125,7 +138,9 @@ async fn drive(addr: String, texts: Rc<Vec<String>>, inflight: usize, counter: R
         assert_eq!(message.len(), texts[received % texts.len()].len(), "the echo");
         received += 1;
         counter.set(counter.get() + 1);
-        ws.send(Message::text(texts[sent % texts.len()].as_str())).await.unwrap();
+        ws.send(Message::text(texts[sent % texts.len()].as_str()))
+            .await
+            .unwrap();
         sent += 1;
     }
 }
@@ -136,7 +151,13 @@ struct Throughput {
     client_cpu: f64,
 }
 
-fn throughput(server: &Running, texts: &Rc<Vec<String>>, connections: usize, inflight: usize, seconds: f64) -> Throughput {
+fn throughput(
+    server: &Running,
+    texts: &Rc<Vec<String>>,
+    connections: usize,
+    inflight: usize,
+    seconds: f64,
+) -> Throughput {
     load::run_local(async {
         let counter = Rc::new(Cell::new(0u64));
         let warmup = Duration::from_millis(500);
@@ -254,13 +275,30 @@ fn main() {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "--example", "echo_server", "--example", "peer_yawc_echo"])
+        .args([
+            "build",
+            "--release",
+            "--example",
+            "echo_server",
+            "--example",
+            "peer_yawc_echo",
+        ])
         .status()
         .unwrap();
     assert!(status.success(), "building the example servers failed");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--example", "echo_server", "--features", "zlib-rs"])
-        .args(["--target-dir", concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs")])
+        .args([
+            "build",
+            "--release",
+            "--example",
+            "echo_server",
+            "--features",
+            "zlib-rs",
+        ])
+        .args([
+            "--target-dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs"),
+        ])
         .status()
         .unwrap();
     assert!(status.success(), "building echo_server with zlib-rs failed");
@@ -333,7 +371,14 @@ fn main() {
     for (size, medians) in &table {
         let cells: Vec<String> = medians
             .iter()
-            .map(|r| format!("{:.0} ({:.2}, {:.0} %)", r.per_second, r.cpu_per_message_us, r.client_cpu * 100.0))
+            .map(|r| {
+                format!(
+                    "{:.0} ({:.2}, {:.0} %)",
+                    r.per_second,
+                    r.cpu_per_message_us,
+                    r.client_cpu * 100.0
+                )
+            })
             .collect();
         println!("| {size} B | {} |", cells.join(" | "));
     }
@@ -362,7 +407,14 @@ fn main() {
         println!("| {} | {kib:.1} KiB |", server.name);
     }
     println!("\nCompressed size ÷ text size, server → browser-like client, 64 different messages:\n");
-    println!("| profile | {} |", sizes.iter().map(|s| format!("{s} B JSON")).collect::<Vec<_>>().join(" | "));
+    println!(
+        "| profile | {} |",
+        sizes
+            .iter()
+            .map(|s| format!("{s} B JSON"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     println!("|---|{}", "---|".repeat(sizes.len()));
     for memory in [Memory::Dedicated, Memory::SharedCompressor, Memory::Minimal] {
         let cells: Vec<String> = sizes

@@ -86,7 +86,12 @@ struct Round {
 
 /// One round: `echoing` streams echo one message at a time for `seconds`, each starting one
 /// every 1/`rate` s (0: as fast as the echoes come back); they are handed back afterwards.
-async fn echo_round(server: &Running, echoing: Vec<TcpStream>, rate: f64, seconds: f64) -> (Round, Vec<TcpStream>) {
+async fn echo_round(
+    server: &Running,
+    echoing: Vec<TcpStream>,
+    rate: f64,
+    seconds: f64,
+) -> (Round, Vec<TcpStream>) {
     let frame = Rc::new(client_frame_with(0x81, 32));
     let samples = Rc::new(RefCell::new(Vec::<f32>::with_capacity(1 << 20)));
     let measuring = Rc::new(std::cell::Cell::new(false));
@@ -148,7 +153,8 @@ async fn echo_round(server: &Running, echoing: Vec<TcpStream>, rate: f64, second
 }
 
 fn main() {
-    let (mut connections, mut echoing, mut seconds, mut rounds, mut rate) = (10_000usize, 1_000usize, 3.0, 3, 50.0);
+    let (mut connections, mut echoing, mut seconds, mut rounds, mut rate) =
+        (10_000usize, 1_000usize, 3.0, 3, 50.0);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().and_then(|v| v.parse::<f64>().ok());
@@ -171,7 +177,10 @@ fn main() {
     for server in servers() {
         build.args(["--example", server.binary]);
     }
-    assert!(build.status().unwrap().success(), "building the example servers failed");
+    assert!(
+        build.status().unwrap().success(),
+        "building the example servers failed"
+    );
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
         .output();
@@ -185,7 +194,8 @@ fn main() {
             let before = rss_kib(running.child.id());
             let mut streams = open(&running.addr, connections).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let per_connection = (rss_kib(running.child.id()).saturating_sub(before)) as f64 / connections as f64;
+            let per_connection =
+                (rss_kib(running.child.id()).saturating_sub(before)) as f64 / connections as f64;
             eprintln!("{:>20}: {per_connection:.1} KiB per connection", server.name);
             if server.memory_only {
                 return (per_connection, Vec::new());
@@ -208,7 +218,9 @@ fn main() {
         rows.push(row);
     }
 
-    println!("\n{connections} open connections, {echoing} of them echoing 32 B text one message at a time.\n");
+    println!(
+        "\n{connections} open connections, {echoing} of them echoing 32 B text one message at a time.\n"
+    );
     println!("| server | RSS per connection | pacing | msg/s | server CPU per message | p50 | p99 | load client CPU |");
     println!("|---|---|---|---|---|---|---|---|");
     for (server, (rss, medians)) in servers().iter().zip(&rows) {

@@ -27,7 +27,9 @@ static DEFLATE_MEMORY: OnceLock<Memory> = OnceLock::new();
 fn config() -> Config {
     Config::default()
         .max_message_size(*MAX_MESSAGE_SIZE.get().unwrap_or(&(256 << 20)))
-        .permessage_deflate(DeflateConfig::default().memory(DEFLATE_MEMORY.get().copied().unwrap_or_default()))
+        .permessage_deflate(
+            DeflateConfig::default().memory(DEFLATE_MEMORY.get().copied().unwrap_or_default()),
+        )
 }
 
 /// Accepts every request, selecting the client's first subprotocol if it offers any.

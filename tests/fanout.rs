@@ -281,9 +281,7 @@ async fn topics_reach_their_subscribers_once() {
 /// takeover (compressed per connection), and without (the shared compressed frame).
 #[tokio::test]
 async fn a_broadcast_reaches_every_compression_setting() {
-    let server_deflate = DeflateConfig::default()
-        .memory(Memory::Dedicated)
-        .threshold(32);
+    let server_deflate = DeflateConfig::default().memory(Memory::Dedicated).threshold(32);
     let (url, clients, _accepted) =
         start(Server::builder().config(Config::default().permessage_deflate(server_deflate))).await;
     let plain = connect(&url, Config::default()).await;

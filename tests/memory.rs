@@ -219,7 +219,12 @@ fn endless_continuation_frames_stop_at_the_message_limit() {
 fn idle_compressed_connections_hold_what_their_profile_says() {
     use ferrosocket::deflate::Memory;
     let text: String = (0..40)
-        .map(|i| format!(r#"{{"id":{i},"user":"user{i}","side":"buy","price":{}.5}},"#, 100 + i * 7))
+        .map(|i| {
+            format!(
+                r#"{{"id":{i},"user":"user{i}","side":"buy","price":{}.5}},"#,
+                100 + i * 7
+            )
+        })
         .collect();
     let browser = Config::default().permessage_deflate(DeflateConfig::default().memory(Memory::Dedicated));
     for (memory, least, most) in [
@@ -238,7 +243,10 @@ fn idle_compressed_connections_hold_what_their_profile_says() {
         pair.server.send_text(&received).unwrap();
         drop(received);
         pair.deliver_to_client();
-        assert_eq!(pair.client.next_event().unwrap(), Some(Event::Text(text.as_str().into())));
+        assert_eq!(
+            pair.client.next_event().unwrap(),
+            Some(Event::Text(text.as_str().into()))
+        );
         let live = LIVE.with(Cell::get);
         drop(pair.server);
         let held = live - LIVE.with(Cell::get);

@@ -15,14 +15,12 @@ fn handle(mut request: Request<Incoming>) -> yawc::Result<HttpResponse> {
     tokio::spawn(async move {
         let Ok(mut ws) = upgrade.await else { return };
         while let Some(frame) = ws.next().await {
-            match frame.opcode() {
-                OpCode::Text | OpCode::Binary => {
-                    if ws.send(frame).await.is_err() {
-                        return;
-                    }
-                }
-                OpCode::Close => return,
-                _ => {}
+            let opcode = frame.opcode();
+            if matches!(opcode, OpCode::Close) {
+                return;
+            }
+            if matches!(opcode, OpCode::Text | OpCode::Binary) && ws.send(frame).await.is_err() {
+                return;
             }
         }
     });

@@ -4,9 +4,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use bytes::BytesMut;
 use super::backend::{Compressor, Decompressor, Flush};
 use super::pool;
+use bytes::BytesMut;
 
 /// The empty stored block that ends every compressed message on the wire, stripped by the
 /// sender and put back by the receiver (RFC 7692 §7.2.1–7.2.2).
@@ -169,7 +169,10 @@ impl Inflater {
         let state = self.state.get_or_insert_with(pool::decompressor);
         while !self.stream_ended {
             let start = out.len();
-            let wanted = input.len().saturating_mul(4).clamp(MIN_INFLATE_STEP, INFLATE_STEP);
+            let wanted = input
+                .len()
+                .saturating_mul(4)
+                .clamp(MIN_INFLATE_STEP, INFLATE_STEP);
             let step = wanted.min(limit.saturating_sub(start).saturating_add(1));
             out.resize(start + step, 0);
             let result = state.inflate(input, &mut out[start..]);
@@ -506,11 +509,23 @@ mod tests {
                 inflater.finish(&mut out, usize::MAX).unwrap();
                 assert_eq!(&out[..], &message[..]);
             }
-            assert_eq!(deflater.holds_context(), memory == Memory::Dedicated, "{memory:?}");
-            assert_eq!(peer_inflater.holds_context(), memory == Memory::Dedicated, "{memory:?}");
+            assert_eq!(
+                deflater.holds_context(),
+                memory == Memory::Dedicated,
+                "{memory:?}"
+            );
+            assert_eq!(
+                peer_inflater.holds_context(),
+                memory == Memory::Dedicated,
+                "{memory:?}"
+            );
             assert_eq!(inflater.holds_context(), memory != Memory::Minimal, "{memory:?}");
             // A client starts fresh without asking under every profile but Dedicated.
-            assert_eq!(peer_deflater.holds_context(), memory == Memory::Dedicated, "{memory:?}");
+            assert_eq!(
+                peer_deflater.holds_context(),
+                memory == Memory::Dedicated,
+                "{memory:?}"
+            );
         }
     }
 }

@@ -31,7 +31,9 @@ pub(crate) fn return_compressor(mut compressor: Box<Compressor>) {
 
 /// A fresh decompressor, from the pool if one is free.
 pub(crate) fn decompressor() -> Box<Decompressor> {
-    imp::DECOMPRESSORS.take(|_| true).unwrap_or_else(Decompressor::new)
+    imp::DECOMPRESSORS
+        .take(|_| true)
+        .unwrap_or_else(Decompressor::new)
 }
 
 /// Gives a decompressor back once its message is complete.

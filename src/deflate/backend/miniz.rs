@@ -25,11 +25,9 @@ impl Compressor {
     /// A compressor at `level` with a 2^`window_bits` window (only 15 is native here).
     pub(crate) fn new(level: u8, window_bits: u8) -> Box<Self> {
         debug_assert_eq!(window_bits, 15);
-        Box::new(Compressor(CompressorOxide::new(create_comp_flags_from_zip_params(
-            i32::from(level),
-            -15,
-            0,
-        ))))
+        Box::new(Compressor(CompressorOxide::new(
+            create_comp_flags_from_zip_params(i32::from(level), -15, 0),
+        )))
     }
 
     /// The window it keeps, in bits.
@@ -85,7 +83,10 @@ impl Decompressor {
             ended: false,
         };
         match result.status {
-            Ok(MZStatus::StreamEnd) => Ok(Inflated { ended: true, ..progress }),
+            Ok(MZStatus::StreamEnd) => Ok(Inflated {
+                ended: true,
+                ..progress
+            }),
             // No progress possible: all input used and all output produced.
             Ok(_) | Err(MZError::Buf) => Ok(progress),
             Err(_) => Err(Invalid),

@@ -96,7 +96,10 @@ impl Decompressor {
             ended: false,
         };
         match status {
-            Ok(Status::StreamEnd) => Ok(Inflated { ended: true, ..progress }),
+            Ok(Status::StreamEnd) => Ok(Inflated {
+                ended: true,
+                ..progress
+            }),
             Ok(Status::Ok | Status::BufError) => Ok(progress),
             Err(_) => Err(Invalid),
         }
