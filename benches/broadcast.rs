@@ -235,15 +235,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return;
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--example", "cluster_chat"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "building cluster_chat failed");
-    let _ = Command::new("taskset")
-        .args(["-p", "-c", "1", &std::process::id().to_string()])
-        .output();
+    load::build_examples(&["cluster_chat"], &[]);
     let mut peers = vec![Peer::Ferrosocket];
     if ensure_node_ws() {
         peers.push(Peer::NodeWs);

@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 
 use ferrosocket::deflate::{DeflateConfig, Memory};
 use ferrosocket::{ClientRequest, Config, Connection, Event, Message};
-use load::{cpu_seconds, ensure_node_ws, examples_dir, rss_kib, start_command, start_pinned, Running};
+use load::{cpu_seconds, ensure_node_ws, rss_kib, start_command, start_pinned, Running};
 
-/// `echo_server` built with the `zlib-rs` feature (its own target directory).
+/// `echo_server` built with the `zlib-rs` feature, in its own target directory.
+const ZLIB_RS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs");
 const ZLIB_RS_ECHO_SERVER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/target/zlib-rs/release/examples/echo_server"
@@ -250,66 +251,24 @@ fn ratio(memory: Memory, texts: &[String]) -> f64 {
 }
 
 fn main() {
-    let mut seconds = 2.0;
-    let mut rounds = 3;
-    let mut sizes = vec![1024, 16 << 10];
-    let mut servers = servers();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds),
-            "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(rounds),
-            "--only" => {
-                let name = args.next().expect("--only NAME");
-                servers.retain(|s| s.name == name);
-            }
-            "--sizes" => {
-                let list = args.next().expect("--sizes 1024,16384");
-                sizes = list.split(',').filter_map(|v| v.parse().ok()).collect();
-            }
-            _ => {}
-        }
-    }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
+    let Some(options) = load::Options::parse(2.0, 3, |_, _| {}) else {
         return;
+    };
+    let (seconds, rounds) = (options.seconds, options.rounds);
+    let sizes = options.sizes.unwrap_or_else(|| vec![1024, 16 << 10]);
+    let mut servers = servers();
+    if let Some(name) = options.only {
+        servers.retain(|s| s.name == name);
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--example",
-            "echo_server",
-            "--example",
-            "peer_yawc_echo",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the example servers failed");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--example",
-            "echo_server",
-            "--features",
-            "zlib-rs",
-        ])
-        .args([
-            "--target-dir",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs"),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "building echo_server with zlib-rs failed");
-    assert!(examples_dir().join("echo_server").exists());
+    load::build_examples(
+        &["echo_server"],
+        &["--features", "zlib-rs", "--target-dir", ZLIB_RS_DIR],
+    );
+    load::build_examples(&["echo_server", "peer_yawc_echo"], &[]);
     if !ensure_node_ws() {
         eprintln!("Node ws unavailable (npm ci in tests/interop failed): left out");
         servers.retain(|s| s.node_script.is_none());
     }
-    let _ = Command::new("taskset")
-        .args(["-p", "-c", "1", &std::process::id().to_string()])
-        .output();
 
     let small = json::messages(1024, 1);
     let idle: Vec<f64> = servers

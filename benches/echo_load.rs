@@ -20,7 +20,6 @@
 mod load;
 
 use std::cell::Cell;
-use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -197,57 +196,37 @@ fn idle_memory(server: &Running, count: usize) -> f64 {
 }
 
 fn main() {
-    let mut seconds = 2.0;
-    let mut rounds = 3;
-    let mut sizes = SIZES.to_vec();
     let mut servers = servers();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds),
-            "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(rounds),
-            // Profiling aids: one server only, some sizes only.
-            "--only" => {
-                let name = args.next().expect("--only NAME");
-                servers.retain(|s| s.name == name);
-            }
-            "--sizes" => {
-                let list = args.next().expect("--sizes 16,1024");
-                sizes = list.split(',').filter_map(|v| v.parse().ok()).collect();
-            }
-            "--baseline" => servers.push(Server {
-                name: "baseline",
-                binary: args.next().expect("--baseline PATH"),
-                args: &["--runtime", "tokio"],
-            }),
-            _ => {}
+    let mut baseline = None;
+    let Some(options) = load::Options::parse(2.0, 3, |flag, args| {
+        if flag == "--baseline" {
+            baseline = Some(args.next().expect("--baseline PATH"));
         }
-    }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
+    }) else {
         return; // `cargo test --benches` / criterion-style listing: nothing to run
+    };
+    let (seconds, rounds) = (options.seconds, options.rounds);
+    let sizes = options.sizes.unwrap_or_else(|| SIZES.to_vec());
+    // Profiling aids: one server only, some sizes only.
+    if let Some(name) = options.only {
+        servers.retain(|s| s.name == name);
     }
-    // Build the servers (cargo bench builds only this target).
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--example",
+    if let Some(binary) = baseline {
+        servers.push(Server {
+            name: "baseline",
+            binary,
+            args: &["--runtime", "tokio"],
+        });
+    }
+    load::build_examples(
+        &[
             "echo_server",
-            "--example",
             "peer_fastwebsockets_echo",
-            "--example",
             "peer_tungstenite_echo",
-            "--example",
             "peer_tokio_websockets_echo",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the example servers failed");
-    // The load client on core 1.
-    let _ = Command::new("taskset")
-        .args(["-p", "-c", "1", &std::process::id().to_string()])
-        .output();
+        ],
+        &[],
+    );
 
     // Idle memory first, each server freshly started: memory freed by a busy run would be
     // reused without showing in RSS.

@@ -22,7 +22,6 @@
 mod load;
 
 use std::cell::RefCell;
-use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -171,19 +170,7 @@ fn main() {
         return;
     }
     let echoing = echoing.min(connections);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--release"]);
-    for server in servers() {
-        build.args(["--example", server.binary]);
-    }
-    assert!(
-        build.status().unwrap().success(),
-        "building the example servers failed"
-    );
-    let _ = Command::new("taskset")
-        .args(["-p", "-c", "1", &std::process::id().to_string()])
-        .output();
+    load::build_examples(&servers().iter().map(|s| s.binary).collect::<Vec<_>>(), &[]);
 
     let mut rows = Vec::new();
     for (index, server) in servers().iter().enumerate() {

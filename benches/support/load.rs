@@ -77,6 +77,67 @@ pub fn ensure_node_ws() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The options the loopback benchmarks share. `None` when cargo only lists or tests the
+/// benchmarks (`--list`, `--test`): nothing is to run.
+pub struct Options {
+    /// Length of one measuring window (`--seconds`).
+    pub seconds: f64,
+    /// Rounds per scenario, the median counts (`--rounds`).
+    pub rounds: usize,
+    /// Message sizes (`--sizes 16,1024`), if given.
+    pub sizes: Option<Vec<usize>>,
+    /// One server by name (`--only NAME`), if given.
+    pub only: Option<String>,
+}
+
+impl Options {
+    /// Parses the shared options; any other flag goes to `other` with the remaining
+    /// arguments, to take its value from.
+    pub fn parse(
+        seconds: f64,
+        rounds: usize,
+        mut other: impl FnMut(&str, &mut dyn Iterator<Item = String>),
+    ) -> Option<Options> {
+        let mut options = Options {
+            seconds,
+            rounds,
+            sizes: None,
+            only: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--list" | "--test" => return None,
+                "--seconds" => options.seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(seconds),
+                "--rounds" => options.rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(rounds),
+                "--only" => options.only = Some(args.next().expect("--only NAME")),
+                "--sizes" => {
+                    let list = args.next().expect("--sizes 16,1024");
+                    options.sizes = Some(list.split(',').filter_map(|v| v.parse().ok()).collect());
+                }
+                flag => other(flag, &mut args),
+            }
+        }
+        Some(options)
+    }
+}
+
+/// Builds example binaries (cargo bench builds only the benchmark), with `extra` cargo
+/// arguments (features, a target directory), then moves this process, the load client, to
+/// core 1 (the servers run on core 0).
+pub fn build_examples(names: &[&str], extra: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--release"]).args(extra);
+    for name in names {
+        build.args(["--example", name]);
+    }
+    assert!(build.status().unwrap().success(), "building {names:?} failed");
+    let _ = Command::new("taskset")
+        .args(["-p", "-c", "1", &std::process::id().to_string()])
+        .output();
+}
+
 /// utime + stime of a process, in seconds.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
