@@ -62,11 +62,11 @@ pub struct DeflateConfig {
 /// server messages, 1 KiB / 16 KiB JSON (`cargo bench --bench deflate_load`, one run,
 /// `benches/README.md`):
 ///
-/// | profile | server → client | client → server | RSS per idle connection | size after compression |
+/// | profile | server → client (window bits) | client → server (window bits) | RSS per idle connection | size after compression |
 /// |---|---|---|---|---|
-/// | [`Dedicated`](Memory::Dedicated) | context kept | context kept | 202 KiB (compressor + decompressor) | 0.238 / 0.206 |
-/// | [`SharedCompressor`](Memory::SharedCompressor) (default) | fresh each message | context kept | 47 KiB (decompressor) | 0.338 / 0.224 |
-/// | [`Minimal`](Memory::Minimal) | fresh each message | fresh each message | 5 KiB (as uncompressed) | 0.338 / 0.224 |
+/// | [`Dedicated`](Memory::Dedicated) | 15, context kept | 15, context kept | 202 KiB (compressor + decompressor) | 0.238 / 0.206 |
+/// | [`SharedCompressor`](Memory::SharedCompressor) (default) | 15, fresh each message | 15, context kept | 47 KiB (decompressor) | 0.338 / 0.224 |
+/// | [`Minimal`](Memory::Minimal) | 15, fresh each message | 15, fresh each message | 5 KiB (as uncompressed) | 0.338 / 0.224 |
 ///
 /// Every profile keeps 32 KiB windows (window bits 15) both ways unless `*_max_window_bits`
 /// say otherwise; those limit how far back-references reach, but do not shrink
