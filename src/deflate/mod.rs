@@ -1,8 +1,9 @@
 //! permessage-deflate (RFC 7692): negotiation and the per-direction compression contexts.
 //!
-//! Compression uses `miniz_oxide`'s raw deflate; contexts of directions that start every
-//! message fresh are lent per message from a pool (see [`Memory`]). Its compressor always keeps a 32 KiB window,
-//! so when the peer limits our window to 2^N bytes (`*_max_window_bits` below 15) the
+//! Compression uses raw deflate from `miniz_oxide`, or from zlib-rs with the `zlib-rs`
+//! feature; contexts of directions that start every message fresh are lent per message from
+//! a pool (see [`Memory`]). When the peer limits our window to 2^N bytes below what the
+//! backend keeps (`miniz_oxide` always keeps 32 KiB; zlib-rs keeps 512 B and up), the
 //! compressor is reset with a full flush after every 2^N input bytes: no back-reference can
 //! then reach farther than the window allows. Inflating always uses a 32 KiB window, which
 //! handles every window size the peer may use.

@@ -12,12 +12,18 @@ impl DeflateConfig {
     /// The client's offer, e.g. `permessage-deflate; client_max_window_bits`.
     pub fn offer(&self) -> String {
         header_value(
-            self.server_no_context_takeover || self.memory == Memory::Minimal,
+            self.asks_server_no_context_takeover(),
             self.client_no_context_takeover,
             self.server_max_window_bits,
             // Always announce that we honour a client window limit.
             Some(self.client_max_window_bits),
         )
+    }
+
+    /// Client: whether the offer asks the server to start every message fresh (and so its
+    /// response must say it will).
+    fn asks_server_no_context_takeover(&self) -> bool {
+        self.server_no_context_takeover || self.memory == Memory::Minimal
     }
 
     /// Server: the parameters to accept the first acceptable offer with, if any.
@@ -62,8 +68,7 @@ impl DeflateConfig {
             Some(_) => return Err(invalid),
             None => None,
         };
-        let asked_no_takeover = self.server_no_context_takeover || self.memory == Memory::Minimal;
-        if asked_no_takeover && !got.server_no_context_takeover {
+        if self.asks_server_no_context_takeover() && !got.server_no_context_takeover {
             return Err(invalid);
         }
         match (self.server_max_window_bits, got.server_max_window_bits) {
