@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use ferrosocket::deflate::{DeflateConfig, Memory};
 use ferrosocket::{ClientRequest, Config, Connection, Event, Message};
-use load::{cpu_seconds, ensure_node_ws, rss_kib, start_command, start_pinned, Running};
+use load::{ensure_node_ws, rss_kib, start_command, start_pinned, Running, Throughput};
 
 /// `echo_server` built with the `zlib-rs` feature, in its own target directory.
 const ZLIB_RS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/zlib-rs");
@@ -146,12 +146,6 @@ async fn drive(addr: String, texts: Rc<Vec<String>>, inflight: usize, counter: R
     }
 }
 
-struct Throughput {
-    per_second: f64,
-    cpu_per_message_us: f64,
-    client_cpu: f64,
-}
-
 fn throughput(
     server: &Running,
     texts: &Rc<Vec<String>>,
@@ -161,43 +155,20 @@ fn throughput(
 ) -> Throughput {
     load::run_local(async {
         let counter = Rc::new(Cell::new(0u64));
-        let warmup = Duration::from_millis(500);
-        let stop = Instant::now() + warmup + Duration::from_secs_f64(seconds);
-        let tasks: Vec<_> = (0..connections)
-            .map(|_| {
-                tokio::task::spawn_local(drive(
-                    server.addr.clone(),
-                    texts.clone(),
-                    inflight,
-                    counter.clone(),
-                    stop,
-                ))
-            })
-            .collect();
-        tokio::time::sleep(warmup).await;
-        let me = std::process::id();
-        let (count0, cpu0, own0, t0) = (
-            counter.get(),
-            cpu_seconds(server.child.id()),
-            cpu_seconds(me),
-            Instant::now(),
-        );
-        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-        let (count1, cpu1, own1, elapsed) = (
-            counter.get(),
-            cpu_seconds(server.child.id()),
-            cpu_seconds(me),
-            t0.elapsed(),
-        );
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let messages = (count1 - count0) as f64;
-        Throughput {
-            per_second: messages / elapsed.as_secs_f64(),
-            cpu_per_message_us: (cpu1 - cpu0) * 1e6 / messages.max(1.0),
-            client_cpu: (own1 - own0) / elapsed.as_secs_f64(),
-        }
+        load::measure(server, &counter, seconds, |stop| {
+            (0..connections)
+                .map(|_| {
+                    tokio::task::spawn_local(drive(
+                        server.addr.clone(),
+                        texts.clone(),
+                        inflight,
+                        counter.clone(),
+                        stop,
+                    ))
+                })
+                .collect()
+        })
+        .await
     })
 }
 

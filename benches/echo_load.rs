@@ -23,7 +23,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use load::{client_frame, cpu_seconds, handshake, rss_kib, start_pinned, take_frames, Running};
+use load::{client_frame, handshake, rss_kib, start_pinned, take_frames, Running, Throughput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Server {
@@ -108,12 +108,6 @@ async fn drive(addr: String, frame: Rc<Vec<u8>>, inflight: usize, counter: Rc<Ce
     writer_task.abort();
 }
 
-#[derive(Clone, Copy)]
-struct Throughput {
-    per_second: f64,
-    cpu_per_message_us: f64,
-}
-
 /// The median round of a scenario, by server CPU per message.
 fn median(mut rounds: Vec<Throughput>) -> Throughput {
     rounds.sort_by(|a, b| a.cpu_per_message_us.total_cmp(&b.cpu_per_message_us));
@@ -130,31 +124,20 @@ fn throughput(
     load::run_local(async {
         let counter = Rc::new(Cell::new(0u64));
         let frame = Rc::new(client_frame(size));
-        let warmup = Duration::from_millis(500);
-        let stop = Instant::now() + warmup + Duration::from_secs_f64(seconds);
-        let tasks: Vec<_> = (0..connections)
-            .map(|_| {
-                tokio::task::spawn_local(drive(
-                    server.addr.clone(),
-                    frame.clone(),
-                    inflight,
-                    counter.clone(),
-                    stop,
-                ))
-            })
-            .collect();
-        tokio::time::sleep(warmup).await;
-        let (count0, cpu0, t0) = (counter.get(), cpu_seconds(server.child.id()), Instant::now());
-        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-        let (count1, cpu1, elapsed) = (counter.get(), cpu_seconds(server.child.id()), t0.elapsed());
-        for task in tasks {
-            let _ = task.await;
-        }
-        let messages = (count1 - count0) as f64;
-        Throughput {
-            per_second: messages / elapsed.as_secs_f64(),
-            cpu_per_message_us: (cpu1 - cpu0) * 1e6 / messages.max(1.0),
-        }
+        load::measure(server, &counter, seconds, |stop| {
+            (0..connections)
+                .map(|_| {
+                    tokio::task::spawn_local(drive(
+                        server.addr.clone(),
+                        frame.clone(),
+                        inflight,
+                        counter.clone(),
+                        stop,
+                    ))
+                })
+                .collect()
+        })
+        .await
     })
 }
 

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -136,6 +137,54 @@ pub fn build_examples(names: &[&str], extra: &[&str]) {
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
         .output();
+}
+
+/// What one measuring window saw.
+#[derive(Clone, Copy)]
+pub struct Throughput {
+    /// Messages counted per second.
+    pub per_second: f64,
+    /// The server's CPU time per message, in µs.
+    pub cpu_per_message_us: f64,
+    /// This process's (the load client's) CPU share of one core.
+    pub client_cpu: f64,
+}
+
+/// Starts the load with `start` (its tasks count messages in `counter` and end at the instant
+/// they are given), lets it warm up for 0.5 s, then measures `seconds`: the messages counted,
+/// the server's CPU time and the load client's. Waits for the tasks before returning.
+pub async fn measure<T>(
+    server: &Running,
+    counter: &std::cell::Cell<u64>,
+    seconds: f64,
+    start: impl FnOnce(Instant) -> Vec<tokio::task::JoinHandle<T>>,
+) -> Throughput {
+    let warmup = Duration::from_millis(500);
+    let tasks = start(Instant::now() + warmup + Duration::from_secs_f64(seconds));
+    tokio::time::sleep(warmup).await;
+    let me = std::process::id();
+    let (count0, cpu0, own0, t0) = (
+        counter.get(),
+        cpu_seconds(server.child.id()),
+        cpu_seconds(me),
+        Instant::now(),
+    );
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let (count1, cpu1, own1, elapsed) = (
+        counter.get(),
+        cpu_seconds(server.child.id()),
+        cpu_seconds(me),
+        t0.elapsed(),
+    );
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let messages = (count1 - count0) as f64;
+    Throughput {
+        per_second: messages / elapsed.as_secs_f64(),
+        cpu_per_message_us: (cpu1 - cpu0) * 1e6 / messages.max(1.0),
+        client_cpu: (own1 - own0) / elapsed.as_secs_f64(),
+    }
 }
 
 /// utime + stime of a process, in seconds.
