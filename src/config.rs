@@ -45,12 +45,18 @@ pub struct Config {
     /// permessage-deflate (RFC 7692): a client offers it and a server accepts offers when
     /// set. Off by default, as in `ws` and fibjs servers.
     pub permessage_deflate: Option<DeflateConfig>,
-    /// How long an adapter keeps reading, and discarding, after it failed the connection or
-    /// closed it, waiting for the peer's Close or the end of the stream before it drops the
-    /// transport (default 5 s). Dropping a socket with unread input makes the kernel send a
-    /// reset, which can destroy the Close frame (and its code) before the peer reads it. The
-    /// engine only carries the value: it reads no clock.
+    /// How long the connection waits for the peer's Close after it failed the connection
+    /// or sent its own Close, reading (and, after a failure, discarding) meanwhile, before it
+    /// ends the connection (default 5 s; see
+    /// [`Connection::poll_timeout`](crate::Connection::poll_timeout)). Dropping a socket with
+    /// unread input makes the kernel send a reset, which can destroy the Close frame (and its
+    /// code) before the peer reads it.
     pub close_timeout: Duration,
+    /// How long the opening handshake may take, from the connection's first
+    /// [`handle_timeout`](crate::Connection::handle_timeout) (default none: the adapters'
+    /// connectors bound it themselves). When it passes, the connection ends with
+    /// [`Error::TimedOut`](crate::Error::TimedOut).
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -66,6 +72,7 @@ impl Default for Config {
             accept_unmasked_frames: false,
             permessage_deflate: None,
             close_timeout: Duration::from_secs(5),
+            handshake_timeout: None,
         }
     }
 }
@@ -129,6 +136,12 @@ impl Config {
     /// Sets `close_timeout`.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets `handshake_timeout`.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = Some(timeout);
         self
     }
 }

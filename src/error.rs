@@ -7,6 +7,7 @@
 use alloc::string::String;
 use core::fmt;
 
+pub use crate::connection::Timeout;
 pub use crate::handshake::HandshakeError;
 
 /// A close status code (RFC 6455 §7.4 and the IANA registry).
@@ -231,6 +232,10 @@ pub enum Error {
     /// compressor setting, or sent by a client, which must mask): take the connection's own
     /// with `PreparedMessage::frame_for`.
     PreparedFrameMismatch,
+    /// A deadline passed (see [`Connection::poll_timeout`](crate::Connection::poll_timeout)):
+    /// the handshake took too long, the peer missed a heartbeat pong, or it did not answer
+    /// our Close. The connection ended without a closing handshake.
+    TimedOut(Timeout),
     /// A `wss://` connection could not be set up (the TLS handshake's own failures, such as
     /// an untrusted certificate, arrive as [`Error::Io`]).
     Tls(TlsError),
@@ -292,7 +297,7 @@ impl Error {
             Self::Capacity(CapacityError::WriteBufferFull { .. }) => ErrorKind::Local,
             Self::Capacity(_) => ErrorKind::Remote,
             Self::Handshake(e) if e.is_local() => ErrorKind::Local,
-            Self::Handshake(_) => ErrorKind::Remote,
+            Self::Handshake(_) | Self::TimedOut(_) => ErrorKind::Remote,
             Self::ConnectionClosed => ErrorKind::Closed,
             Self::NotOpen
             | Self::AlreadyClosed
@@ -342,6 +347,7 @@ impl fmt::Display for Error {
             Self::PreparedFrameMismatch => {
                 f.write_str("the prepared frame was made for another connection's framing")
             }
+            Self::TimedOut(timeout) => write!(f, "timed out: {timeout}"),
             Self::Tls(e) => write!(f, "TLS: {e}"),
             #[cfg(feature = "std")]
             Self::Io(e) => write!(f, "I/O error: {e}"),

@@ -171,7 +171,7 @@ pub mod tls;
 pub(crate) const TLS_ENABLED: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 pub use config::Config;
-pub use connection::{Connection, ReceivingHalf, Replies, Role, SendingHalf, State};
+pub use connection::{Connection, ReceivingHalf, Replies, Role, SendingHalf, State, Timeout};
 pub use error::{
     CapacityError, CloseCode, Error, ErrorKind, HandshakeError, ProtocolError, Result, TlsError,
 };

@@ -333,7 +333,7 @@ async fn heartbeat_keeps_live_peers_and_terminates_silent_ones() {
     let (mut ws, _) = tws::connect(&url).await.unwrap();
     tws::heartbeat(&mut ws, Duration::from_millis(50), Duration::from_millis(100));
     match ws.next().await {
-        Some(Err(Error::Io(e))) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut),
+        Some(Err(Error::TimedOut(ferrosocket::Timeout::Pong))) => {}
         other => panic!("{other:?}"),
     }
     assert!(ws.next().await.is_none(), "terminated");

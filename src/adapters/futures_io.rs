@@ -311,21 +311,15 @@ where
     .await
 }
 
-/// Pings every `interval` while the stream is read; terminates the connection when a pong
-/// does not arrive within `timeout` (the stream then yields a `TimedOut` error and ends).
+/// Pings every `interval` while the stream is read; ends the connection when a pong does
+/// not arrive within `timeout` (the stream then yields
+/// [`Error::TimedOut`](crate::Error::TimedOut)`(`[`Timeout::Pong`](crate::Timeout::Pong)`)`
+/// and ends). The same as [`WebSocketStream::set_heartbeat`](crate::stream::WebSocketStream::set_heartbeat).
 pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    ws.set_heartbeat(
-        interval,
-        timeout,
-        std::sync::Arc::new(|d| {
-            Box::pin(async move {
-                async_io::Timer::after(d).await;
-            })
-        }),
-    );
+    ws.set_heartbeat(interval, timeout);
 }
 
 /// native-tls for futures-io streams: tokio-native-tls over a futures-io stream seen through

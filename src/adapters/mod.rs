@@ -7,9 +7,6 @@ pub mod blocking;
 pub mod stream;
 
 #[cfg(feature = "async")]
-mod split;
-
-#[cfg(feature = "async")]
 pub mod byte_stream;
 
 #[cfg(feature = "tokio")]

@@ -14,8 +14,11 @@ use alloc::string::{String, ToString};
 
 use bytes::{Bytes, BytesMut};
 
+use core::time::Duration;
+
 use super::recv::{Received, Receiver};
 use super::send::{Payload, Sender};
+use super::timers::{Expired, Timeout, Timers};
 use crate::config::Config;
 use crate::deflate::DeflateParams;
 use crate::error::{CloseCode, Error, Result};
@@ -46,6 +49,8 @@ pub struct Replies {
     pong: Option<Bytes>,
     /// Boxed: it happens once per connection, and every idle connection carries the slot.
     close: Option<Box<CloseReply>>,
+    /// The heartbeat asks for a ping.
+    ping: bool,
 }
 
 /// How the peer's side of the connection ended.
@@ -57,12 +62,14 @@ enum CloseReply {
     Fail(CloseCode, String),
     /// The transport ended without a Close.
     Ended,
+    /// A deadline ended the connection: drop what is queued, send nothing more.
+    Abort,
 }
 
 impl Replies {
     /// Whether there is nothing to carry out.
     pub fn is_empty(&self) -> bool {
-        self.pong.is_none() && self.close.is_none()
+        self.pong.is_none() && self.close.is_none() && !self.ping
     }
 }
 
@@ -81,6 +88,13 @@ pub struct ReceivingHalf {
     pub(super) deflate: Option<DeflateParams>,
     /// Which split this half came from, so only its own sending half reunites with it.
     pub(super) pair: usize,
+    /// The deadlines: handshake, heartbeat, close.
+    pub(super) timers: Timers,
+    /// A deadline ended the connection; the next `next_event` reports it.
+    timed_out: Option<Timeout>,
+    /// The connection ended without a closing handshake (terminated, or a deadline passed):
+    /// the transport's write side goes down whatever the role.
+    ended_abruptly: bool,
 }
 
 impl ReceivingHalf {
@@ -93,6 +107,9 @@ impl ReceivingHalf {
             replies: Replies::default(),
             deflate: None,
             pair: 0,
+            timers: Timers::default(),
+            timed_out: None,
+            ended_abruptly: false,
         }
     }
 
@@ -157,6 +174,9 @@ impl ReceivingHalf {
     /// [`Connection::next_event`](super::Connection::next_event)); the replies it calls for
     /// wait in [`take_replies`](Self::take_replies).
     pub fn next_event(&mut self) -> Result<Option<Event>> {
+        if let Some(error) = self.take_timeout() {
+            return Err(error);
+        }
         match self.reading {
             Reading::Frames => match self.recv.poll() {
                 Ok(Some(received)) => Ok(Some(self.on_received(received))),
@@ -194,7 +214,10 @@ impl ReceivingHalf {
                 }
                 Event::Ping(payload)
             }
-            Received::Pong(payload) => Event::Pong(payload),
+            Received::Pong(payload) => {
+                self.timers.pong_received();
+                Event::Pong(payload)
+            }
             Received::Close(frame) => {
                 crate::log::event!(debug, role = ?self.role, code = frame.code.0, reason = frame.reason.as_str(), "peer closed");
                 self.replies.close = Some(Box::new(CloseReply::Echo(frame.clone())));
@@ -223,6 +246,7 @@ impl ReceivingHalf {
         self.replies.close = Some(Box::new(CloseReply::Fail(code, reason.into())));
         self.recv.start_draining();
         self.reading = Reading::Draining;
+        self.timers.start_close(self.config.close_timeout);
         if self.recv.drain() {
             self.finish(); // the fault was the peer's Close, or its input ended already
         }
@@ -233,12 +257,74 @@ impl ReceivingHalf {
     /// and no more events come.
     pub fn terminate(&mut self) {
         self.finish();
+        self.ended_abruptly = true;
     }
 
-    /// No more reading: drops buffered input and state.
+    /// No more reading: drops buffered input, state and deadlines.
     pub(super) fn finish(&mut self) {
         self.reading = Reading::Done;
         self.recv.clear();
+        self.timers.clear();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Time (see `Connection::poll_timeout`)
+
+    /// Pings every `interval` while the connection is open; a pong must follow each within
+    /// `timeout`, or the connection ends with [`Error::TimedOut`]`(`[`Timeout::Pong`]`)`.
+    /// The pings wait in [`take_replies`](Self::take_replies) like pongs do.
+    pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
+        if self.is_reading_frames() {
+            self.timers.set_heartbeat(interval, timeout);
+        }
+    }
+
+    /// Our Close went out (the sending half sent it): the wait for the peer's is bounded by
+    /// [`Config::close_timeout`], and the heartbeat stops. A whole
+    /// [`Connection`](super::Connection) tells its half itself.
+    pub fn close_sent(&mut self) {
+        if self.is_reading_frames() {
+            self.timers.start_close(self.config.close_timeout);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is due next, as a time since the
+    /// caller's origin (see [`Connection::poll_timeout`](super::Connection::poll_timeout)).
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.timers.next_deadline()
+    }
+
+    /// Tells the half the time (see
+    /// [`Connection::handle_timeout`](super::Connection::handle_timeout)): a heartbeat ping
+    /// joins the replies; a passed deadline ends the connection.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        match self.timers.expire(now) {
+            Expired::Nothing => {}
+            Expired::Ping => self.replies.ping = true,
+            Expired::End(timeout) => {
+                crate::log::event!(debug, role = ?self.role, ?timeout, "deadline passed; ending the connection");
+                // After a failure the failure is what gets reported; otherwise the timeout.
+                if self.is_reading_frames() || timeout == Timeout::Handshake {
+                    self.timed_out = Some(timeout);
+                }
+                self.terminate();
+                self.replies.pong = None;
+                self.replies.ping = false;
+                self.replies.close = Some(Box::new(CloseReply::Abort));
+            }
+        }
+    }
+
+    /// The timeout that ended the connection, once.
+    pub(super) fn take_timeout(&mut self) -> Option<Error> {
+        self.timed_out.take().map(Error::TimedOut)
+    }
+
+    /// Whether the transport's write side should be shut down once what is queued is
+    /// written: reading is over and this is the server (it closes the TCP connection first,
+    /// RFC 6455 §7.1.1), or the connection ended without a closing handshake.
+    pub fn wants_shutdown(&self) -> bool {
+        !self.is_reading_frames() && (self.role == Role::Server || self.ended_abruptly)
     }
 }
 
@@ -276,6 +362,10 @@ impl SendingHalf {
         if let Some(payload) = replies.pong {
             self.send.answer_ping(payload);
         }
+        if replies.ping && !self.is_closed() {
+            // The heartbeat's ping; an empty one cannot fail.
+            let _ = self.send.control(OpCode::Ping, b"");
+        }
         let first = !self.send.close_sent();
         match replies.close.map(|close| *close) {
             None => {}
@@ -291,6 +381,7 @@ impl SendingHalf {
             Some(CloseReply::Fail(code, reason)) if first => self.send.close(Some(code), &reason),
             Some(CloseReply::Fail(..)) => {}
             Some(CloseReply::Ended) => self.peer_closed = first,
+            Some(CloseReply::Abort) => self.send.terminate(),
         }
     }
 

@@ -10,9 +10,11 @@ pub(crate) mod halves;
 mod handshake;
 mod recv;
 mod send;
+pub(crate) mod timers;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
@@ -27,6 +29,7 @@ use crate::rng::Rng;
 pub use halves::{ReceivingHalf, Replies, SendingHalf};
 use handshake::{Decision, Handshake, Input, Step};
 use send::Sender;
+pub use timers::Timeout;
 
 pub use crate::role::Role;
 
@@ -228,11 +231,16 @@ impl Connection {
 
     /// A connection in `stage`; `masking` supplies a client's masking keys.
     fn new(role: Role, config: Config, stage: Handshake, masking: Option<Rng>) -> Self {
-        Connection {
+        let handshake_timeout = config.handshake_timeout;
+        let mut conn = Connection {
             handshake: Some(stage),
             sending: SendingHalf::new(role, Sender::new(&config, masking)),
             receiving: ReceivingHalf::new(role, config),
+        };
+        if let Some(length) = handshake_timeout {
+            conn.receiving.timers.start_handshake(length);
         }
+        conn
     }
 
     /// Client or server.
@@ -330,6 +338,10 @@ impl Connection {
     /// [`State::Closed`], and later calls return `Ok(None)` (discarding input until the peer
     /// answers: see [`wants_read`](Self::wants_read)).
     pub fn next_event(&mut self) -> Result<Option<Event>> {
+        if let Some(timed_out) = self.receiving.take_timeout() {
+            self.handshake = None;
+            return Err(timed_out);
+        }
         if self.handshake.is_some() {
             return self.handshake_step();
         }
@@ -495,6 +507,7 @@ impl Connection {
             self.receiving.deflate = Some(params);
         }
         self.handshake = None;
+        self.receiving.timers.handshake_done();
         self.receiving.recv.release_empty_input();
     }
 
@@ -547,7 +560,9 @@ impl Connection {
     /// reading: messages the peer sent before its Close still arrive, then [`Event::Close`].
     pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         self.check_open()?;
-        self.sending.close(code, reason)
+        self.sending.close(code, reason)?;
+        self.receiving.close_sent();
+        Ok(())
     }
 
     /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
@@ -557,7 +572,11 @@ impl Connection {
     /// with its header in one call.
     pub fn send(&mut self, message: &Message) -> Result<()> {
         self.check_open()?;
-        self.sending.send(message)
+        self.sending.send(message)?;
+        if let Message::Close(_) = message {
+            self.receiving.close_sent();
+        }
+        Ok(())
     }
 
     /// Queues a message framed once for many connections: the [`PreparedMessage`]'s shared
@@ -648,8 +667,73 @@ impl Connection {
     /// everything queued is dropped and the state becomes [`State::Closed`]. Close the
     /// transport next.
     pub fn terminate(&mut self) {
-        self.finish();
+        self.handshake = None;
+        self.receiving.terminate();
         self.sending.terminate();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Time
+
+    /// Pings the peer every `interval` while the connection is open; a pong must follow each
+    /// ping within `timeout`, or the connection ends (Node `ws`'s heartbeat): the next
+    /// [`next_event`](Self::next_event) returns [`Error::TimedOut`]`(`[`Timeout::Pong`]`)`.
+    /// The pings are queued by [`handle_timeout`](Self::handle_timeout).
+    pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
+        self.receiving.set_heartbeat(interval, timeout);
+    }
+
+    /// When the engine next needs [`handle_timeout`](Self::handle_timeout), as a time since
+    /// an origin the caller picks (an `Instant` taken when the connection was made, say), or
+    /// `None` while no deadline runs. The engine reads no clock: sleep until this, then tell
+    /// it the time. A deadline that just started is due at once — the engine learns the time
+    /// it started from that call.
+    ///
+    /// The deadlines: the handshake ([`Config::handshake_timeout`]), the heartbeat
+    /// ([`set_heartbeat`](Self::set_heartbeat)) and the close deadline: after our Close, or
+    /// after a failure, the peer's Close must arrive within [`Config::close_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ferrosocket::{Config, Connection, Error, Event, Role, Timeout};
+    ///
+    /// let mut conn = Connection::open(Role::Server, Config::default(), None);
+    /// conn.set_heartbeat(Duration::from_secs(30), Duration::from_secs(10));
+    /// conn.handle_timeout(Duration::ZERO); // time 0: the first ping is due at 30 s
+    /// assert_eq!(conn.poll_timeout(), Some(Duration::from_secs(30)));
+    /// conn.handle_timeout(Duration::from_secs(30));
+    /// assert_eq!(&conn.take_outgoing()[..], &[0x89, 0x00]); // the ping
+    /// // No pong within 10 s: the connection ends.
+    /// conn.handle_timeout(Duration::from_secs(40));
+    /// assert!(matches!(conn.next_event(), Err(Error::TimedOut(Timeout::Pong))));
+    /// assert!(conn.wants_shutdown());
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.receiving.poll_timeout()
+    }
+
+    /// Tells the engine the time (since the same origin as
+    /// [`poll_timeout`](Self::poll_timeout)): a due heartbeat ping is queued; a passed
+    /// deadline ends the connection without a closing handshake, and the next
+    /// [`next_event`](Self::next_event) reports [`Error::TimedOut`] (after a failure, whose
+    /// error was reported already, the connection just ends). Calling it early or often is
+    /// harmless.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.receiving.handle_timeout(now);
+        if self.receiving.has_replies() {
+            self.sending.answer(self.receiving.take_replies());
+        }
+        if !self.receiving.wants_read() {
+            self.handshake = None;
+        }
+    }
+
+    /// Whether the transport's write side should be shut down once
+    /// [`outgoing`](Self::outgoing) is written: the connection is closed and this is the
+    /// server (it ends the TCP connection first, RFC 6455 §7.1.1), or it ended without a
+    /// closing handshake (terminated, a deadline passed, a refused handshake).
+    pub fn wants_shutdown(&self) -> bool {
+        self.handshake.is_none() && self.receiving.wants_shutdown()
     }
 
     // ---------------------------------------------------------------------------------------

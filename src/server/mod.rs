@@ -293,7 +293,8 @@ impl ServerBuilder {
     }
 
     /// Pings every client every `interval` and terminates those that miss a pong for
-    /// `timeout` (ws's heartbeat example); their [`Reader`] yields a `TimedOut` error.
+    /// `timeout` (ws's heartbeat example); their [`Reader`] yields
+    /// [`Error::TimedOut`](crate::Error::TimedOut)`(`[`Timeout::Pong`](crate::Timeout::Pong)`)`.
     pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
         self.heartbeat = Some((interval, timeout));
         self

@@ -16,19 +16,21 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use super::stream::{
-    poll_discard, poll_fill, poll_write_all, AdapterState, AsyncTransport, Beat, Deadline, Discard,
-    Heartbeat, WebSocketStream,
-};
+use super::driver::{self, ReadState, Reader};
+use super::io::{poll_fill, poll_write_all};
+use super::transport::{AsyncTransport, Sleep};
+use super::websocket::WebSocketStream;
 use crate::{
     CloseCode, CloseFrame, Error, Event, FrameEncoding, Message, PreparedFrame, PreparedMessage,
-    ReceivingHalf, Result, Role, SendingHalf,
+    ReceivingHalf, Result, SendingHalf,
 };
 
 /// Locks, shrugging off poisoning: every critical section leaves the state consistent (a
@@ -92,6 +94,8 @@ struct Shared<T> {
     waiters: Arc<Waiters>,
     /// Wakes every waiting half; what the transport is polled with.
     waker: Waker,
+    /// Our Close went out: the receiver bounds its wait for the peer's.
+    close_sent: AtomicBool,
 }
 
 impl<T: AsyncTransport> Shared<T> {
@@ -121,6 +125,14 @@ impl<T: AsyncTransport> Shared<T> {
         self.poll_write_locked(&mut lock(&self.writer), half, cx)
     }
 
+    /// After the sender queued something: if it was our Close, tell the receiver (and wake
+    /// it, so it starts the close deadline even while it waits for input).
+    fn note_sent(&self, writer: &Writer) {
+        if writer.sending.is_closed() && !self.close_sent.swap(true, Ordering::AcqRel) {
+            self.waiters.wake_by_ref();
+        }
+    }
+
     /// Shuts the transport's write side down, once, after writing what is queued.
     fn poll_shut_down(&self, half: Half, cx: &Context<'_>) -> Poll<Result<()>> {
         let mut writer = lock(&self.writer);
@@ -146,16 +158,11 @@ pub struct WebSocketSender<T> {
 pub struct WebSocketReceiver<T> {
     shared: Arc<Shared<T>>,
     receiving: ReceivingHalf,
-    read_size: usize,
-    heartbeat: Option<Heartbeat>,
-    /// Ended without a closing handshake: shut the transport down.
-    terminated: bool,
-    /// The error that failed the connection, reported once the peer answered our Close.
-    failure: Option<Error>,
-    /// While draining after a failure: when to stop waiting for the peer.
-    drain_deadline: Option<Deadline>,
+    reading: ReadState,
     /// Replies were queued and not yet written out.
     unflushed: bool,
+    /// The receiving half was told our Close went out.
+    close_noted: bool,
 }
 
 impl<T> std::fmt::Debug for WebSocketSender<T> {
@@ -170,43 +177,77 @@ impl<T> std::fmt::Debug for WebSocketReceiver<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocketReceiver")
             .field("receiving", &self.receiving)
-            .field("terminated", &self.terminated)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds the halves of a stream with this transport, engine halves and adapter state.
-pub(crate) fn split<T: AsyncTransport>(
-    io: T,
-    sending: SendingHalf,
-    receiving: ReceivingHalf,
-    state: AdapterState,
-) -> (WebSocketSender<T>, WebSocketReceiver<T>) {
-    let waiters = Arc::new(Waiters::default());
-    let shared = Arc::new(Shared {
-        writer: Mutex::new(Writer {
-            sending,
-            shut_down: state.shut_down,
-        }),
-        transport: Mutex::new(io),
-        waker: Waker::from(waiters.clone()),
-        waiters,
-    });
-    let sender = WebSocketSender {
-        shared: shared.clone(),
-        high_water: state.high_water,
-    };
-    let receiver = WebSocketReceiver {
-        shared,
-        receiving,
-        read_size: state.read_size,
-        heartbeat: state.heartbeat,
-        terminated: state.terminated,
-        failure: state.failure,
-        drain_deadline: None,
-        unflushed: false,
-    };
-    (sender, receiver)
+impl<T: AsyncTransport> WebSocketStream<T> {
+    /// Splits the stream into owned halves for two tasks, shaped like those of
+    /// `futures::StreamExt::split` (and tokio-tungstenite's): a [`WebSocketSender`] (a
+    /// [`Sink`] with `buffered_amount` and backpressure) and a [`WebSocketReceiver`] (a
+    /// [`Stream`] that answers pings and the peer's Close on its own), joined again by
+    /// [`WebSocketReceiver::reunite`].
+    ///
+    /// Unlike futures' `split`, the halves share no lock on the receive path: the engine
+    /// splits too, and the receiver parses, inflates and validates on its own. The halves
+    /// lock only around writes to the transport (and the transport around each read call).
+    ///
+    /// ```no_run
+    /// use ferrosocket::Message;
+    /// use futures_util::{SinkExt, StreamExt};
+    ///
+    /// # async fn run() -> ferrosocket::Result<()> {
+    /// let (ws, _) = ferrosocket::tokio::connect("ws://127.0.0.1:9001/").await?;
+    /// let (mut sender, mut receiver) = ws.into_split();
+    /// let writer = tokio::spawn(async move {
+    ///     for n in 0..10 {
+    ///         sender.send(Message::text(format!("tick {n}"))).await?;
+    ///     }
+    ///     SinkExt::close(&mut sender).await?; // starts the closing handshake
+    ///     Ok::<_, ferrosocket::Error>(sender)
+    /// });
+    /// while let Some(message) = receiver.next().await {
+    ///     println!("{:?}", message?);
+    /// }
+    /// let sender = writer.await.expect("the writer task")?;
+    /// let ws = receiver.reunite(sender).expect("halves of one stream");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the opening handshake has not finished (a stream made with
+    /// [`from_connection`](Self::from_connection) from a connecting engine); streams from the
+    /// `connect` and `accept` functions are open.
+    pub fn into_split(self) -> (WebSocketSender<T>, WebSocketReceiver<T>) {
+        let Ok((sending, receiving)) = self.conn.split() else {
+            panic!("WebSocketStream::into_split before the opening handshake finished");
+        };
+        let waiters = Arc::new(Waiters::default());
+        let close_sent = sending.is_closed();
+        let shared = Arc::new(Shared {
+            writer: Mutex::new(Writer {
+                sending,
+                shut_down: self.shut_down,
+            }),
+            transport: Mutex::new(self.io),
+            waker: Waker::from(waiters.clone()),
+            waiters,
+            close_sent: AtomicBool::new(close_sent),
+        });
+        let sender = WebSocketSender {
+            shared: shared.clone(),
+            high_water: self.high_water,
+        };
+        let receiver = WebSocketReceiver {
+            shared,
+            receiving,
+            reading: self.reading,
+            unflushed: false,
+            close_noted: close_sent,
+        };
+        (sender, receiver)
+    }
 }
 
 impl<T: AsyncTransport> WebSocketSender<T> {
@@ -252,7 +293,11 @@ impl<T: AsyncTransport> WebSocketSender<T> {
     /// The Close is queued before the first await: cancelled, it still goes out with the
     /// next write of either half.
     pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
-        lock(&self.shared.writer).sending.close(code, reason)?;
+        {
+            let mut writer = lock(&self.shared.writer);
+            writer.sending.close(code, reason)?;
+            self.shared.note_sent(&writer);
+        }
         self.flush().await
     }
 
@@ -308,7 +353,12 @@ impl<T: AsyncTransport> WebSocketSender<T> {
     }
 
     fn queue(&self, message: &Message) -> Result<()> {
-        lock(&self.shared.writer).sending.send(message)
+        let mut writer = lock(&self.shared.writer);
+        writer.sending.send(message)?;
+        if let Message::Close(_) = message {
+            self.shared.note_sent(&writer);
+        }
+        Ok(())
     }
 
     /// Ready when the outgoing buffer is under the high-water mark (writing to get there).
@@ -341,6 +391,7 @@ impl<T: AsyncTransport> Sink<Message> for WebSocketSender<T> {
         let mut writer = lock(&self.shared.writer);
         if !writer.sending.is_closed() {
             writer.sending.close(CloseCode::NORMAL, "")?;
+            self.shared.note_sent(&writer);
         }
         self.shared.poll_write_locked(&mut writer, Half::Sender, cx)
     }
@@ -388,25 +439,11 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
             let mut writer = lock(&self.shared.writer);
             if !writer.sending.is_closed() {
                 writer.sending.close(code, reason)?;
+                self.shared.note_sent(&writer);
                 self.unflushed = true;
             }
         }
-        let mut deadline = std::pin::pin!(deadline);
-        let abnormal = || CloseFrame::new(CloseCode::ABNORMAL, "");
-        poll_fn(|cx| loop {
-            if deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(abnormal()));
-            }
-            match ready!(self.poll_event(cx)) {
-                Some(Ok(Event::Close(frame))) => return Poll::Ready(Ok(frame)),
-                Some(Ok(_)) => continue,
-                Some(Err(Error::AlreadyClosed | Error::ConnectionClosed)) | None => {
-                    return Poll::Ready(Ok(abnormal()))
-                }
-                Some(Err(e)) => return Poll::Ready(Err(e)),
-            }
-        })
-        .await
+        driver::await_close(self, deadline).await
     }
 
     /// The engine's receiving half.
@@ -436,79 +473,30 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
         let Ok(conn) = crate::Connection::reunite(writer.sending, self.receiving) else {
             unreachable!("halves of one stream come from one connection");
         };
-        Ok(WebSocketStream::reunited(
+        Ok(WebSocketStream {
             io,
             conn,
-            AdapterState {
-                read_size: self.read_size,
-                high_water,
-                heartbeat: self.heartbeat,
-                shut_down: writer.shut_down,
-                terminated: self.terminated,
-                failure: self.failure,
-            },
-        ))
+            reading: self.reading,
+            high_water,
+            shut_down: writer.shut_down,
+        })
     }
 
     /// The next engine event, reading the transport (and writing replies) as needed.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
-        if let Err(e) = self.poll_heartbeat(cx) {
-            return Poll::Ready(Some(Err(e)));
-        }
-        loop {
-            match self.receiving.next_event() {
-                Ok(Some(event)) => {
-                    if matches!(event, Event::Pong(_)) {
-                        if let Some(heartbeat) = self.heartbeat.as_mut() {
-                            heartbeat.alive();
-                        }
-                    }
-                    if self.receiving.has_replies() {
-                        // Start writing the reply; it completes on later polls if it must wait.
-                        let _ = self.poll_answer(cx);
-                    }
-                    return Poll::Ready(Some(Ok(event)));
-                }
-                Ok(None) if !self.receiving.wants_read() => {
-                    ready!(self.poll_finish(cx));
-                    return Poll::Ready(self.failure.take().map(Err));
-                }
-                Ok(None) if self.receiving.is_draining() => {
-                    ready!(self.poll_drain(cx));
-                }
-                Ok(None) => {
-                    // Replies (pongs) go out while we wait for input.
-                    if let Poll::Ready(Err(e)) = self.poll_answer(cx) {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    if let Err(e) = ready!(self.poll_fill(cx)) {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                }
-                Err(e) => {
-                    let _ = self.poll_answer(cx);
-                    if !self.receiving.wants_read() {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    // The Close is on its way: drain until the peer answers, then report.
-                    self.failure = Some(e);
-                }
-            }
-        }
+        driver::poll_event(self, cx)
     }
 
     /// The next message (skipping raw events that are not messages).
     pub fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
-        loop {
-            let event = match ready!(self.poll_event(cx)) {
-                Some(Ok(event)) => event,
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                None => return Poll::Ready(None),
-            };
-            if let Some(message) = event.into_message().transpose() {
-                return Poll::Ready(Some(message));
-            }
-        }
+        driver::poll_message(self, cx)
+    }
+
+    /// Pings every `interval` while the receiver is read, and ends the connection (the
+    /// receiver yields [`Error::TimedOut`], then ends) when no pong follows a ping within
+    /// `timeout` (see [`WebSocketStream::set_heartbeat`]).
+    pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
+        self.receiving.set_heartbeat(interval, timeout);
     }
 
     /// Hands the replies made so far to the sending half and writes them (and whatever else
@@ -526,96 +514,40 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
         }
         written
     }
-
-    /// Sends due heartbeat pings; an error once the peer missed its pong.
-    fn poll_heartbeat(&mut self, cx: &mut Context<'_>) -> Result<()> {
-        let Some(heartbeat) = self.heartbeat.as_mut() else {
-            return Ok(());
-        };
-        let open = self.receiving.wants_read() && !self.receiving.is_draining();
-        match heartbeat.poll(cx, open) {
-            None => Ok(()),
-            Some(Beat::Ping) => {
-                let mut writer = lock(&self.shared.writer);
-                if writer.sending.is_closed() {
-                    return Ok(());
-                }
-                writer.sending.ping(b"")?;
-                self.unflushed = true;
-                Ok(())
-            }
-            Some(Beat::Missed) => {
-                self.heartbeat = None;
-                self.terminate();
-                Err(Heartbeat::missed())
-            }
-        }
-    }
-
-    /// Ends the connection without a closing handshake.
-    fn terminate(&mut self) {
-        self.receiving.terminate();
-        lock(&self.shared.writer).sending.terminate();
-        self.terminated = true;
-    }
-
-    /// After the engine failed the connection: writes its Close (a server then ends its
-    /// write side) and discards input until the peer's Close or the end of the stream,
-    /// within the close timeout (see `WebSocketStream`'s drain).
-    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if ready!(self.poll_answer(cx)).is_err() {
-            self.receiving.terminate(); // the peer is gone: nothing to wait for
-            return Poll::Ready(());
-        }
-        if self.receiving.role() == Role::Server
-            && ready!(self.shared.poll_shut_down(Half::Receiver, cx)).is_err()
-        {
-            self.receiving.terminate();
-            return Poll::Ready(());
-        }
-        let mut deadline = match self.drain_deadline.take() {
-            Some(Deadline(deadline)) => deadline,
-            None => lock(&self.shared.transport).sleep(self.receiving.config().close_timeout),
-        };
-        let drained = poll_discard(self, &mut deadline, cx);
-        if drained.is_pending() {
-            self.drain_deadline = Some(Deadline(deadline));
-        }
-        drained
-    }
-
-    /// Reads once from the transport into the receiving half.
-    fn poll_fill(&mut self, cx: &Context<'_>) -> Poll<Result<()>> {
-        self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
-            poll_fill(io, &mut self.receiving, &mut self.read_size, cx)
-        })
-    }
-
-    /// Once closed: writes what is left (the close reply), then, as the server or once the
-    /// peer hung up, shuts the transport's write side down.
-    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if ready!(self.poll_answer(cx)).is_err() {
-            return Poll::Ready(());
-        }
-        if self.receiving.role() == Role::Server || self.terminated {
-            let _ = ready!(self.shared.poll_shut_down(Half::Receiver, cx));
-        }
-        Poll::Ready(())
-    }
 }
 
-impl<T: AsyncTransport> Discard for WebSocketReceiver<T> {
-    fn still_reading(&self) -> bool {
-        self.receiving.wants_read()
+impl<T: AsyncTransport> Reader for WebSocketReceiver<T> {
+    type Engine = ReceivingHalf;
+
+    fn engine(&mut self) -> &mut ReceivingHalf {
+        &mut self.receiving
     }
-    fn poll_fill_once(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.poll_fill(cx)
+    fn state(&mut self) -> &mut ReadState {
+        &mut self.reading
     }
-    fn discard(&mut self) {
-        let _ = self.receiving.next_event();
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_answer(cx)
     }
-    fn give_up(&mut self) {
-        self.terminate();
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let (receiving, read_size) = (&mut self.receiving, &mut self.reading.read_size);
+        self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
+            poll_fill(io, receiving, read_size, cx)
+        })
+    }
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Whatever the receiving half left for the sender (an abort) is handed over first.
+        let _ = ready!(self.poll_answer(cx));
+        let _ = ready!(self.shared.poll_shut_down(Half::Receiver, cx));
+        Poll::Ready(())
+    }
+    fn sleep(&self, duration: Duration) -> Sleep {
+        lock(&self.shared.transport).sleep(duration)
+    }
+    fn sync(&mut self) {
+        if !self.close_noted && self.shared.close_sent.load(Ordering::Acquire) {
+            self.close_noted = true;
+            self.receiving.close_sent();
+        }
     }
 }
 
