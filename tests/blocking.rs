@@ -159,3 +159,117 @@ fn wss_urls_connect_over_tls() {
         other => panic!("expected the refused TCP connect, got {other:?}"),
     }
 }
+
+/// A client of the engine's own over a blocking socket that never answers pings
+/// (`auto_pong` off): the shape of a peer whose network went away.
+fn silent_client(url: &str) -> (TcpStream, ferrosocket::Connection) {
+    use std::io::{Read, Write};
+    let request = ClientRequest::new(url).unwrap();
+    let mut tcp = TcpStream::connect((request.host(), request.port())).unwrap();
+    let mut conn = ferrosocket::Connection::client(request, Config::default().auto_pong(false));
+    tcp.write_all(&conn.take_outgoing()).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = tcp.read(&mut buf).unwrap();
+        conn.receive(&buf[..n]);
+        if let Some(ferrosocket::Event::Open(_)) = conn.next_event().unwrap() {
+            return (tcp, conn);
+        }
+    }
+}
+
+#[test]
+fn heartbeat_ends_a_silent_peer_and_keeps_a_live_one() {
+    use std::io::Read;
+    use std::time::Instant;
+    // A silent peer: pinged, no pong, ended with a typed timeout and the write side shut.
+    let (url, handle) = server(|stream| {
+        let mut ws = blocking::accept(stream).unwrap();
+        ws.set_heartbeat(Duration::from_millis(50), Duration::from_millis(100));
+        let started = Instant::now();
+        match ws.read() {
+            Err(Error::TimedOut(ferrosocket::Timeout::Pong)) => {}
+            other => panic!("{other:?}"),
+        }
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(150) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+        assert!(matches!(ws.read(), Err(Error::ConnectionClosed)));
+    });
+    let (mut tcp, mut conn) = silent_client(&url);
+    let mut pings = 0;
+    let mut buf = [0u8; 64];
+    loop {
+        let n = tcp.read(&mut buf).unwrap();
+        if n == 0 {
+            break; // the server shut its write side down
+        }
+        conn.receive(&buf[..n]);
+        while let Ok(Some(event)) = conn.next_event() {
+            pings += matches!(event, ferrosocket::Event::Ping(_)) as usize;
+        }
+    }
+    assert_eq!(pings, 1, "one ping, then the pong deadline");
+    handle.join().unwrap();
+
+    // A live peer answers from within its reads: nothing ends.
+    let (url, handle) = server(|stream| {
+        let mut ws = blocking::accept(stream).unwrap();
+        ws.set_heartbeat(Duration::from_millis(20), Duration::from_millis(200));
+        echo_until_close(&mut ws);
+    });
+    let (mut ws, _) = blocking::connect(&url).unwrap();
+    for n in 0..10 {
+        thread::sleep(Duration::from_millis(30));
+        ws.send(Message::text(format!("{n}"))).unwrap();
+        // The server's pings come between; they are answered for us.
+        let reply = loop {
+            match ws.read().unwrap() {
+                Message::Ping(_) => continue,
+                other => break other,
+            }
+        };
+        assert_eq!(reply, Message::text(format!("{n}")));
+    }
+    ws.close(1000, "").unwrap();
+    assert!(matches!(ws.read(), Ok(Message::Close(_))));
+    handle.join().unwrap();
+}
+
+fn echo_until_close(ws: &mut WebSocket<TcpStream>) {
+    loop {
+        match ws.read().unwrap() {
+            m @ (Message::Text(_) | Message::Binary(_)) => ws.send(m).unwrap(),
+            Message::Close(_) => return,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_handshake_deadline_ends_a_client_that_sends_nothing() {
+    use std::io::Read;
+    use std::time::Instant;
+    let (url, handle) = server(|stream| {
+        let started = Instant::now();
+        let config = Config::default().handshake_timeout(Duration::from_millis(200));
+        match blocking::accept_with(stream, config, |_| Ok(Accept::new())) {
+            Err(Error::TimedOut(ferrosocket::Timeout::Handshake)) => {}
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    });
+    let request = ClientRequest::new(&url).unwrap();
+    let mut tcp = TcpStream::connect((request.host(), request.port())).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Half a request, then silence.
+    std::io::Write::write_all(&mut tcp, b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    assert_eq!(tcp.read(&mut [0u8; 16]).unwrap(), 0, "the server let go");
+    handle.join().unwrap();
+}

@@ -26,23 +26,28 @@
 //! # Ok::<(), ferrosocket::Error>(())
 //! ```
 //!
-//! Timeouts come from the transport: set `TcpStream::set_read_timeout` before
-//! [`accept`] to bound the handshake; [`connect_request`] takes a handshake timeout.
+//! Deadlines come from the engine ([`Connection::poll_timeout`]): the handshake's
+//! ([`Config::handshake_timeout`]), the heartbeat's ([`WebSocket::set_heartbeat`]) and the
+//! close deadline ([`Config::close_timeout`]: after our Close, or after a failure, the peer's
+//! Close must arrive in time). While one runs, each blocking read is bounded by the
+//! transport's read timeout ([`Socket::set_read_timeout`]) so the call wakes when it is due:
+//! a heartbeat ping goes out, or a passed deadline ends the connection with
+//! [`Error::TimedOut`]. Outside the engine's deadlines the transport's own read timeout, if
+//! you set one, is yours.
 //!
 //! When a read fails the connection (1002, 1007, 1009), the call sends the Close and keeps
-//! reading, discarding, until the peer's Close or the end of its stream, so the peer reads the
-//! code instead of a reset; [`Config::close_timeout`](crate::Config::close_timeout) is checked
-//! between reads. As with any blocking read, a peer that goes silent holds the call until the
-//! transport's read timeout, if one is set.
+//! reading, discarding, until the peer's Close or the end of its stream (within the close
+//! deadline), so the peer reads the code instead of a reset.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::time::Duration;
 
+use crate::adapters::clock;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
-    Response, Result, State, TlsError,
+    Response, Result, TlsError,
 };
 
 /// How many bytes one `read` call on the transport asks for, once reads come in bulk.
@@ -52,6 +57,67 @@ const READ_CHUNK: usize = 16 * 1024;
 /// only small reads, or none (an idle one), holds no read buffer.
 const PROBE: usize = 1024;
 
+/// A blocking transport: `Read + Write`, plus what the engine's deadlines need of a socket.
+///
+/// Implemented for `TcpStream`, `UnixStream`, the TLS streams and [`MaybeTlsStream`]. For a
+/// transport of your own, `impl Socket for MyStream {}` is enough: without a read timeout
+/// the deadlines are checked between reads only, and nothing is shut down early.
+pub trait Socket: Read + Write {
+    /// Bounds the next reads (`None`: block). By default unsupported.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// Shuts the write side down (a server ends the TCP connection first, RFC 6455 §7.1.1).
+    /// By default nothing: dropping the transport closes it.
+    fn shutdown_write(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Socket for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+#[cfg(unix)]
+impl Socket for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+impl<S: Socket + ?Sized> Socket for &mut S {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        (**self).shutdown_write()
+    }
+}
+
+impl<S: Socket + ?Sized> Socket for Box<S> {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        (**self).shutdown_write()
+    }
+}
+
+/// Whether an I/O error is a read timeout (`WouldBlock` on Unix, `TimedOut` on Windows).
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
 /// A WebSocket over a blocking transport.
 #[derive(Debug)]
 pub struct WebSocket<S> {
@@ -60,9 +126,14 @@ pub struct WebSocket<S> {
     read_buf: Vec<u8>,
     /// `ConnectionClosed` was returned once.
     end_reported: bool,
+    /// The read timeout this adapter set for the engine's deadline, if any (a timeout the
+    /// application set is left alone).
+    read_timeout: Option<Duration>,
+    /// The transport's write side was shut down.
+    shut_down: bool,
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Socket> WebSocket<S> {
     /// Wraps a transport and a connection whose handshake is done (or that will do it: any
     /// [`read_event`](Self::read_event) drives the handshake too).
     pub fn from_connection(stream: S, conn: Connection) -> Self {
@@ -71,6 +142,8 @@ impl<S: Read + Write> WebSocket<S> {
             conn,
             read_buf: Vec::new(),
             end_reported: false,
+            read_timeout: None,
+            shut_down: false,
         }
     }
 
@@ -86,8 +159,8 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Reads the next [`Event`] of the engine, reading the transport as needed and writing
-    /// every reply (pong, close) the engine queues.
+    /// Reads the next [`Event`] of the engine, reading the transport as needed, writing
+    /// every reply (pong, close) the engine queues, and running its deadlines.
     pub fn read_event(&mut self) -> Result<Event> {
         loop {
             match self.conn.next_event() {
@@ -97,8 +170,8 @@ impl<S: Read + Write> WebSocket<S> {
                     }
                     return Ok(event);
                 }
-                Ok(None) if self.conn.state() == State::Closed => {
-                    self.flush_quietly();
+                Ok(None) if !self.conn.wants_read() => {
+                    self.finish();
                     // The end is reported once; reading on is a use after close.
                     let reported = core::mem::replace(&mut self.end_reported, true);
                     return Err(if reported {
@@ -111,23 +184,62 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(e) => {
                     self.flush_quietly();
                     self.drain();
+                    self.finish();
                     return Err(e);
                 }
+            }
+            self.tick();
+            if !self.conn.wants_read() {
+                continue; // a deadline ended the connection: the engine reports it
             }
             self.flush()?;
             self.fill()?;
         }
     }
 
+    /// Pings every `interval` while the connection is read, and ends it (the read fails with
+    /// [`Error::TimedOut`]) when no pong follows a ping within `timeout` (Node `ws`'s
+    /// heartbeat). The pings go out from within [`read`](Self::read), which a socket's read
+    /// timeout wakes when one is due.
+    pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
+        self.conn.set_heartbeat(interval, timeout);
+    }
+
+    /// Runs the engine's due deadlines, and bounds the next read by the time left until the
+    /// next one.
+    fn tick(&mut self) {
+        let Some(due) = self.conn.poll_timeout() else {
+            if self.read_timeout.take().is_some() {
+                let _ = self.stream.set_read_timeout(None);
+            }
+            return;
+        };
+        let mut now = clock::now();
+        if due <= now {
+            self.conn.handle_timeout(now);
+            now = clock::now();
+        }
+        let wait = self
+            .conn
+            .poll_timeout()
+            .map(|due| due.saturating_sub(now).max(Duration::from_millis(1)));
+        // A transport without read timeouts checks the deadlines between reads only.
+        if wait != self.read_timeout && self.stream.set_read_timeout(wait).is_ok() {
+            self.read_timeout = wait;
+        }
+    }
+
     /// After the engine failed the connection and sent its Close: reads and discards until
     /// the peer's Close or the end of the stream, so the transport is not dropped with unread
     /// input (the kernel would answer with a reset, and the peer could lose the Close and
-    /// its code). Bounded by [`Config::close_timeout`] between reads; a read that blocks is
-    /// bounded by the transport's own read timeout.
+    /// its code). The engine's close deadline bounds it.
     fn drain(&mut self) {
-        let deadline = Instant::now() + self.conn.config().close_timeout;
         while self.conn.wants_read() {
-            if Instant::now() >= deadline || self.fill().is_err() {
+            self.tick();
+            if !self.conn.wants_read() {
+                break;
+            }
+            if self.fill().is_err() {
                 self.conn.terminate();
                 break;
             }
@@ -135,7 +247,21 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Reads once from the transport into the engine.
+    /// Once the connection is over: writes what is left (the close reply) and shuts the
+    /// write side down if the engine says so.
+    fn finish(&mut self) {
+        self.flush_quietly();
+        if self.conn.wants_shutdown() && !self.shut_down {
+            let _ = self.stream.shutdown_write();
+            self.shut_down = true;
+        }
+        if self.read_timeout.take().is_some() {
+            let _ = self.stream.set_read_timeout(None);
+        }
+    }
+
+    /// Reads once from the transport into the engine. A read that times out on the
+    /// engine's deadline only runs the deadline.
     fn fill(&mut self) -> Result<()> {
         let mut probe = [0u8; PROBE];
         let buf: &mut [u8] = if self.read_buf.is_empty() {
@@ -148,6 +274,10 @@ impl<S: Read + Write> WebSocket<S> {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break 0,
+                Err(e) if is_timeout(&e) && self.read_timeout.is_some() => {
+                    self.conn.handle_timeout(clock::now());
+                    return Ok(());
+                }
                 Err(e) => return Err(e.into()),
             }
         };
@@ -347,6 +477,40 @@ impl<S: Read + Write> MaybeTlsStream<S> {
     }
 }
 
+impl<S: Socket> Socket for MaybeTlsStream<S> {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().set_read_timeout(timeout)
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            MaybeTlsStream::Plain(stream) => stream.shutdown_write(),
+            // Under TLS the write side ends with the TLS stream (its close_notify goes out
+            // when it is dropped); cutting the socket under it would lose that.
+            #[cfg(any(feature = "rustls", feature = "native-tls"))]
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl<C, S, D> Socket for rustls::StreamOwned<C, S>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
+    S: Socket,
+    D: rustls::SideData,
+{
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().set_read_timeout(timeout)
+    }
+}
+
+#[cfg(feature = "native-tls")]
+impl<S: Socket> Socket for native_tls::TlsStream<S> {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().set_read_timeout(timeout)
+    }
+}
+
 impl<S: Read + Write> Read for MaybeTlsStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -407,7 +571,7 @@ fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<T
 }
 
 /// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
-pub fn client<S: Read + Write>(
+pub fn client<S: Socket>(
     stream: S,
     request: ClientRequest,
     config: Config,
@@ -420,7 +584,7 @@ pub fn client<S: Read + Write>(
 }
 
 /// Performs the server handshake, accepting any valid upgrade request.
-pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>> {
+pub fn accept<S: Socket>(stream: S) -> Result<WebSocket<S>> {
     accept_with(stream, Config::default(), |_| Ok(Accept::new()))
 }
 
@@ -431,7 +595,7 @@ pub fn accept<S: Read + Write>(stream: S) -> Result<WebSocket<S>> {
 /// [`HandshakeError::Rejected`].
 pub fn accept_with<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>>
 where
-    S: Read + Write,
+    S: Socket,
     F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
 {
     finish_accept(
@@ -450,7 +614,7 @@ pub fn accept_request<S, F>(
     decide: F,
 ) -> Result<WebSocket<S>>
 where
-    S: Read + Write,
+    S: Socket,
     F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
 {
     finish_accept(
@@ -461,7 +625,7 @@ where
 
 fn finish_accept<S, F>(mut ws: WebSocket<S>, decide: F) -> Result<WebSocket<S>>
 where
-    S: Read + Write,
+    S: Socket,
     F: FnOnce(&Request) -> std::result::Result<Accept, Response>,
 {
     let Event::Request(request) = ws.read_event()? else {

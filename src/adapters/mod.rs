@@ -1,5 +1,8 @@
 //! Adapters: move bytes between a transport and a [`Connection`](crate::Connection).
 
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod clock;
+
 #[cfg(feature = "blocking")]
 pub mod blocking;
 

@@ -6,9 +6,8 @@
 //! the transport's runtime, armed for [`Connection::poll_timeout`](crate::Connection::poll_timeout).
 
 use std::future::Future;
-use std::sync::OnceLock;
 use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::transport::Sleep;
 use crate::{CloseCode, CloseFrame, Connection, Error, Event, Message, ReceivingHalf, Result, State};
@@ -85,8 +84,8 @@ impl Engine for ReceivingHalf {
     }
 }
 
-/// The engine's clock: one runtime timer that sleeps until the engine's next deadline.
-/// Times are measured from one origin for the whole process, so a connection carries none.
+/// The engine's clock: one runtime timer that sleeps until the engine's next deadline
+/// (times since the process-wide origin of `adapters::clock`).
 #[derive(Default)]
 pub(crate) struct Clock {
     /// The deadline the timer was made for, and the timer.
@@ -98,14 +97,6 @@ impl std::fmt::Debug for Clock {
         f.debug_struct("Clock")
             .field("deadline", &self.sleep.as_ref().map(|(at, _)| at))
             .finish_non_exhaustive()
-    }
-}
-
-impl Clock {
-    /// The time since the process-wide origin.
-    fn now(&self) -> Duration {
-        static ORIGIN: OnceLock<Instant> = OnceLock::new();
-        ORIGIN.get_or_init(Instant::now).elapsed()
     }
 }
 
@@ -157,7 +148,7 @@ fn poll_timers<R: Reader>(reader: &mut R, cx: &mut Context<'_>) {
             reader.state().clock.sleep = None;
             return;
         };
-        let now = reader.state().clock.now();
+        let now = crate::adapters::clock::now();
         if deadline > now {
             let rearm = !matches!(&reader.state().clock.sleep, Some((at, _)) if *at == deadline);
             if rearm {
@@ -172,7 +163,7 @@ fn poll_timers<R: Reader>(reader: &mut R, cx: &mut Context<'_>) {
             }
             reader.state().clock.sleep = None;
         }
-        let now = reader.state().clock.now();
+        let now = crate::adapters::clock::now();
         reader.engine().handle_timeout(now);
     }
 }

@@ -16,6 +16,7 @@ mod websocket;
 
 pub(crate) use handshake::handshake_entry_points;
 pub use handshake::{client, server};
+#[cfg(feature = "futures-io")]
 pub(crate) use io::MAX_READ;
 pub use split::{ReuniteError, WebSocketReceiver, WebSocketSender};
 pub use transport::{AsyncTransport, Sleep};

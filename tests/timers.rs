@@ -1,0 +1,215 @@
+//! The engine's deadlines with no I/O and no clock: the test is the clock, and tells the
+//! engine the time with `handle_timeout` (`poll_timeout` says when it wants it).
+
+mod util;
+
+use std::time::Duration;
+
+use ferrosocket::{
+    ClientRequest, CloseCode, Config, Connection, Error, Event, Role, SendingHalf, State, Timeout,
+};
+use util::*;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Runs the engine's clock from 0 to `now`, waking at each deadline it asks for, as an
+/// adapter sleeping on a timer would.
+fn run_until(conn: &mut Connection, now: Duration) {
+    while let Some(due) = conn.poll_timeout().filter(|&due| due <= now) {
+        conn.handle_timeout(due);
+        if conn.poll_timeout() == Some(due) {
+            break; // a guard: every call moves a deadline on
+        }
+    }
+    conn.handle_timeout(now);
+}
+
+#[test]
+fn no_deadline_runs_by_default() {
+    let pair = Pair::default_open();
+    assert_eq!(pair.client.poll_timeout(), None);
+    assert_eq!(pair.server.poll_timeout(), None);
+    let mut server = Connection::server(Config::default());
+    server.handle_timeout(secs(1_000_000));
+    assert_eq!(server.next_event().unwrap(), None, "nothing happened");
+    assert_eq!(server.state(), State::Connecting);
+}
+
+#[test]
+fn a_handshake_that_never_finishes_times_out() {
+    let config = Config::default().handshake_timeout(secs(5));
+    let mut server = Connection::server(config.clone());
+    // The deadline just started: due at once, to learn the time.
+    assert_eq!(server.poll_timeout(), Some(Duration::ZERO));
+    server.handle_timeout(secs(100));
+    assert_eq!(server.poll_timeout(), Some(secs(105)));
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n"); // half a request, then silence
+    assert_eq!(server.next_event().unwrap(), None);
+    server.handle_timeout(secs(104));
+    assert_eq!(server.next_event().unwrap(), None, "not yet");
+    server.handle_timeout(secs(105));
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::TimedOut(Timeout::Handshake))
+    ));
+    assert_eq!(server.state(), State::Closed);
+    assert!(!server.wants_read());
+    assert!(server.wants_shutdown(), "the transport goes");
+    assert_eq!(server.next_event().unwrap(), None, "reported once");
+    assert_eq!(server.poll_timeout(), None);
+
+    // A client waiting for its 101 likewise.
+    let request = ClientRequest::new("ws://example.com/").unwrap();
+    let mut client = Connection::client(request, config.clone());
+    client.take_outgoing();
+    run_until(&mut client, secs(10));
+    assert!(matches!(
+        client.next_event(),
+        Err(Error::TimedOut(Timeout::Handshake))
+    ));
+
+    // A handshake that finishes in time ends its deadline.
+    let mut pair = Pair::open(config.clone(), config);
+    pair.server.handle_timeout(secs(1));
+    assert_eq!(pair.server.poll_timeout(), None);
+    assert_eq!(pair.server.state(), State::Open);
+}
+
+#[test]
+fn a_heartbeat_pings_and_a_missed_pong_ends_the_connection() {
+    let mut pair = Pair::default_open();
+    pair.server.set_heartbeat(secs(30), secs(10));
+    pair.server.handle_timeout(secs(0));
+    assert_eq!(pair.server.poll_timeout(), Some(secs(30)));
+
+    // First ping; the client's pong comes back in time.
+    pair.server.handle_timeout(secs(30));
+    assert_eq!(&pair.server.take_outgoing()[..], &[0x89, 0x00]);
+    pair.server.receive(&client_frame(0x8A, b""));
+    let events = events(&mut pair.server);
+    assert!(
+        events.iter().any(|e| matches!(e, Ok(Event::Pong(_)))),
+        "{events:?}"
+    );
+    // The next ping comes an interval after the last one.
+    assert_eq!(pair.server.poll_timeout(), Some(secs(60)));
+    pair.server.take_outgoing();
+
+    // Second ping; no pong.
+    pair.server.handle_timeout(secs(60));
+    assert_eq!(&pair.server.take_outgoing()[..], &[0x89, 0x00]);
+    assert_eq!(pair.server.poll_timeout(), Some(secs(70)));
+    pair.server.handle_timeout(secs(69));
+    assert_eq!(pair.server.state(), State::Open);
+    pair.server.handle_timeout(secs(70));
+    assert!(matches!(
+        pair.server.next_event(),
+        Err(Error::TimedOut(Timeout::Pong))
+    ));
+    assert_eq!(pair.server.state(), State::Closed);
+    assert!(pair.server.wants_shutdown());
+    assert!(!pair.server.wants_write(), "no Close: the peer is presumed gone");
+    assert!(matches!(pair.server.send_text("late"), Err(Error::AlreadyClosed)));
+}
+
+#[test]
+fn the_close_deadline_bounds_the_wait_for_the_peers_close() {
+    let config = Config::default().close_timeout(secs(5));
+    let mut pair = Pair::open(config.clone(), config);
+    pair.client.close(1000, "bye").unwrap();
+    pair.client.handle_timeout(secs(10));
+    assert_eq!(pair.client.poll_timeout(), Some(secs(15)));
+    pair.client.handle_timeout(secs(14));
+    assert_eq!(pair.client.state(), State::Closing);
+    pair.client.handle_timeout(secs(15));
+    assert!(matches!(
+        pair.client.next_event(),
+        Err(Error::TimedOut(Timeout::Close))
+    ));
+    assert_eq!(pair.client.state(), State::Closed);
+    assert!(
+        pair.client.wants_shutdown(),
+        "a client ends a dead connection too"
+    );
+
+    // Answered in time: the deadline goes with the closing handshake.
+    let mut pair = Pair::default_open();
+    pair.client.close(1000, "").unwrap();
+    pair.client.handle_timeout(secs(0));
+    pair.deliver_to_server();
+    let _ = events(&mut pair.server);
+    pair.deliver_to_client();
+    let events = events(&mut pair.client);
+    assert!(matches!(events.last(), Some(Ok(Event::Close(_)))), "{events:?}");
+    assert_eq!(pair.client.poll_timeout(), None);
+    assert!(
+        !pair.client.wants_shutdown(),
+        "the client waits for the server to end TCP"
+    );
+    assert!(pair.server.wants_shutdown(), "the server ends it");
+}
+
+#[test]
+fn after_a_failure_the_drain_is_bounded_and_the_failure_is_what_is_reported() {
+    let config = Config::default().close_timeout(secs(2));
+    let mut pair = Pair::open(config.clone(), config);
+    pair.server.receive(&[0x81, 0x02, b'h', b'i']); // unmasked
+    assert!(pair.server.next_event().is_err());
+    assert!(pair.server.wants_read(), "draining, waiting for the peer's Close");
+    run_until(&mut pair.server, secs(3));
+    assert_eq!(
+        pair.server.next_event().unwrap(),
+        None,
+        "the failure was reported already"
+    );
+    assert!(!pair.server.wants_read());
+    assert!(pair.server.wants_shutdown());
+}
+
+#[test]
+fn split_halves_keep_the_deadlines() {
+    let pair = Pair::default_open();
+    let (mut sending, mut receiving): (SendingHalf, _) = pair.server.split().unwrap();
+    receiving.set_heartbeat(secs(1), secs(1));
+    receiving.handle_timeout(secs(0));
+    receiving.handle_timeout(secs(1));
+    sending.answer(receiving.take_replies());
+    assert_eq!(
+        &sending.take_outgoing()[..],
+        &[0x89, 0x00],
+        "the heartbeat's ping"
+    );
+    sending.send_text("queued").unwrap();
+    receiving.handle_timeout(secs(2));
+    assert!(matches!(
+        receiving.next_event(),
+        Err(Error::TimedOut(Timeout::Pong))
+    ));
+    sending.answer(receiving.take_replies());
+    assert_eq!(sending.buffered_amount(), 0, "the sending half aborts too");
+    assert!(sending.is_closed());
+
+    // Our Close, sent by the sending half: the receiving half is told and bounds the wait.
+    let pair = Pair::open(Config::default(), Config::default().close_timeout(secs(3)));
+    let (mut sending, mut receiving) = pair.server.split().unwrap();
+    sending.close(CloseCode::NORMAL, "").unwrap();
+    receiving.close_sent();
+    receiving.handle_timeout(secs(0));
+    assert_eq!(receiving.poll_timeout(), Some(secs(3)));
+    receiving.handle_timeout(secs(3));
+    assert!(matches!(
+        receiving.next_event(),
+        Err(Error::TimedOut(Timeout::Close))
+    ));
+    assert!(receiving.wants_shutdown());
+}
+
+#[test]
+fn an_opened_connection_takes_a_heartbeat_too() {
+    let mut conn = Connection::open(Role::Server, Config::default(), None);
+    conn.set_heartbeat(secs(1), secs(1));
+    run_until(&mut conn, secs(1));
+    assert_eq!(&conn.take_outgoing()[..], &[0x89, 0x00]);
+}
