@@ -165,10 +165,11 @@ pub mod server;
 
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub mod tls;
-
-/// Whether the connectors can speak `wss://` in this build.
-#[cfg(any(feature = "tokio", feature = "futures-io"))]
-pub(crate) const TLS_ENABLED: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
+#[cfg(all(
+    not(any(feature = "rustls", feature = "native-tls")),
+    any(feature = "blocking", feature = "async")
+))]
+mod tls;
 
 pub use config::Config;
 pub use connection::{Connection, ReceivingHalf, Replies, Role, SendingHalf, State, Timeout};

@@ -47,7 +47,7 @@ use crate::adapters::clock;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
-    Response, Result, TlsError,
+    Response, Result,
 };
 
 /// How many bytes one `read` call on the transport asks for, once reads come in bulk.
@@ -375,10 +375,7 @@ pub fn connect_request(
     config: Config,
     handshake_timeout: Option<Duration>,
 ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    return connect_tls(request, config, handshake_timeout, None);
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    connect_plain(request, config, handshake_timeout)
+    connect_over(request, config, handshake_timeout, None)
 }
 
 /// [`connect_request`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
@@ -391,169 +388,34 @@ pub fn connect_tls(
     handshake_timeout: Option<Duration>,
     tls: Option<crate::tls::ClientTls>,
 ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    use crate::tls::ClientTls;
-    if !request.is_secure() {
-        return connect_plain(request, config, handshake_timeout);
-    }
-    let stream = match crate::tls::choose(tls.as_ref())? {
-        #[cfg(feature = "rustls")]
-        ClientTls::Rustls(tls) => {
-            let session = rustls::ClientConnection::new(tls, crate::tls::server_name(request.host())?)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-            let tcp = bounded_tcp(&request, handshake_timeout)?;
-            MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(session, tcp)))
-        }
-        #[cfg(feature = "native-tls")]
-        ClientTls::NativeTls(connector) => {
-            let tcp = bounded_tcp(&request, handshake_timeout)?;
-            let tls = connector
-                .connect(crate::tls::bare_host(request.host()), tcp)
-                .map_err(|e| io::Error::other(e.to_string()))?;
-            MaybeTlsStream::NativeTls(Box::new(tls))
-        }
+    connect_over(request, config, handshake_timeout, tls)
+}
+
+/// TCP (its connect, reads and writes bounded by `timeout`), TLS for `wss://`, the
+/// handshake; then no more timeouts.
+fn connect_over(
+    request: ClientRequest,
+    config: Config,
+    timeout: Option<Duration>,
+    tls: crate::tls::TlsChoice,
+) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
+    crate::tls::check_enabled(&request)?;
+    let tcp = tcp_connect(request.host(), request.port(), timeout)?;
+    tcp.set_nodelay(true)?;
+    tcp.set_read_timeout(timeout)?;
+    tcp.set_write_timeout(timeout)?;
+    let stream = if request.is_secure() {
+        crate::tls::blocking::secure(tcp, request.host(), &tls)?
+    } else {
+        MaybeTlsStream::Plain(tcp)
     };
-    finish_connect(stream, request, config)
-}
-
-/// `ws://` (or the typed refusal of `wss://` without TLS).
-fn connect_plain(
-    request: ClientRequest,
-    config: Config,
-    handshake_timeout: Option<Duration>,
-) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    if request.is_secure() {
-        return Err(TlsError::NotEnabled.into());
-    }
-    let tcp = bounded_tcp(&request, handshake_timeout)?;
-    finish_connect(MaybeTlsStream::Plain(tcp), request, config)
-}
-
-/// A TCP connection whose connect, reads and writes are bounded by `timeout` until the
-/// handshake is done.
-fn bounded_tcp(request: &ClientRequest, timeout: Option<Duration>) -> Result<TcpStream> {
-    let stream = tcp_connect(request.host(), request.port(), timeout)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(timeout)?;
-    stream.set_write_timeout(timeout)?;
-    Ok(stream)
-}
-
-/// The handshake over `stream`, then no more timeouts.
-fn finish_connect(
-    stream: MaybeTlsStream<TcpStream>,
-    request: ClientRequest,
-    config: Config,
-) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
     let (ws, response) = client(stream, request, config)?;
     ws.get_ref().get_ref().set_read_timeout(None)?;
     ws.get_ref().get_ref().set_write_timeout(None)?;
     Ok((ws, response))
 }
 
-/// What the connectors return: a TCP stream, or TLS over it for `wss://`.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum MaybeTlsStream<S: Read + Write> {
-    /// `ws://`: the stream itself.
-    Plain(S),
-    /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
-    #[cfg(feature = "rustls")]
-    Rustls(Box<rustls::StreamOwned<rustls::ClientConnection, S>>),
-    /// `wss://` over native-tls.
-    #[cfg(feature = "native-tls")]
-    NativeTls(Box<native_tls::TlsStream<S>>),
-}
-
-impl<S: Read + Write> MaybeTlsStream<S> {
-    /// The underlying stream (under TLS, if any).
-    pub fn get_ref(&self) -> &S {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream,
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.get_ref(),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.get_ref(),
-        }
-    }
-}
-
-impl<S: Socket> Socket for MaybeTlsStream<S> {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.get_ref().set_read_timeout(timeout)
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.shutdown_write(),
-            // Under TLS the write side ends with the TLS stream (its close_notify goes out
-            // when it is dropped); cutting the socket under it would lose that.
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
-            _ => Ok(()),
-        }
-    }
-}
-
-#[cfg(feature = "rustls")]
-impl<C, S, D> Socket for rustls::StreamOwned<C, S>
-where
-    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
-    S: Socket,
-    D: rustls::SideData,
-{
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.get_ref().set_read_timeout(timeout)
-    }
-}
-
-#[cfg(feature = "native-tls")]
-impl<S: Socket> Socket for native_tls::TlsStream<S> {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.get_ref().set_read_timeout(timeout)
-    }
-}
-
-impl<S: Read + Write> Read for MaybeTlsStream<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.read(buf),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.read(buf),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.read(buf),
-        }
-    }
-}
-
-impl<S: Read + Write> Write for MaybeTlsStream<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.write(buf),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.write(buf),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.write(buf),
-        }
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.write_vectored(bufs),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.write_vectored(bufs),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.write_vectored(bufs),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.flush(),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.flush(),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.flush(),
-        }
-    }
-}
+pub use crate::tls::blocking::MaybeTlsStream;
 
 fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
@@ -634,17 +496,4 @@ where
     let decided = ws.conn.decide(decide(&request));
     ws.flush()?;
     decided.map(|()| ws)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wss_without_tls_is_a_typed_error_that_names_the_feature() {
-        let request = ClientRequest::new("wss://127.0.0.1:1/").unwrap();
-        let error = connect_plain(request, Config::default(), None).unwrap_err();
-        assert!(matches!(error, Error::Tls(TlsError::NotEnabled)), "{error:?}");
-        assert!(error.to_string().contains("`rustls` or the `native-tls` feature"));
-    }
 }

@@ -26,7 +26,7 @@ use tokio::net::TcpStream;
 
 use super::stream::{self, AsyncTransport};
 use crate::Message;
-use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Response, Result, TlsError};
+use crate::{ClientRequest, CloseCode, CloseFrame, Config, HandshakeError, Response, Result};
 
 /// The glue between a tokio I/O object and [`stream::WebSocketStream`].
 #[derive(Debug)]
@@ -135,8 +135,7 @@ pub struct Connector {
     timeout: Option<Duration>,
     proxy: Option<(String, Option<String>)>,
     max_redirects: usize,
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    tls: Option<crate::tls::ClientTls>,
+    tls: crate::tls::TlsChoice,
 }
 
 impl Connector {
@@ -148,7 +147,6 @@ impl Connector {
             timeout: Some(Duration::from_secs(30)),
             proxy: None,
             max_redirects: 0,
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
             tls: None,
         }
     }
@@ -197,9 +195,7 @@ impl Connector {
         let mut request = self.request.clone();
         let mut redirects = 0;
         loop {
-            if request.is_secure() && !crate::TLS_ENABLED {
-                return Err(TlsError::NotEnabled.into());
-            }
+            crate::tls::check_enabled(&request)?;
             let tcp = match &self.proxy {
                 Some((proxy, authorization)) => {
                     let mut stream = TcpStream::connect(proxy.as_str()).await?;
@@ -210,7 +206,7 @@ impl Connector {
             };
             tcp.set_nodelay(true)?;
             let stream = if request.is_secure() {
-                self.secure(tcp, request.host()).await?
+                crate::tls::tokio::secure(tcp, request.host(), &self.tls).await?
             } else {
                 MaybeTlsStream::Plain(tcp)
             };
@@ -232,114 +228,7 @@ impl Connector {
     }
 }
 
-impl Connector {
-    /// TLS over `tcp` to `host`, as configured or by default.
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    async fn secure(&self, tcp: TcpStream, host: &str) -> Result<MaybeTlsStream<TcpStream>> {
-        use crate::tls::ClientTls;
-        match crate::tls::choose(self.tls.as_ref())? {
-            #[cfg(feature = "rustls")]
-            ClientTls::Rustls(config) => {
-                let name = crate::tls::server_name(host)?;
-                let tls = tokio_rustls::TlsConnector::from(config)
-                    .connect(name, tcp)
-                    .await?;
-                Ok(MaybeTlsStream::Rustls(Box::new(tls)))
-            }
-            #[cfg(feature = "native-tls")]
-            ClientTls::NativeTls(connector) => {
-                let tls = tokio_native_tls::TlsConnector::from(connector)
-                    .connect(crate::tls::bare_host(host), tcp)
-                    .await
-                    .map_err(io::Error::other)?;
-                Ok(MaybeTlsStream::NativeTls(Box::new(tls)))
-            }
-        }
-    }
-
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    async fn secure(&self, _tcp: TcpStream, _host: &str) -> Result<MaybeTlsStream<TcpStream>> {
-        Err(TlsError::NotEnabled.into())
-    }
-}
-
-/// What the connectors return: a TCP stream, or TLS over it for `wss://`.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum MaybeTlsStream<S> {
-    /// `ws://`: the stream itself.
-    Plain(S),
-    /// `wss://` over rustls (boxed: a TLS session is large next to a socket).
-    #[cfg(feature = "rustls")]
-    Rustls(Box<tokio_rustls::client::TlsStream<S>>),
-    /// `wss://` over native-tls.
-    #[cfg(feature = "native-tls")]
-    NativeTls(Box<tokio_native_tls::TlsStream<S>>),
-}
-
-impl<S> MaybeTlsStream<S> {
-    /// The underlying stream (under TLS, if any).
-    pub fn get_ref(&self) -> &S {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream,
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.get_ref().get_ref().get_ref(),
-        }
-    }
-}
-
-/// Delegates a poll method to whichever stream is inside.
-macro_rules! delegate {
-    ($self:ident, $stream:ident => $call:expr) => {
-        match $self.get_mut() {
-            MaybeTlsStream::Plain($stream) => $call,
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls($stream) => $call,
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls($stream) => $call,
-        }
-    };
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        delegate!(self, s => Pin::new(s).poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            MaybeTlsStream::Plain(s) => s.is_write_vectored(),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(s) => s.is_write_vectored(),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_shutdown(cx))
-    }
-}
+pub use crate::tls::tokio::MaybeTlsStream;
 
 /// Opens an HTTP `CONNECT` tunnel to `authority` through the proxy on `stream`.
 async fn tunnel(stream: &mut TcpStream, authority: &str, authorization: Option<&str>) -> Result<()> {

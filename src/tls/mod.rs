@@ -1,6 +1,13 @@
 //! TLS for `wss://` clients: rustls (feature `rustls`) or the platform's TLS through
 //! native-tls (feature `native-tls`).
 //!
+//! Everything TLS lives here, each backend gated once: [`ClientTls`] (what a connector
+//! speaks) and, for each family of I/O traits, the stream the connectors return and the
+//! step that opens it — `blocking` (`Read + Write`), `tokio` and `futures_io` — which the
+//! runtime modules re-export as their `MaybeTlsStream`. Built without a TLS feature, the
+//! streams have only their `Plain` variant and `wss://` is refused with
+//! [`TlsError::NotEnabled`](crate::TlsError::NotEnabled).
+//!
 //! The connectors ([`tokio::connect`](crate::tokio::connect),
 //! [`tokio::Connector`](crate::tokio::Connector), [`blocking::connect`](crate::blocking::connect),
 //! `async_std::connect`) open TLS themselves for `wss://` URLs, as [`ClientTls::default_config`]
@@ -26,6 +33,13 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "blocking")]
+pub(crate) mod blocking;
+#[cfg(feature = "futures-io")]
+pub(crate) mod futures_io;
+#[cfg(feature = "tokio")]
+pub(crate) mod tokio;
+
 #[cfg(feature = "rustls")]
 use std::sync::{Arc, OnceLock};
 
@@ -36,11 +50,38 @@ pub use rustls;
 #[cfg(feature = "rustls")]
 use rustls::{ClientConfig, RootCertStore};
 
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 use crate::error::TlsError;
+
+/// Whether the connectors can speak `wss://` in this build.
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+const ENABLED: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
+
+/// Refuses a `wss://` request before anything is connected when this build has no TLS.
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+pub(crate) fn check_enabled(request: &crate::ClientRequest) -> Result<(), crate::TlsError> {
+    refuse_without(request, ENABLED)
+}
+
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+fn refuse_without(request: &crate::ClientRequest, enabled: bool) -> Result<(), crate::TlsError> {
+    if request.is_secure() && !enabled {
+        return Err(crate::TlsError::NotEnabled);
+    }
+    Ok(())
+}
+
+/// The TLS a connector was given for `wss://`, if any: `None` takes
+/// [`ClientTls::default_config`]. (Without a TLS feature there is nothing to give.)
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+pub(crate) type TlsChoice = Option<ClientTls>;
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+pub(crate) type TlsChoice = Option<core::convert::Infallible>;
 
 /// The TLS a connector speaks for `wss://`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub enum ClientTls {
     /// rustls with this configuration (roots, client certificates, ALPN).
     #[cfg(feature = "rustls")]
@@ -50,6 +91,7 @@ pub enum ClientTls {
     NativeTls(native_tls::TlsConnector),
 }
 
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 impl ClientTls {
     /// What the connectors use unless given one: rustls with
     /// [`default_client_config`] when the `rustls` feature is on, else native-tls with the
@@ -86,7 +128,10 @@ impl From<native_tls::TlsConnector> for ClientTls {
 }
 
 /// The TLS to use: the caller's, or the default.
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(all(
+    any(feature = "rustls", feature = "native-tls"),
+    any(feature = "blocking", feature = "tokio", feature = "futures-io")
+))]
 pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> {
     match custom {
         Some(tls) => Ok(tls.clone()),
@@ -95,7 +140,10 @@ pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> 
 }
 
 /// The URL's host as TLS names it: without an IPv6 literal's brackets.
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(all(
+    any(feature = "rustls", feature = "native-tls"),
+    any(feature = "blocking", feature = "tokio", feature = "futures-io")
+))]
 pub(crate) fn bare_host(host: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
 }
@@ -146,4 +194,23 @@ pub(crate) fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'s
     let host = bare_host(host);
     rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|_| TlsError::InvalidServerName(host.to_owned()))
+}
+
+#[cfg(all(test, any(feature = "blocking", feature = "tokio", feature = "futures-io")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wss_without_tls_is_a_typed_error_that_names_the_feature() {
+        let secure = crate::ClientRequest::new("wss://127.0.0.1:1/").unwrap();
+        let error = crate::Error::from(refuse_without(&secure, false).unwrap_err());
+        assert!(
+            matches!(error, crate::Error::Tls(crate::TlsError::NotEnabled)),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("`rustls` or the `native-tls` feature"));
+        let plain = crate::ClientRequest::new("ws://127.0.0.1:1/").unwrap();
+        assert!(refuse_without(&plain, false).is_ok());
+        assert!(refuse_without(&secure, true).is_ok());
+    }
 }
