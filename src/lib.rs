@@ -163,6 +163,9 @@ pub use adapters::axum;
 #[cfg(feature = "tokio")]
 pub mod server;
 
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+pub mod client;
+
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub mod tls;
 #[cfg(all(

@@ -40,10 +40,11 @@
 //! deadline), so the peer reads the code instead of a reset.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use crate::adapters::clock;
+pub use crate::client::Connector;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
@@ -375,7 +376,10 @@ pub fn connect_request(
     config: Config,
     handshake_timeout: Option<Duration>,
 ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    connect_over(request, config, handshake_timeout, None)
+    Connector::new(request)
+        .config(config)
+        .timeout(handshake_timeout)
+        .connect_blocking()
 }
 
 /// [`connect_request`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
@@ -388,49 +392,14 @@ pub fn connect_tls(
     handshake_timeout: Option<Duration>,
     tls: Option<crate::tls::ClientTls>,
 ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    connect_over(request, config, handshake_timeout, tls)
-}
-
-/// TCP (its connect, reads and writes bounded by `timeout`), TLS for `wss://`, the
-/// handshake; then no more timeouts.
-fn connect_over(
-    request: ClientRequest,
-    config: Config,
-    timeout: Option<Duration>,
-    tls: crate::tls::TlsChoice,
-) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    crate::tls::check_enabled(&request)?;
-    let tcp = tcp_connect(request.host(), request.port(), timeout)?;
-    tcp.set_nodelay(true)?;
-    tcp.set_read_timeout(timeout)?;
-    tcp.set_write_timeout(timeout)?;
-    let stream = if request.is_secure() {
-        crate::tls::blocking::secure(tcp, request.host(), &tls)?
-    } else {
-        MaybeTlsStream::Plain(tcp)
-    };
-    let (ws, response) = client(stream, request, config)?;
-    ws.get_ref().get_ref().set_read_timeout(None)?;
-    ws.get_ref().get_ref().set_write_timeout(None)?;
-    Ok((ws, response))
+    let mut connector = Connector::new(request).config(config).timeout(handshake_timeout);
+    if let Some(tls) = tls {
+        connector = connector.tls(tls);
+    }
+    connector.connect_blocking()
 }
 
 pub use crate::tls::blocking::MaybeTlsStream;
-
-fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
-    for addr in (host, port).to_socket_addrs()? {
-        let attempt = match timeout {
-            Some(t) => TcpStream::connect_timeout(&addr, t),
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
 
 /// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
 pub fn client<S: Socket>(

@@ -92,46 +92,9 @@ stream::handshake_entry_points!(FuturesTransport, AsyncRead, AsyncWrite);
 
 pub use crate::tls::futures_io::MaybeTlsStream;
 
-/// A client over the stream `dial` opens to the request's host and port — TLS for
-/// `wss://`, then the handshake — all within `limit`. The runtime modules (`async_std`,
-/// `smol`) bring their TCP; the timer is async-io's, which any executor drives.
-pub(crate) async fn connect_over<S, Dial, Opening>(
-    request: crate::ClientRequest,
-    config: crate::Config,
-    limit: Option<Duration>,
-    tls: crate::tls::TlsChoice,
-    dial: Dial,
-) -> crate::Result<(WebSocketStream<MaybeTlsStream<S>>, crate::Response)>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    Dial: FnOnce(String, u16) -> Opening,
-    Opening: std::future::Future<Output = io::Result<S>>,
-{
-    let attempt = async {
-        crate::tls::check_enabled(&request)?;
-        let tcp = dial(request.host().to_owned(), request.port()).await?;
-        let stream = if request.is_secure() {
-            crate::tls::futures_io::secure(tcp, request.host(), &tls).await?
-        } else {
-            MaybeTlsStream::Plain(tcp)
-        };
-        client(stream, request, config).await
-    };
-    let Some(limit) = limit else {
-        return attempt.await;
-    };
-    let timer = async move {
-        async_io::Timer::after(limit).await;
-        Err(io::Error::new(io::ErrorKind::TimedOut, "WebSocket handshake timed out").into())
-    };
-    futures_util::future::select(std::pin::pin!(attempt), std::pin::pin!(timer))
-        .await
-        .factor_first()
-        .0
-}
-
 /// Generates a runtime module's connectors over its TCP stream type: `connect`,
-/// `connect_with` and (with a TLS feature) `connect_tls`, sharing [`connect_over`].
+/// `connect_with` and (with a TLS feature) `connect_tls`, shorthands for the
+/// [`Connector`](crate::client::Connector) on that runtime, and its `dial`.
 macro_rules! connectors {
     ($tcp:ty) => {
         /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
@@ -162,7 +125,10 @@ macro_rules! connectors {
             $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
             $crate::Response,
         )> {
-            $crate::futures_io::connect_over(request, config, handshake_timeout, None, dial).await
+            let connector = $crate::client::Connector::new(request)
+                .config(config)
+                .timeout(handshake_timeout);
+            $crate::client::connect_over(connector, dial).await
         }
 
         /// [`connect_with`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
@@ -178,12 +144,18 @@ macro_rules! connectors {
             $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
             $crate::Response,
         )> {
-            $crate::futures_io::connect_over(request, config, handshake_timeout, tls, dial).await
+            let mut connector = $crate::client::Connector::new(request)
+                .config(config)
+                .timeout(handshake_timeout);
+            if let Some(tls) = tls {
+                connector = connector.tls(tls);
+            }
+            $crate::client::connect_over(connector, dial).await
         }
 
-        /// TCP to `host:port`, Nagle off: the stream batches its writes itself.
-        async fn dial(host: String, port: u16) -> std::io::Result<$tcp> {
-            let tcp = <$tcp>::connect((host.as_str(), port)).await?;
+        /// TCP to `address` (`host:port`), Nagle off: the stream batches its writes itself.
+        pub(crate) async fn dial(address: String) -> std::io::Result<$tcp> {
+            let tcp = <$tcp>::connect(address.as_str()).await?;
             tcp.set_nodelay(true)?;
             Ok(tcp)
         }
