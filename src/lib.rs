@@ -117,48 +117,41 @@
 
 extern crate alloc;
 
-pub mod config;
-pub mod connection;
+mod config;
+mod connection;
 pub mod deflate;
-pub mod error;
-pub mod extensions;
-pub mod frame;
+mod error;
 pub mod handshake;
 mod log;
-pub mod mask;
-pub mod message;
+mod message;
 mod outgoing;
-pub mod prepared;
+mod prepared;
 mod rng;
 mod role;
-pub mod utf8;
 mod utf8_bytes;
 
+/// Declares the engine's building blocks: public with the `unstable` feature (for benchmarks,
+/// property tests and fuzzing), private otherwise — they are parts, not the product.
+macro_rules! building_blocks {
+    ($($name:ident;)*) => {$(
+        #[cfg(feature = "unstable")]
+        pub mod $name;
+        #[cfg(not(feature = "unstable"))]
+        #[allow(dead_code)]
+        mod $name;
+    )*};
+}
+
+building_blocks! {
+    extensions;
+    frame;
+    mask;
+    utf8;
+}
+
 mod adapters;
-
-#[cfg(feature = "blocking")]
-pub use adapters::blocking;
-
-#[cfg(feature = "async")]
-pub use adapters::{byte_stream, stream};
-
-#[cfg(feature = "tokio")]
-pub use adapters::tokio;
-
-#[cfg(feature = "futures-io")]
-pub use adapters::futures_io;
-
-#[cfg(feature = "async-std")]
-pub use adapters::async_std;
-
-#[cfg(feature = "smol")]
-pub use adapters::smol;
-
-#[cfg(feature = "hyper")]
-pub use adapters::hyper;
-
-#[cfg(feature = "axum")]
-pub use adapters::axum;
+#[allow(unused_imports)] // nothing to re-export without an adapter feature
+pub use adapters::*;
 
 #[cfg(feature = "tokio")]
 pub mod server;

@@ -7,4 +7,4 @@
 
 pub use crate::futures_io::{accept, accept_request, accept_with, client, close, heartbeat};
 
-crate::futures_io::connectors!(async_std::net::TcpStream);
+crate::futures_io::connectors!(async_std::net::TcpStream, connect_async_std);

@@ -94,9 +94,9 @@ pub use crate::tls::futures_io::MaybeTlsStream;
 
 /// Generates a runtime module's connectors over its TCP stream type: `connect`,
 /// `connect_with` and (with a TLS feature) `connect_tls`, shorthands for the
-/// [`Connector`](crate::client::Connector) on that runtime, and its `dial`.
+/// [`Connector`](crate::client::Connector) on that runtime (`$connect` names its method).
 macro_rules! connectors {
-    ($tcp:ty) => {
+    ($tcp:ty, $connect:ident) => {
         /// Connects to a `ws://` or `wss://` URL (30 s handshake timeout). `wss://` needs the
         /// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or
         /// the `native-tls` feature; for other roots use `connect_tls`.
@@ -106,13 +106,9 @@ macro_rules! connectors {
             $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
             $crate::Response,
         )> {
-            let request = $crate::ClientRequest::new(url)?;
-            connect_with(
-                request,
-                $crate::Config::default(),
-                Some(std::time::Duration::from_secs(30)),
-            )
-            .await
+            $crate::client::Connector::new($crate::ClientRequest::new(url)?)
+                .$connect()
+                .await
         }
 
         /// Connects with a full request and config; the timeout covers the TCP connect, TLS
@@ -125,10 +121,11 @@ macro_rules! connectors {
             $crate::futures_io::WebSocketStream<$crate::futures_io::MaybeTlsStream<$tcp>>,
             $crate::Response,
         )> {
-            let connector = $crate::client::Connector::new(request)
+            $crate::client::Connector::new(request)
                 .config(config)
-                .timeout(handshake_timeout);
-            $crate::client::connect_over(connector, dial).await
+                .timeout(handshake_timeout)
+                .$connect()
+                .await
         }
 
         /// [`connect_with`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
@@ -150,14 +147,7 @@ macro_rules! connectors {
             if let Some(tls) = tls {
                 connector = connector.tls(tls);
             }
-            $crate::client::connect_over(connector, dial).await
-        }
-
-        /// TCP to `address` (`host:port`), Nagle off: the stream batches its writes itself.
-        pub(crate) async fn dial(address: String) -> std::io::Result<$tcp> {
-            let tcp = <$tcp>::connect(address.as_str()).await?;
-            tcp.set_nodelay(true)?;
-            Ok(tcp)
+            connector.$connect().await
         }
     };
 }

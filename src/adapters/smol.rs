@@ -16,4 +16,4 @@
 
 pub use crate::futures_io::{accept, accept_request, accept_with, client, close, heartbeat};
 
-crate::futures_io::connectors!(async_net::TcpStream);
+crate::futures_io::connectors!(async_net::TcpStream, connect_smol);

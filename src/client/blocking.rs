@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::proxy::HttpConnect;
 use super::Connector;
-use crate::blocking::{client, MaybeTlsStream, WebSocket};
+use crate::adapters::blocking::websocket::{client, WebSocket};
+use crate::tls::blocking::MaybeTlsStream;
 use crate::{Response, Result};
 
 impl Connector {

@@ -11,7 +11,8 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::proxy::HttpConnect;
 use super::Connector;
-use crate::futures_io::{client, MaybeTlsStream, WebSocketStream};
+use crate::futures_io::{client, WebSocketStream};
+use crate::tls::futures_io::MaybeTlsStream;
 use crate::{Response, Result};
 
 /// What the futures-io connectors return over the TCP stream `S`.
@@ -21,19 +22,29 @@ impl Connector {
     /// Connects and performs the handshake, on smol (`async-net`'s TCP).
     #[cfg(feature = "smol")]
     pub async fn connect_smol(self) -> Result<Connected<async_net::TcpStream>> {
-        connect_over(self, crate::smol::dial).await
+        connect_over(self, |address| async move {
+            let tcp = async_net::TcpStream::connect(address.as_str()).await?;
+            tcp.set_nodelay(true)?; // the stream batches its writes itself
+            Ok(tcp)
+        })
+        .await
     }
 
     /// Connects and performs the handshake, on async-std.
     #[cfg(feature = "async-std")]
     pub async fn connect_async_std(self) -> Result<Connected<async_std::net::TcpStream>> {
-        connect_over(self, crate::async_std::dial).await
+        connect_over(self, |address| async move {
+            let tcp = async_std::net::TcpStream::connect(address.as_str()).await?;
+            tcp.set_nodelay(true)?;
+            Ok(tcp)
+        })
+        .await
     }
 }
 
 /// The connector's attempts over streams `dial` opens (to the proxy or the host), within
 /// its timeout.
-pub(crate) async fn connect_over<S, Dial, Opening>(connector: Connector, dial: Dial) -> Result<Connected<S>>
+async fn connect_over<S, Dial, Opening>(connector: Connector, dial: Dial) -> Result<Connected<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     Dial: Fn(String) -> Opening,

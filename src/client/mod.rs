@@ -22,8 +22,6 @@ use std::time::Duration;
 use crate::{ClientRequest, Config, Error, HandshakeError, Result};
 use proxy::HttpConnect;
 
-#[cfg(feature = "futures-io")]
-pub(crate) use futures_io::connect_over;
 #[cfg(feature = "tokio")]
 pub use reconnecting::{Backoff, Reconnect, Reconnecting};
 

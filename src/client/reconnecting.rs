@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use tokio::net::TcpStream;
-
+use super::tokio::TokioClient;
 use super::Connector;
-use crate::tokio::{close, MaybeTlsStream, WebSocketStream};
 use crate::{CloseCode, CloseFrame, Message, Response, Result};
 
 /// How long a [`Reconnecting`] client waits between attempts: `initial`, multiplied by
@@ -75,7 +73,7 @@ pub enum Reconnect {
 pub struct Reconnecting {
     connector: Connector,
     backoff: Backoff,
-    ws: Option<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+    ws: Option<TokioClient>,
     /// Consecutive failed or ended connections since the last success.
     attempt: u32,
     stopped: bool,
@@ -162,7 +160,8 @@ impl Reconnecting {
     pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         self.stopped = true;
         if let Some(mut ws) = self.ws.take() {
-            close(&mut ws, code, reason, Duration::from_secs(5)).await?;
+            ws.close_within(code, reason, tokio::time::sleep(Duration::from_secs(5)))
+                .await?;
         }
         Ok(())
     }

@@ -8,17 +8,22 @@ use tokio::net::TcpStream;
 
 use super::proxy::HttpConnect;
 use super::Connector;
-use crate::tokio::{client, MaybeTlsStream, WebSocketStream};
+use crate::adapters::tokio::transport::TokioTransport;
+use crate::stream::{self, WebSocketStream};
+use crate::tls::tokio::MaybeTlsStream;
 use crate::{Response, Result};
+
+/// What the tokio connector returns (`tokio::WebSocketStream<MaybeTlsStream<TcpStream>>`).
+pub(crate) type TokioClient = WebSocketStream<TokioTransport<MaybeTlsStream<TcpStream>>>;
 
 impl Connector {
     /// Connects and performs the handshake, on tokio.
-    pub async fn connect(self) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
+    pub async fn connect(self) -> Result<(TokioClient, Response)> {
         let timeout = self.timeout;
         with_timeout(timeout, self.attempt()).await
     }
 
-    async fn attempt(self) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response)> {
+    async fn attempt(self) -> Result<(TokioClient, Response)> {
         let mut request = self.request.clone();
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
@@ -32,7 +37,7 @@ impl Connector {
             } else {
                 MaybeTlsStream::Plain(tcp)
             };
-            match client(stream, request.clone(), self.config.clone()).await {
+            match stream::client(TokioTransport::new(stream), request.clone(), self.config.clone()).await {
                 Err(error) => match self.redirect(&request, &error, redirects) {
                     Some(next) => request = next?,
                     None => return Err(error),

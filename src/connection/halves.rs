@@ -16,8 +16,8 @@ use bytes::{Bytes, BytesMut};
 
 use core::time::Duration;
 
-use super::recv::{Received, Receiver};
-use super::send::{Payload, Sender};
+use super::decoder::{Decoder, Received};
+use super::encoder::{Encoder, Payload};
 use super::timers::{Expired, Timeout, Timers};
 use crate::config::Config;
 use crate::deflate::DeflateParams;
@@ -81,7 +81,7 @@ impl Replies {
 pub struct ReceivingHalf {
     role: Role,
     pub(super) config: Config,
-    pub(super) recv: Receiver,
+    pub(super) decoder: Decoder,
     reading: Reading,
     replies: Replies,
     /// The negotiated permessage-deflate parameters.
@@ -101,7 +101,7 @@ impl ReceivingHalf {
     pub(super) fn new(role: Role, config: Config) -> Self {
         ReceivingHalf {
             role,
-            recv: Receiver::new(role, &config),
+            decoder: Decoder::new(role, &config),
             config,
             reading: Reading::Frames,
             replies: Replies::default(),
@@ -132,7 +132,7 @@ impl ReceivingHalf {
     /// [`Connection::receive`](super::Connection::receive)).
     pub fn receive(&mut self, bytes: &[u8]) {
         if self.wants_read() {
-            self.recv.receive(bytes);
+            self.decoder.receive(bytes);
         }
     }
 
@@ -140,18 +140,18 @@ impl ReceivingHalf {
     /// [`Connection::receive_with`](super::Connection::receive_with)).
     pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
         let keep = self.wants_read();
-        self.recv.receive_with(room, keep, fill)
+        self.decoder.receive_with(room, keep, fill)
     }
 
     /// Room left in the receive buffer (see
     /// [`Connection::receive_capacity`](super::Connection::receive_capacity)).
     pub fn receive_capacity(&self) -> usize {
-        self.recv.capacity()
+        self.decoder.capacity()
     }
 
     /// Tells the engine the transport's read side ended.
     pub fn receive_eof(&mut self) {
-        self.recv.receive_eof();
+        self.decoder.receive_eof();
     }
 
     /// Whether the engine still reads (see
@@ -178,13 +178,13 @@ impl ReceivingHalf {
             return Err(error);
         }
         match self.reading {
-            Reading::Frames => match self.recv.poll() {
+            Reading::Frames => match self.decoder.poll() {
                 Ok(Some(received)) => Ok(Some(self.on_received(received))),
                 Ok(None) => Ok(None),
                 Err(error) => Err(self.fail(error)),
             },
             Reading::Draining => {
-                if self.recv.drain() {
+                if self.decoder.drain() {
                     self.finish();
                 }
                 Ok(None)
@@ -244,10 +244,10 @@ impl ReceivingHalf {
         let reason = error.to_string();
         let reason = truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2);
         self.replies.close = Some(Box::new(CloseReply::Fail(code, reason.into())));
-        self.recv.start_draining();
+        self.decoder.start_draining();
         self.reading = Reading::Draining;
         self.timers.start_close(self.config.close_timeout);
-        if self.recv.drain() {
+        if self.decoder.drain() {
             self.finish(); // the fault was the peer's Close, or its input ended already
         }
         error
@@ -263,7 +263,7 @@ impl ReceivingHalf {
     /// No more reading: drops buffered input, state and deadlines.
     pub(super) fn finish(&mut self) {
         self.reading = Reading::Done;
-        self.recv.clear();
+        self.decoder.clear();
         self.timers.clear();
     }
 
@@ -332,7 +332,7 @@ impl ReceivingHalf {
 #[derive(Debug)]
 pub struct SendingHalf {
     role: Role,
-    pub(super) send: Sender,
+    pub(super) encoder: Encoder,
     /// The peer ended the connection first (its Close, or the end of its input): sends then
     /// fail with `ConnectionClosed` rather than `AlreadyClosed`.
     peer_closed: bool,
@@ -341,10 +341,10 @@ pub struct SendingHalf {
 }
 
 impl SendingHalf {
-    pub(super) fn new(role: Role, send: Sender) -> Self {
+    pub(super) fn new(role: Role, encoder: Encoder) -> Self {
         SendingHalf {
             role,
-            send,
+            encoder,
             peer_closed: false,
             pair: 0,
         }
@@ -360,13 +360,13 @@ impl SendingHalf {
     /// Close that fails the connection.
     pub fn answer(&mut self, replies: Replies) {
         if let Some(payload) = replies.pong {
-            self.send.answer_ping(payload);
+            self.encoder.answer_ping(payload);
         }
         if replies.ping && !self.is_closed() {
             // The heartbeat's ping; an empty one cannot fail.
-            let _ = self.send.control(OpCode::Ping, b"");
+            let _ = self.encoder.control(OpCode::Ping, b"");
         }
-        let first = !self.send.close_sent();
+        let first = !self.encoder.close_sent();
         match replies.close.map(|close| *close) {
             None => {}
             Some(CloseReply::Echo(frame)) => {
@@ -375,24 +375,24 @@ impl SendingHalf {
                     // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets`
                     // do); an empty Close is answered with an empty one.
                     let code = (frame.code != CloseCode::NO_STATUS).then_some(frame.code);
-                    self.send.close(code, frame.reason.as_str());
+                    self.encoder.close(code, frame.reason.as_str());
                 }
             }
-            Some(CloseReply::Fail(code, reason)) if first => self.send.close(Some(code), &reason),
+            Some(CloseReply::Fail(code, reason)) if first => self.encoder.close(Some(code), &reason),
             Some(CloseReply::Fail(..)) => {}
             Some(CloseReply::Ended) => self.peer_closed = first,
-            Some(CloseReply::Abort) => self.send.terminate(),
+            Some(CloseReply::Abort) => self.encoder.terminate(),
         }
     }
 
     /// Whether our Close went out (or the peer ended the connection): nothing more is sent.
     pub fn is_closed(&self) -> bool {
-        self.send.close_sent() || self.peer_closed
+        self.encoder.close_sent() || self.peer_closed
     }
 
     /// Whether our Close frame was queued.
     pub(super) fn close_sent(&self) -> bool {
-        self.send.close_sent()
+        self.encoder.close_sent()
     }
 
     /// The error a send gets once the connection is closing or closed: who closed first
@@ -426,26 +426,26 @@ impl SendingHalf {
     /// [`Connection::send_message`](super::Connection::send_message)).
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<()> {
         self.check_can_send()?;
-        self.send.message(kind, Payload::Borrowed(data), compress)
+        self.encoder.message(kind, Payload::Borrowed(data), compress)
     }
 
     /// Queues one fragment of a message (see
     /// [`Connection::send_fragment`](super::Connection::send_fragment)).
     pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<()> {
         self.check_can_send()?;
-        self.send.fragment(kind, data, is_last)
+        self.encoder.fragment(kind, data, is_last)
     }
 
     /// Queues a ping (at most 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
         self.check_can_send()?;
-        self.send.control(OpCode::Ping, payload)
+        self.encoder.control(OpCode::Ping, payload)
     }
 
     /// Queues an unsolicited pong (at most 125 bytes).
     pub fn pong(&mut self, payload: &[u8]) -> Result<()> {
         self.check_can_send()?;
-        self.send.control(OpCode::Pong, payload)
+        self.encoder.control(OpCode::Pong, payload)
     }
 
     /// Starts the closing handshake with `code` and `reason` (at most 123 bytes).
@@ -459,7 +459,7 @@ impl SendingHalf {
 
     fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
         crate::log::event!(debug, role = ?self.role, code = code.map(|c| c.0), reason, "closing");
-        self.send.close(code, reason);
+        self.encoder.close(code, reason);
     }
 
     /// Queues any [`Message`] (see [`Connection::send`](super::Connection::send)).
@@ -467,12 +467,12 @@ impl SendingHalf {
         match message {
             Message::Text(text) => {
                 self.check_can_send()?;
-                self.send
+                self.encoder
                     .message(MessageKind::Text, Payload::Shared(text.as_shared()), true)
             }
             Message::Binary(data) => {
                 self.check_can_send()?;
-                self.send
+                self.encoder
                     .message(MessageKind::Binary, Payload::Shared(data), true)
             }
             Message::Ping(data) => self.ping(data),
@@ -488,7 +488,7 @@ impl SendingHalf {
 
     /// How this half frames messages (see [`PreparedMessage::frame_for`]).
     pub fn frame_encoding(&self) -> FrameEncoding {
-        self.send.frame_encoding()
+        self.encoder.frame_encoding()
     }
 
     /// Queues a [`PreparedMessage`]: its shared frame when it suits this connection, else
@@ -497,9 +497,9 @@ impl SendingHalf {
     pub fn send_prepared(&mut self, prepared: &mut PreparedMessage) -> Result<()> {
         self.check_can_send()?;
         match prepared.frame_for(self.frame_encoding()) {
-            Some(frame) => self.send.prepared(&frame),
+            Some(frame) => self.encoder.prepared(&frame),
             None => self
-                .send
+                .encoder
                 .message(prepared.kind(), Payload::Shared(prepared.payload()), true),
         }
     }
@@ -509,35 +509,35 @@ impl SendingHalf {
     /// refused with [`Error::PreparedFrameMismatch`].
     pub fn send_prepared_frame(&mut self, frame: &PreparedFrame) -> Result<()> {
         self.check_can_send()?;
-        self.send.prepared(frame)
+        self.encoder.prepared(frame)
     }
 
     /// The next contiguous stretch of bytes waiting to be written (see
     /// [`Connection::outgoing`](super::Connection::outgoing)).
     pub fn outgoing(&mut self) -> &[u8] {
-        self.send.outgoing().front()
+        self.encoder.outgoing().front()
     }
 
     /// Fills `slices` with the stretches waiting to be written (see
     /// [`Connection::outgoing_vectored`](super::Connection::outgoing_vectored)).
     #[cfg(feature = "std")]
     pub fn outgoing_vectored<'a>(&'a mut self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
-        self.send.outgoing().io_slices(slices)
+        self.encoder.outgoing().io_slices(slices)
     }
 
     /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
     pub fn advance_outgoing(&mut self, n: usize) {
-        self.send.advance(n);
+        self.encoder.advance(n);
     }
 
     /// Takes all waiting outgoing bytes at once.
     pub fn take_outgoing(&mut self) -> Bytes {
-        self.send.outgoing().take()
+        self.encoder.outgoing().take()
     }
 
     /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
-        self.send.buffered_amount()
+        self.encoder.buffered_amount()
     }
 
     /// Whether anything waits to be written.
@@ -548,7 +548,7 @@ impl SendingHalf {
     /// Drops everything queued; nothing more is sent (see
     /// [`Connection::terminate`](super::Connection::terminate)).
     pub fn terminate(&mut self) {
-        self.send.terminate();
+        self.encoder.terminate();
     }
 }
 

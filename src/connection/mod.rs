@@ -1,34 +1,44 @@
 //! The sans-IO state machine: bytes in, events and bytes out.
 //!
-//! [`Connection`] orchestrates three parts, each in its own (private) module: the opening
-//! handshake (a stage value that each step consumes), the receiver (a decoder from bytes to
-//! messages, pings, pongs and closes) and the sender (frames into the outgoing queue). The
-//! connection's phase is the one place the lifecycle lives, and the control-frame and close
-//! policy sits beside it. `ARCHITECTURE.md` walks through the parts.
+//! [`Connection`] is the opening handshake plus two halves, and its state is derived from
+//! them. The parts, one module each:
+//!
+//! - `opening`: the opening handshake as a stage value that each step consumes;
+//!   `accept`: the server's decision on a request;
+//! - `halves`: the [`ReceivingHalf`] (reading, and the reading side of the control-frame and
+//!   close policy) over the `decoder` (bytes to messages, pings, pongs, closes), and the
+//!   [`SendingHalf`] (what goes on the wire, in which order) over the `encoder` (frames into
+//!   the outgoing queue);
+//! - `timers`: the deadlines — handshake, heartbeat, close — as values, driven by
+//!   [`Connection::poll_timeout`] and [`Connection::handle_timeout`];
+//! - `outbound`: the send verbs and the outgoing bytes.
+//!
+//! `ARCHITECTURE.md` walks through the parts.
 
+mod accept;
+mod decoder;
+mod encoder;
 pub(crate) mod halves;
-mod handshake;
-mod recv;
-mod send;
+mod opening;
+mod outbound;
 pub(crate) mod timers;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use crate::config::Config;
 use crate::deflate::DeflateParams;
-use crate::error::{CloseCode, Error, Result};
-use crate::handshake::{Accept, ClientRequest, Request, Response};
-use crate::message::{Event, Message, MessageKind};
-use crate::prepared::{FrameEncoding, PreparedFrame, PreparedMessage};
+use crate::error::{Error, Result};
+use crate::handshake::{ClientRequest, Request, Response};
+use crate::message::Event;
 use crate::rng::Rng;
 
+use encoder::Encoder;
 pub use halves::{ReceivingHalf, Replies, SendingHalf};
-use handshake::{Decision, Handshake, Input, Step};
-use send::Sender;
+use opening::{Input, Opening, Step};
 pub use timers::Timeout;
 
 pub use crate::role::Role;
@@ -79,7 +89,7 @@ pub enum State {
 #[derive(Debug)]
 pub struct Connection {
     /// The opening handshake, while it is under way.
-    handshake: Option<Handshake>,
+    opening: Option<Opening>,
     receiving: ReceivingHalf,
     sending: SendingHalf,
 }
@@ -118,25 +128,20 @@ impl Connection {
     fn client_with_rng(request: ClientRequest, config: Config, mut rng: Rng) -> Self {
         if let Err(error) = request.check_outgoing() {
             // Nothing is written; the first `next_event` reports the error.
-            return Connection::new(Role::Client, config, Handshake::Unsendable(error), Some(rng));
+            return Connection::new(Role::Client, config, Opening::Unsendable(error), Some(rng));
         }
         let mut head = Vec::with_capacity(256);
         let offer = config.permessage_deflate.as_ref().map(|d| d.offer());
         let pending = request.encode(rng.nonce(), offer.as_deref(), &mut head);
-        let stage = Handshake::AwaitingResponse { pending, scanned: 0 };
+        let stage = Opening::AwaitingResponse { pending, scanned: 0 };
         let mut conn = Connection::new(Role::Client, config, stage, Some(rng));
-        conn.sending.send.queue_raw(&head);
+        conn.sending.encoder.queue_raw(&head);
         conn
     }
 
     /// A server connection that reads the upgrade request from the bytes it receives.
     pub fn server(config: Config) -> Self {
-        Connection::new(
-            Role::Server,
-            config,
-            Handshake::ReadingRequest { scanned: 0 },
-            None,
-        )
+        Connection::new(Role::Server, config, Opening::ReadingRequest { scanned: 0 }, None)
     }
 
     /// A server connection for a request an HTTP server already parsed (Node's `noServer`
@@ -145,9 +150,9 @@ impl Connection {
     /// The first [`next_event`](Self::next_event) validates the request: it yields
     /// [`Event::Request`], or an error with a 400/426 response queued.
     pub fn from_request(request: Request, leftover: &[u8], config: Config) -> Self {
-        let stage = Handshake::RequestReceived(Box::new(request));
+        let stage = Opening::RequestReceived(Box::new(request));
         let mut conn = Connection::new(Role::Server, config, stage, None);
-        conn.receiving.recv.receive(leftover);
+        conn.receiving.decoder.receive(leftover);
         conn
     }
 
@@ -202,7 +207,7 @@ impl Connection {
         config: Config,
         rng: Rng,
     ) -> Result<Self> {
-        let deflate = handshake::extended_connect_answered(request, response, &config)?;
+        let deflate = opening::extended_connect_answered(request, response, &config)?;
         Ok(Connection::open_with_rng(
             Role::Client,
             config,
@@ -224,17 +229,17 @@ impl Connection {
     }
 
     fn open_with_rng(role: Role, config: Config, deflate: Option<DeflateParams>, rng: Option<Rng>) -> Self {
-        let mut conn = Connection::new(role, config, Handshake::ReadingRequest { scanned: 0 }, rng);
+        let mut conn = Connection::new(role, config, Opening::ReadingRequest { scanned: 0 }, rng);
         conn.become_open(deflate);
         conn
     }
 
     /// A connection in `stage`; `masking` supplies a client's masking keys.
-    fn new(role: Role, config: Config, stage: Handshake, masking: Option<Rng>) -> Self {
+    fn new(role: Role, config: Config, stage: Opening, masking: Option<Rng>) -> Self {
         let handshake_timeout = config.handshake_timeout;
         let mut conn = Connection {
-            handshake: Some(stage),
-            sending: SendingHalf::new(role, Sender::new(&config, masking)),
+            opening: Some(stage),
+            sending: SendingHalf::new(role, Encoder::new(&config, masking)),
             receiving: ReceivingHalf::new(role, config),
         };
         if let Some(length) = handshake_timeout {
@@ -251,7 +256,7 @@ impl Connection {
     /// Where the connection stands: derived from the handshake, whether frames are still
     /// read, and whether our Close went out.
     pub fn state(&self) -> State {
-        if self.handshake.is_some() {
+        if self.opening.is_some() {
             State::Connecting
         } else if !self.receiving.is_reading_frames() {
             State::Closed
@@ -339,11 +344,11 @@ impl Connection {
     /// answers: see [`wants_read`](Self::wants_read)).
     pub fn next_event(&mut self) -> Result<Option<Event>> {
         if let Some(timed_out) = self.receiving.take_timeout() {
-            self.handshake = None;
+            self.opening = None;
             return Err(timed_out);
         }
-        if self.handshake.is_some() {
-            return self.handshake_step();
+        if self.opening.is_some() {
+            return self.opening_step();
         }
         let event = self.receiving.next_event();
         if self.receiving.has_replies() {
@@ -354,18 +359,18 @@ impl Connection {
 
     /// Runs the handshake stage; a failure ends the connection (a server queues the HTTP
     /// error response first).
-    fn handshake_step(&mut self) -> Result<Option<Event>> {
-        let Some(stage) = self.handshake.take() else {
+    fn opening_step(&mut self) -> Result<Option<Event>> {
+        let Some(stage) = self.opening.take() else {
             return Ok(None);
         };
         let input = Input {
-            eof: self.receiving.recv.eof(),
-            bytes: self.receiving.recv.input(),
+            eof: self.receiving.decoder.eof(),
+            bytes: self.receiving.decoder.input(),
             config: &self.receiving.config,
         };
         match stage.step(input) {
             Ok(Step::Stay(stage, event)) => {
-                self.handshake = Some(stage);
+                self.opening = Some(stage);
                 Ok(event)
             }
             Ok(Step::Open(deflate, event)) => {
@@ -383,118 +388,6 @@ impl Connection {
         }
     }
 
-    /// No more reading or sending after a refused or failed handshake: what is queued (the
-    /// HTTP refusal) still goes out.
-    fn finish(&mut self) {
-        self.handshake = None;
-        self.receiving.finish();
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // The server's decision
-
-    /// Server: accepts the pending upgrade request and queues the 101 response. The
-    /// connection is open from here on; frames the client sent early are processed next.
-    pub fn accept(&mut self, accept: Accept) -> Result<()> {
-        let response = self.open_accepted(accept)?;
-        let mut head = Vec::with_capacity(256);
-        response.encode_head(&mut head);
-        self.sending.send.queue_raw(&head);
-        Ok(())
-    }
-
-    /// Server: refuses the pending upgrade request with `response` (e.g. a 401 with a body).
-    /// The connection is closed; flush the response, then close the transport.
-    pub fn reject(&mut self, response: Response) -> Result<()> {
-        self.pending_decision()?;
-        response.check_outgoing()?;
-        self.queue_refusal(&response);
-        self.finish();
-        Ok(())
-    }
-
-    /// Server: carries out the application's decision on the pending request, as the
-    /// adapters' `accept_with` callbacks return it: accepts, or refuses and returns
-    /// [`HandshakeError::Rejected`](crate::HandshakeError::Rejected) with the response.
-    pub fn decide(&mut self, decision: core::result::Result<Accept, Response>) -> Result<()> {
-        match decision {
-            Ok(accept) => self.accept(accept),
-            Err(response) => {
-                self.reject(response.clone())?;
-                Err(crate::HandshakeError::Rejected(Box::new(response)).into())
-            }
-        }
-    }
-
-    /// Server over HTTP/2 (RFC 8441): the HTTP server received an extended CONNECT with
-    /// `:protocol websocket` and hands over its head as a [`Request`] (method `CONNECT`, the
-    /// `sec-websocket-*` fields). Negotiates as over HTTP/1.1 — the subprotocol `accept`
-    /// names must have been offered, permessage-deflate per `config` — and returns the open
-    /// connection and the 200 response to send on the stream.
-    ///
-    /// ```
-    /// use ferrosocket::{Accept, Config, Connection, Request, State};
-    /// let request = Request::new("CONNECT", "/chat")
-    ///     .header("sec-websocket-version", "13")
-    ///     .header("sec-websocket-protocol", "chat");
-    /// let (conn, response) =
-    ///     Connection::accept_extended_connect(&request, Accept::new().protocol("chat"), Config::default())?;
-    /// assert_eq!((response.status, response.protocol()), (200, Some("chat")));
-    /// assert_eq!(conn.state(), State::Open);
-    /// # Ok::<(), ferrosocket::Error>(())
-    /// ```
-    pub fn accept_extended_connect(
-        request: &Request,
-        accept: Accept,
-        config: Config,
-    ) -> Result<(Connection, Response)> {
-        let (response, deflate) = handshake::extended_connect(request, &accept, &config)?;
-        // A server masks nothing: it needs no randomness, so this works without std too.
-        Ok((
-            Connection::open_with_rng(Role::Server, config, deflate, None),
-            response,
-        ))
-    }
-
-    /// Server, for HTTP servers that write the response themselves (hyper, axum): validates
-    /// `request`, negotiates subprotocol and extensions, and returns the open connection with
-    /// the 101 [`Response`] to send. After sending it, move the upgraded I/O's bytes through
-    /// the connection. A failed request gives the error; answer with
-    /// [`HandshakeError::to_response`](crate::HandshakeError::to_response).
-    pub fn accept_upgrade(
-        request: Request,
-        accept: Accept,
-        config: Config,
-    ) -> Result<(Connection, Response)> {
-        let mut conn = Connection::from_request(request, &[], config);
-        match conn.next_event()? {
-            Some(Event::Request(_)) => {}
-            _ => return Err(Error::NoPendingRequest),
-        }
-        let response = conn.open_accepted(accept)?;
-        Ok((conn, response))
-    }
-
-    fn pending_decision(&self) -> Result<&Decision> {
-        match &self.handshake {
-            Some(Handshake::AwaitingDecision(decision)) => Ok(decision),
-            _ => Err(Error::NoPendingRequest),
-        }
-    }
-
-    /// Opens the connection for the pending request; returns the 101 to send.
-    fn open_accepted(&mut self, accept: Accept) -> Result<Response> {
-        let (response, deflate) = self.pending_decision()?.accept(&accept)?;
-        self.become_open(deflate);
-        Ok(response)
-    }
-
-    fn queue_refusal(&mut self, response: &Response) {
-        let mut out = Vec::with_capacity(128 + response.body.len());
-        response.encode_refusal(&mut out);
-        self.sending.send.queue_raw(&out);
-    }
-
     /// The handshake is done. The buffer that held it goes unless frames follow in it, so a
     /// connection that waits for its first message holds no receive buffer.
     fn become_open(&mut self, deflate: Option<DeflateParams>) {
@@ -502,174 +395,20 @@ impl Connection {
             let defaults = crate::deflate::DeflateConfig::default();
             let config = self.config().permessage_deflate.as_ref().unwrap_or(&defaults);
             let (deflater, inflater) = params.contexts(self.role(), config);
-            self.sending.send.enable_deflate(deflater, config.threshold);
-            self.receiving.recv.enable_inflate(inflater);
+            self.sending.encoder.enable_deflate(deflater, config.threshold);
+            self.receiving.decoder.enable_inflate(inflater);
             self.receiving.deflate = Some(params);
         }
-        self.handshake = None;
+        self.opening = None;
         self.receiving.timers.handshake_done();
-        self.receiving.recv.release_empty_input();
+        self.receiving.decoder.release_empty_input();
     }
 
-    // ---------------------------------------------------------------------------------------
-    // Sending
-
-    /// Queues a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<()> {
-        self.check_open()?;
-        self.sending.send_text(text)
-    }
-
-    /// Queues a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.check_open()?;
-        self.sending.send_binary(data)
-    }
-
-    /// Queues a message, choosing whether it may be compressed (Node `ws`'s `compress`
-    /// option). With `compress` on, it is compressed if permessage-deflate was negotiated and
-    /// it reaches the configured threshold.
-    ///
-    /// A text message's `data` must be UTF-8; [`send_text`](Self::send_text) guarantees it.
-    pub fn send_message(&mut self, kind: MessageKind, data: &[u8], compress: bool) -> Result<()> {
-        self.check_open()?;
-        self.sending.send_message(kind, data, compress)
-    }
-
-    /// Queues one fragment of a message: the first call opens a message of `kind`, the call
-    /// with `is_last` ends it. Control frames may be sent between fragments; other messages
-    /// may not.
-    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], is_last: bool) -> Result<()> {
-        self.check_open()?;
-        self.sending.send_fragment(kind, data, is_last)
-    }
-
-    /// Queues a ping (at most 125 bytes).
-    pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
-        self.check_open()?;
-        self.sending.ping(payload)
-    }
-
-    /// Queues an unsolicited pong (at most 125 bytes), e.g. a unidirectional heartbeat.
-    pub fn pong(&mut self, payload: &[u8]) -> Result<()> {
-        self.check_open()?;
-        self.sending.pong(payload)
-    }
-
-    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes). Keep
-    /// reading: messages the peer sent before its Close still arrive, then [`Event::Close`].
-    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
-        self.check_open()?;
-        self.sending.close(code, reason)?;
-        self.receiving.close_sent();
-        Ok(())
-    }
-
-    /// Queues any [`Message`]; `Message::Close(None)` sends a Close frame without a code.
-    ///
-    /// A server queues a large uncompressed payload by reference (a clone of its [`Bytes`])
-    /// instead of copying it; [`outgoing_vectored`](Self::outgoing_vectored) then writes it
-    /// with its header in one call.
-    pub fn send(&mut self, message: &Message) -> Result<()> {
-        self.check_open()?;
-        self.sending.send(message)?;
-        if let Message::Close(_) = message {
-            self.receiving.close_sent();
-        }
-        Ok(())
-    }
-
-    /// Queues a message framed once for many connections: the [`PreparedMessage`]'s shared
-    /// frame when it suits this connection (a server without compression, or compressing
-    /// each message afresh), else the message encoded here as [`send`](Self::send) would.
-    pub fn send_prepared(&mut self, prepared: &mut PreparedMessage) -> Result<()> {
-        self.check_open()?;
-        self.sending.send_prepared(prepared)
-    }
-
-    /// Queues a frame from [`PreparedMessage::frame_for`]; see
-    /// [`SendingHalf::send_prepared_frame`].
-    pub fn send_prepared_frame(&mut self, frame: &PreparedFrame) -> Result<()> {
-        self.check_open()?;
-        self.sending.send_prepared_frame(frame)
-    }
-
-    /// How this connection frames messages, for [`PreparedMessage::frame_for`].
-    pub fn frame_encoding(&self) -> FrameEncoding {
-        self.sending.frame_encoding()
-    }
-
-    /// Sends are refused while connecting and once the connection is closing or closed.
-    fn check_open(&self) -> Result<()> {
-        match self.state() {
-            State::Connecting => Err(Error::NotOpen),
-            State::Open => Ok(()),
-            State::Closing | State::Closed => Err(self.sending.closed_error()),
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // Outgoing bytes
-
-    /// The next contiguous stretch of bytes waiting to be written to the transport (empty
-    /// when nothing waits). After writing some of them, call
-    /// [`advance_outgoing`](Self::advance_outgoing), and repeat until it is empty.
-    ///
-    /// Usually everything waiting is one stretch; a large payload queued by reference (see
-    /// [`send`](Self::send)) is a stretch of its own.
-    pub fn outgoing(&mut self) -> &[u8] {
-        self.sending.outgoing()
-    }
-
-    /// Fills `slices` with the stretches of bytes waiting to be written, in order, for one
-    /// vectored write (`write_vectored`); returns how many it filled. Then call
-    /// [`advance_outgoing`](Self::advance_outgoing) with the count written.
-    ///
-    /// ```
-    /// use std::io::{IoSlice, Write};
-    /// # fn demo(conn: &mut ferrosocket::Connection, socket: &mut impl Write) -> std::io::Result<()> {
-    /// while conn.wants_write() {
-    ///     let mut slices = [IoSlice::new(&[]); 16];
-    ///     let filled = conn.outgoing_vectored(&mut slices);
-    ///     let written = socket.write_vectored(&slices[..filled])?;
-    ///     conn.advance_outgoing(written);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg(feature = "std")]
-    pub fn outgoing_vectored<'a>(&'a mut self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
-        self.sending.outgoing_vectored(slices)
-    }
-
-    /// Marks `n` bytes of [`outgoing`](Self::outgoing) as written.
-    pub fn advance_outgoing(&mut self, n: usize) {
-        self.sending.advance_outgoing(n);
-    }
-
-    /// Takes all waiting outgoing bytes at once.
-    pub fn take_outgoing(&mut self) -> Bytes {
-        self.sending.take_outgoing()
-    }
-
-    /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`), the
-    /// signal for backpressure.
-    pub fn buffered_amount(&self) -> usize {
-        self.sending.buffered_amount()
-    }
-
-    /// Whether anything waits to be written.
-    pub fn wants_write(&self) -> bool {
-        self.buffered_amount() > 0
-    }
-
-    /// Ends the connection at once, without a closing handshake (Node's `terminate()`):
-    /// everything queued is dropped and the state becomes [`State::Closed`]. Close the
-    /// transport next.
-    pub fn terminate(&mut self) {
-        self.handshake = None;
-        self.receiving.terminate();
-        self.sending.terminate();
+    /// No more reading or sending after a refused or failed handshake: what is queued (the
+    /// HTTP refusal) still goes out.
+    fn finish(&mut self) {
+        self.opening = None;
+        self.receiving.finish();
     }
 
     // ---------------------------------------------------------------------------------------
@@ -724,7 +463,7 @@ impl Connection {
             self.sending.answer(self.receiving.take_replies());
         }
         if !self.receiving.wants_read() {
-            self.handshake = None;
+            self.opening = None;
         }
     }
 
@@ -733,7 +472,7 @@ impl Connection {
     /// server (it ends the TCP connection first, RFC 6455 §7.1.1), or it ended without a
     /// closing handshake (terminated, a deadline passed, a refused handshake).
     pub fn wants_shutdown(&self) -> bool {
-        self.handshake.is_none() && self.receiving.wants_shutdown()
+        self.opening.is_none() && self.receiving.wants_shutdown()
     }
 
     // ---------------------------------------------------------------------------------------
@@ -758,7 +497,7 @@ impl Connection {
     /// ```
     #[allow(clippy::result_large_err)] // gives the connection back, as `Arc::try_unwrap` does
     pub fn split(mut self) -> core::result::Result<(SendingHalf, ReceivingHalf), Connection> {
-        if self.handshake.is_some() {
+        if self.opening.is_some() {
             return Err(self);
         }
         let pair = next_pair_id();
@@ -778,7 +517,7 @@ impl Connection {
             return Err((sending, receiving));
         }
         Ok(Connection {
-            handshake: None,
+            opening: None,
             receiving,
             sending,
         })

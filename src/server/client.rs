@@ -17,7 +17,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use tokio::sync::Notify;
 
-use super::{Clients, Io, Peer};
+use super::{Io, Peer};
 use crate::tokio::{WebSocketReceiver, WebSocketSender};
 use crate::{CloseCode, CloseFrame, Error, FrameEncoding, Message, PreparedFrame, PreparedMessage, Result};
 
@@ -100,8 +100,17 @@ pub(crate) struct Shared {
     /// The connection's reading side ended (closed, failed or terminated): the writer stops.
     read_done: AtomicBool,
     reader_waker: Mutex<Option<Waker>>,
-    /// The tracked set, for topics.
-    pub(crate) clients: Option<Clients>,
+    /// The registry that tracks this client, for topics and to leave it at the end.
+    pub(crate) clients: Option<Box<dyn Membership>>,
+}
+
+/// What a client asks of the registry that tracks it ([`Clients`](super::Clients)
+/// implements it), so this module needs nothing of the registry's.
+pub(crate) trait Membership: Send + Sync {
+    fn subscribe(&self, client: &Client, topic: &str) -> bool;
+    fn unsubscribe(&self, id: u64, topic: &str) -> bool;
+    fn topics_of(&self, id: u64) -> Vec<String>;
+    fn remove(&self, id: u64);
 }
 
 /// A handle for sending to one connection; cheap to clone and share between tasks.
@@ -130,7 +139,7 @@ impl Client {
         id: u64,
         peer: Peer,
         policy: QueuePolicy,
-        clients: Option<Clients>,
+        clients: Option<Box<dyn Membership>>,
     ) -> (Client, Reader) {
         let (sender, receiver) = socket.into_split();
         let wake_writer = Arc::new(Notify::new());

@@ -35,12 +35,12 @@
 //! ```
 
 mod client;
-mod clients;
 #[cfg(any(feature = "redis", feature = "async-nats"))]
 pub mod cluster;
+mod registry;
 
 pub use client::{Client, Delivery, Overflow, Reader};
-pub use clients::Clients;
+pub use registry::Clients;
 
 use std::fmt;
 use std::future::Future;
@@ -294,7 +294,7 @@ impl ServerBuilder {
 
     /// Pings every client every `interval` and terminates those that miss a pong for
     /// `timeout` (ws's heartbeat example); their [`Reader`] yields
-    /// [`Error::TimedOut`](crate::Error::TimedOut)`(`[`Timeout::Pong`](crate::Timeout::Pong)`)`.
+    /// [`Error::TimedOut`]`(`[`Timeout::Pong`](crate::Timeout::Pong)`)`.
     pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
         self.heartbeat = Some((interval, timeout));
         self
@@ -501,7 +501,8 @@ impl ServerHandle {
         };
         let track = self.options.track_clients;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let (client, reader) = Client::start(ws, id, peer, policy, track.then(|| self.clients.clone()));
+        let membership = track.then(|| Box::new(self.clients.clone()) as Box<dyn client::Membership>);
+        let (client, reader) = Client::start(ws, id, peer, policy, membership);
         if track {
             self.clients.insert(client.clone());
         }

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::time::Duration;
 
 use super::TlsChoice;
-use crate::blocking::Socket;
+use crate::adapters::blocking::socket::Socket;
 use crate::Result;
 
 /// TLS over `stream` to `host` with the connector's TLS (or the default). rustls shakes
@@ -109,44 +109,20 @@ impl<S: Socket> Socket for native_tls::TlsStream<S> {
 
 impl<S: Read + Write> Read for MaybeTlsStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.read(buf),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.read(buf),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.read(buf),
-        }
+        delegate!(self, s => s.read(buf))
     }
 }
 
 impl<S: Read + Write> Write for MaybeTlsStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.write(buf),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.write(buf),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.write(buf),
-        }
+        delegate!(self, s => s.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.write_vectored(bufs),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.write_vectored(bufs),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.write_vectored(bufs),
-        }
+        delegate!(self, s => s.write_vectored(bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(stream) => stream.flush(),
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls(tls) => tls.flush(),
-            #[cfg(feature = "native-tls")]
-            MaybeTlsStream::NativeTls(tls) => tls.flush(),
-        }
+        delegate!(self, s => s.flush())
     }
 }

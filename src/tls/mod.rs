@@ -6,7 +6,7 @@
 //! step that opens it — `blocking` (`Read + Write`), `tokio` and `futures_io` — which the
 //! runtime modules re-export as their `MaybeTlsStream`. Built without a TLS feature, the
 //! streams have only their `Plain` variant and `wss://` is refused with
-//! [`TlsError::NotEnabled`](crate::TlsError::NotEnabled).
+//! [`TlsError::NotEnabled`].
 //!
 //! The connectors ([`tokio::connect`](crate::tokio::connect),
 //! [`tokio::Connector`](crate::tokio::Connector), [`blocking::connect`](crate::blocking::connect),
@@ -32,6 +32,22 @@
 //!     .await?;
 //! # Ok(()) }
 //! ```
+
+/// Runs `$call` on whichever stream a `MaybeTlsStream` holds, named `$stream`: each family's
+/// wrapper matches its backends in this one place. (Defined before the family modules, so
+/// they see it.)
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+macro_rules! delegate {
+    ($value:expr, $stream:ident => $call:expr) => {
+        match $value {
+            MaybeTlsStream::Plain($stream) => $call,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls($stream) => $call,
+            #[cfg(feature = "native-tls")]
+            MaybeTlsStream::NativeTls($stream) => $call,
+        }
+    };
+}
 
 #[cfg(feature = "blocking")]
 pub(crate) mod blocking;

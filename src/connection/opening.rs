@@ -1,4 +1,4 @@
-//! The opening handshake as a value: each [`Handshake`] stage is consumed by its step,
+//! The opening handshake as a value: each [`Opening`] stage is consumed by its step,
 //! which returns the next stage or the open connection's parameters. A step that cannot
 //! happen in a stage is not written: every stage names what it waits for.
 
@@ -21,7 +21,7 @@ use crate::message::Event;
 
 /// Where the opening handshake stands.
 #[derive(Debug)]
-pub(super) enum Handshake {
+pub(super) enum Opening {
     /// Client: request queued, reading the response head (`scanned` bytes searched so far).
     AwaitingResponse {
         pending: PendingClientHandshake,
@@ -55,7 +55,7 @@ pub(super) struct Decision {
 /// Where a step led.
 pub(super) enum Step {
     /// Still in the handshake; the event, if any, is for the application.
-    Stay(Handshake, Option<Event>),
+    Stay(Opening, Option<Event>),
     /// The client is open with these parameters.
     Open(Option<DeflateParams>, Event),
 }
@@ -88,39 +88,36 @@ impl Input<'_> {
     }
 }
 
-impl Handshake {
+impl Opening {
     /// Advances as far as `input` allows.
     pub(super) fn step(self, mut input: Input<'_>) -> Result<Step> {
         match self {
-            Handshake::ReadingRequest { mut scanned } => match input.take_head(&mut scanned)? {
+            Opening::ReadingRequest { mut scanned } => match input.take_head(&mut scanned)? {
                 Some(head) => {
                     let request = Box::new(Request::from_head(head)?);
-                    Handshake::RequestReceived(request).step(input)
+                    Opening::RequestReceived(request).step(input)
                 }
-                None => Ok(Step::Stay(Handshake::ReadingRequest { scanned }, None)),
+                None => Ok(Step::Stay(Opening::ReadingRequest { scanned }, None)),
             },
-            Handshake::RequestReceived(request) => {
+            Opening::RequestReceived(request) => {
                 let decision = Decision::new(&request, input.config)?;
                 Ok(Step::Stay(
-                    Handshake::AwaitingDecision(Box::new(decision)),
+                    Opening::AwaitingDecision(Box::new(decision)),
                     Some(Event::Request(request)),
                 ))
             }
-            Handshake::AwaitingDecision(_) => Ok(Step::Stay(self, None)),
-            Handshake::Unsendable(error) => Err(error.into()),
-            Handshake::AwaitingResponse { pending, mut scanned } => match input.take_head(&mut scanned)? {
+            Opening::AwaitingDecision(_) => Ok(Step::Stay(self, None)),
+            Opening::Unsendable(error) => Err(error.into()),
+            Opening::AwaitingResponse { pending, mut scanned } => match input.take_head(&mut scanned)? {
                 Some(head) => response_received(pending, head, input),
-                None => Ok(Step::Stay(Handshake::AwaitingResponse { pending, scanned }, None)),
+                None => Ok(Step::Stay(Opening::AwaitingResponse { pending, scanned }, None)),
             },
-            Handshake::ReadingRefusal {
+            Opening::ReadingRefusal {
                 mut response,
                 remaining,
             } => {
                 if input.bytes.len() < remaining && !input.eof {
-                    return Ok(Step::Stay(
-                        Handshake::ReadingRefusal { response, remaining },
-                        None,
-                    ));
+                    return Ok(Step::Stay(Opening::ReadingRefusal { response, remaining }, None));
                 }
                 let body_len = remaining.min(input.bytes.len());
                 response.body = input.bytes.split_to(body_len).freeze();
@@ -189,7 +186,7 @@ fn response_received(pending: PendingClientHandshake, head: http::Head, input: I
             .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(0);
         let remaining = length.min(input.config.max_header_bytes.max(64 << 10));
-        let refusal = Handshake::ReadingRefusal {
+        let refusal = Opening::ReadingRefusal {
             response: Box::new(response),
             remaining,
         };

@@ -68,6 +68,21 @@ impl Registry {
     }
 }
 
+impl super::client::Membership for Clients {
+    fn subscribe(&self, client: &Client, topic: &str) -> bool {
+        Clients::subscribe(self, client, topic)
+    }
+    fn unsubscribe(&self, id: u64, topic: &str) -> bool {
+        Clients::unsubscribe(self, id, topic)
+    }
+    fn topics_of(&self, id: u64) -> Vec<String> {
+        Clients::topics_of(self, id)
+    }
+    fn remove(&self, id: u64) {
+        Clients::remove(self, id)
+    }
+}
+
 impl Clients {
     fn lock(&self) -> MutexGuard<'_, Registry> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)

@@ -1,9 +1,9 @@
-//! The receiving half: a pure decoder from bytes to data messages, pings, pongs and closes.
+//! The decoder: bytes to data messages, pings, pongs and closes, and nothing else.
 //!
 //! It knows frames, reassembly, UTF-8 and inflating, and the limits on all of them; what to
-//! do about a ping or a close (answer it, change the connection's phase) is the
-//! [`Connection`](super::Connection)'s policy. It needs no handshake: a test can build one
-//! and feed it frames.
+//! do about a ping or a close (answer it, stop reading, fail the connection) is the
+//! [`ReceivingHalf`](super::ReceivingHalf)'s policy. It needs no handshake: a test can build
+//! one and feed it frames.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -89,7 +89,7 @@ enum Progress {
 
 /// Decodes the frames a peer sends.
 #[derive(Debug)]
-pub(crate) struct Receiver {
+pub(crate) struct Decoder {
     limits: Limits,
     /// Received bytes not yet consumed.
     input: BytesMut,
@@ -112,10 +112,10 @@ pub(crate) struct Receiver {
     close_may_cut_in: bool,
 }
 
-impl Receiver {
+impl Decoder {
     /// A decoder for `role` with `config`'s limits.
     pub(crate) fn new(role: Role, config: &Config) -> Self {
-        Receiver {
+        Decoder {
             limits: Limits {
                 role,
                 max_frame_size: config.max_frame_size,
@@ -640,7 +640,7 @@ fn parse_close_payload(payload: Bytes) -> Result<CloseFrame> {
     }
 }
 
-/// Frames as a client would send them (masked), for the tests here and in `send.rs`.
+/// Frames as a client would send them (masked), for the tests here and in `encoder.rs`.
 #[cfg(test)]
 pub(crate) fn masked_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> alloc::vec::Vec<u8> {
     let mut header = Header::new(opcode, payload.len() as u64);
@@ -662,11 +662,11 @@ mod tests {
 
     use super::*;
 
-    fn server(config: &Config) -> Receiver {
-        Receiver::new(Role::Server, config)
+    fn server(config: &Config) -> Decoder {
+        Decoder::new(Role::Server, config)
     }
 
-    fn decode_all(receiver: &mut Receiver) -> Result<Vec<Received>> {
+    fn decode_all(receiver: &mut Decoder) -> Result<Vec<Received>> {
         let mut out = Vec::new();
         while let Some(received) = receiver.poll()? {
             let end = received == Received::End;
@@ -845,7 +845,7 @@ mod tests {
     fn a_rest_that_looks_like_the_start_of_a_close_does_not_hide_the_real_one() {
         // The failed frame's last 4 payload bytes begin with 0x88 and read as the header of a
         // long masked Close; the peer's real Close follows them.
-        let mut receiver = Receiver::new(Role::Server, &Config::default());
+        let mut receiver = Decoder::new(Role::Server, &Config::default());
         let mut failed = alloc::vec![0x81, 0x86, 0, 0, 0, 0, b'a', b'b', 0x88, 0xdf, 0xb5, 0x56];
         receiver.receive(&failed[..8]);
         receiver.start_draining();

@@ -1,9 +1,10 @@
-//! The sending half: frames the application's messages into the outgoing queue.
+//! The encoder: frames the application's messages into the outgoing queue.
 //!
 //! It owns what sending needs and nothing else: the queue, the pong that answers the latest
 //! ping, masking keys (client), fragmentation order, compression and whether our Close went
-//! out. Whether the connection may send at all is the [`Connection`](super::Connection)'s
-//! call; this half needs no handshake and is tested alone.
+//! out. Whether the connection may send at all is the [`SendingHalf`](super::SendingHalf)'s
+//! and the [`Connection`](super::Connection)'s call; the encoder needs no handshake and is
+//! tested alone.
 
 use alloc::vec::Vec;
 
@@ -51,7 +52,7 @@ struct Compression {
 
 /// Frames outgoing messages.
 #[derive(Debug)]
-pub(crate) struct Sender {
+pub(crate) struct Encoder {
     /// Masking keys for a client; a server does not mask.
     masking: Option<Rng>,
     out: Outgoing,
@@ -64,10 +65,10 @@ pub(crate) struct Sender {
     close_sent: bool,
 }
 
-impl Sender {
+impl Encoder {
     /// A sender that masks with keys from `masking` (a client) or not at all (a server).
     pub(crate) fn new(config: &Config, masking: Option<Rng>) -> Self {
-        Sender {
+        Encoder {
             masking,
             out: Outgoing::default(),
             max_buffer: config.max_write_buffer_size,
@@ -312,12 +313,12 @@ mod tests {
     use alloc::vec;
 
     use super::*;
-    use crate::connection::recv::{Received, Receiver};
+    use crate::connection::decoder::{Decoder, Received};
     use crate::message::Event;
     use crate::role::Role;
 
-    fn server() -> Sender {
-        Sender::new(&Config::default(), None)
+    fn server() -> Encoder {
+        Encoder::new(&Config::default(), None)
     }
 
     #[test]
@@ -334,12 +335,12 @@ mod tests {
 
     #[test]
     fn a_client_masks_and_a_server_decodes() {
-        let mut client = Sender::new(&Config::default(), Some(Rng::from_os()));
+        let mut client = Encoder::new(&Config::default(), Some(Rng::from_os()));
         client.fragment(MessageKind::Binary, b"ab", false).unwrap();
         client.control(OpCode::Ping, b"x").unwrap();
         client.fragment(MessageKind::Binary, b"cd", true).unwrap();
         let wire = client.outgoing().take();
-        let mut receiver = Receiver::new(Role::Server, &Config::default());
+        let mut receiver = Decoder::new(Role::Server, &Config::default());
         receiver.receive(&wire);
         assert_eq!(
             receiver.poll().unwrap(),
@@ -384,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_write_buffer_limit_refuses_without_queueing() {
-        let mut sender = Sender::new(&Config::default().max_write_buffer_size(100), None);
+        let mut sender = Encoder::new(&Config::default().max_write_buffer_size(100), None);
         assert!(matches!(
             sender.message(MessageKind::Binary, Payload::Borrowed(&[0; 200]), true),
             Err(Error::Capacity(CapacityError::WriteBufferFull { .. }))

@@ -1,50 +1,11 @@
-//! Blocking adapter over any `std::io::Read + Write` transport.
-//!
-//! ```no_run
-//! use ferrosocket::{blocking, Message};
-//!
-//! // Client
-//! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/")?;
-//! ws.send(Message::text("hello"))?;
-//! let reply = ws.read()?;
-//! ws.close(1000, "done")?;
-//!
-//! // Server: a thread per connection
-//! let listener = std::net::TcpListener::bind("127.0.0.1:9002")?;
-//! for stream in listener.incoming() {
-//!     std::thread::spawn(move || -> ferrosocket::Result<()> {
-//!         let mut ws = blocking::accept(stream?)?;
-//!         loop {
-//!             match ws.read()? {
-//!                 msg @ (Message::Text(_) | Message::Binary(_)) => ws.send(msg)?,
-//!                 Message::Close(_) => return Ok(()),
-//!                 _ => {}
-//!             }
-//!         }
-//!     });
-//! }
-//! # Ok::<(), ferrosocket::Error>(())
-//! ```
-//!
-//! Deadlines come from the engine ([`Connection::poll_timeout`]): the handshake's
-//! ([`Config::handshake_timeout`]), the heartbeat's ([`WebSocket::set_heartbeat`]) and the
-//! close deadline ([`Config::close_timeout`]: after our Close, or after a failure, the peer's
-//! Close must arrive in time). While one runs, each blocking read is bounded by the
-//! transport's read timeout ([`Socket::set_read_timeout`]) so the call wakes when it is due:
-//! a heartbeat ping goes out, or a passed deadline ends the connection with
-//! [`Error::TimedOut`]. Outside the engine's deadlines the transport's own read timeout, if
-//! you set one, is yours.
-//!
-//! When a read fails the connection (1002, 1007, 1009), the call sends the Close and keeps
-//! reading, discarding, until the peer's Close or the end of its stream (within the close
-//! deadline), so the peer reads the code instead of a reset.
+//! [`WebSocket`]: the engine over a blocking [`Socket`], its read loop (replies, draining
+//! after a failure, the engine's deadlines), and the handshakes.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
 use std::time::Duration;
 
+use super::socket::Socket;
 use crate::adapters::clock;
-pub use crate::client::Connector;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
@@ -57,62 +18,6 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Reads go to a buffer this size on the stack until one fills it: a connection that sees
 /// only small reads, or none (an idle one), holds no read buffer.
 const PROBE: usize = 1024;
-
-/// A blocking transport: `Read + Write`, plus what the engine's deadlines need of a socket.
-///
-/// Implemented for `TcpStream`, `UnixStream`, the TLS streams and [`MaybeTlsStream`]. For a
-/// transport of your own, `impl Socket for MyStream {}` is enough: without a read timeout
-/// the deadlines are checked between reads only, and nothing is shut down early.
-pub trait Socket: Read + Write {
-    /// Bounds the next reads (`None`: block). By default unsupported.
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        let _ = timeout;
-        Err(io::ErrorKind::Unsupported.into())
-    }
-
-    /// Shuts the write side down (a server ends the TCP connection first, RFC 6455 §7.1.1).
-    /// By default nothing: dropping the transport closes it.
-    fn shutdown_write(&self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Socket for TcpStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
-}
-
-#[cfg(unix)]
-impl Socket for std::os::unix::net::UnixStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
-}
-
-impl<S: Socket + ?Sized> Socket for &mut S {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        (**self).set_read_timeout(timeout)
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        (**self).shutdown_write()
-    }
-}
-
-impl<S: Socket + ?Sized> Socket for Box<S> {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        (**self).set_read_timeout(timeout)
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        (**self).shutdown_write()
-    }
-}
 
 /// Whether an I/O error is a read timeout (`WouldBlock` on Unix, `TimedOut` on Windows).
 fn is_timeout(error: &io::Error) -> bool {
@@ -361,45 +266,6 @@ impl<S: Socket> WebSocket<S> {
         (self.stream, self.conn)
     }
 }
-
-/// Connects to a `ws://` or `wss://` URL and performs the handshake. `wss://` needs the
-/// `rustls` feature and a root feature (`webpki-roots` or `rustls-native-certs`), or the
-/// `native-tls` feature; for other roots use `connect_tls`.
-pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    connect_request(ClientRequest::new(url)?, Config::default(), None)
-}
-
-/// Connects with the full request, config, and a timeout covering the TCP connect, TLS for
-/// `wss://` and the handshake.
-pub fn connect_request(
-    request: ClientRequest,
-    config: Config,
-    handshake_timeout: Option<Duration>,
-) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    Connector::new(request)
-        .config(config)
-        .timeout(handshake_timeout)
-        .connect_blocking()
-}
-
-/// [`connect_request`] with the TLS for `wss://` — rustls with a `ClientConfig` (extra
-/// roots, client certificates, ALPN) or a native-tls connector; `None` uses
-/// [`ClientTls::default_config`](crate::tls::ClientTls::default_config).
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
-pub fn connect_tls(
-    request: ClientRequest,
-    config: Config,
-    handshake_timeout: Option<Duration>,
-    tls: Option<crate::tls::ClientTls>,
-) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
-    let mut connector = Connector::new(request).config(config).timeout(handshake_timeout);
-    if let Some(tls) = tls {
-        connector = connector.tls(tls);
-    }
-    connector.connect_blocking()
-}
-
-pub use crate::tls::blocking::MaybeTlsStream;
 
 /// Performs the client handshake over an existing transport (TCP, TLS, a proxy tunnel).
 pub fn client<S: Socket>(
