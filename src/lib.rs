@@ -51,10 +51,13 @@
 //!    call [`Connection::advance_outgoing`] ([`Connection::outgoing_vectored`] fills
 //!    `IoSlice`s for one `write_vectored` when large payloads are queued by reference);
 //! 4. once [`Connection::state`] is [`State::Closed`] and nothing is left to write, close the
-//!    socket (a client may first wait briefly for the server to close).
+//!    socket ([`Connection::wants_shutdown`] says when to end the write side; a client may
+//!    first wait briefly for the server to close);
+//! 5. deadlines (the handshake's, a heartbeat, the wait for the peer's Close): sleep no
+//!    longer than [`Connection::poll_timeout`], and tell the engine the time with
+//!    [`Connection::handle_timeout`] — it reads no clock, time enters only as a value.
 //!
-//! Time never enters the engine: timeouts and heartbeats are the loop's business. This
-//! complete server uses only `std::net` non-blocking sockets (it is
+//! This complete server uses only `std::net` non-blocking sockets (it is
 //! `examples/custom_event_loop.rs`):
 //!
 #![doc = concat!("```no_run\n", include_str!("../examples/custom_event_loop.rs"), "\n```")]
@@ -75,8 +78,9 @@
 //! | your own loop | [`Connection`] directly | none |
 //!
 //! The async adapters share one implementation, `stream::WebSocketStream`, generic over a
-//! small poll-style transport trait; TLS is any `AsyncRead + AsyncWrite` (or `Read + Write`)
-//! stream wrapped around the socket.
+//! small poll-style transport trait, with one receive loop; TLS is any `AsyncRead +
+//! AsyncWrite` (or `Read + Write`) stream wrapped around the socket. Clients on every runtime
+//! connect through one `client::Connector` (proxy, redirects, timeout, TLS).
 //!
 //! # Limits
 //!
@@ -105,6 +109,8 @@
 //! - `smol`: smol networking (`async-net`) on top of `futures-io`.
 //! - `async-std`: async-std networking on top of `futures-io` (async-std is discontinued
 //!   upstream; prefer `smol`).
+//! - `unstable`: the building blocks (`frame`, `mask`, `utf8`, `extensions`) as public
+//!   modules, for benchmarks and property tests; no stability promise.
 //! - `zlib-rs`: permessage-deflate over zlib-rs instead of `miniz_oxide` (about twice as fast
 //!   at level 6; see [`deflate`]).
 #![cfg_attr(not(feature = "std"), no_std)]
