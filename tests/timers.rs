@@ -213,3 +213,30 @@ fn an_opened_connection_takes_a_heartbeat_too() {
     run_until(&mut conn, secs(1));
     assert_eq!(&conn.take_outgoing()[..], &[0x89, 0x00]);
 }
+
+#[test]
+fn a_heartbeat_set_while_connecting_sends_nothing_before_the_101() {
+    let request = ClientRequest::new("ws://example.com/").unwrap();
+    let mut client = Connection::client(request, Config::default());
+    let upgrade = client.take_outgoing();
+    client.set_heartbeat(secs(1), secs(1));
+    run_until(&mut client, secs(10));
+    assert!(
+        !client.wants_write(),
+        "no ping while the request awaits its answer"
+    );
+    assert_eq!(client.state(), State::Connecting);
+
+    // The server answers; the heartbeat starts with the open connection.
+    let mut server = Connection::server(Config::default());
+    server.receive(&upgrade);
+    assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+    server.accept(ferrosocket::Accept::new()).unwrap();
+    client.receive(&server.take_outgoing());
+    assert!(matches!(client.next_event(), Ok(Some(Event::Open(_)))));
+    client.handle_timeout(secs(10));
+    assert_eq!(client.poll_timeout(), Some(secs(11)));
+    client.handle_timeout(secs(11));
+    let ping = client.take_outgoing();
+    assert_eq!(ping[0], 0x89, "a (masked) ping once open");
+}

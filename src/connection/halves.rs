@@ -274,8 +274,13 @@ impl ReceivingHalf {
     /// `timeout`, or the connection ends with [`Error::TimedOut`]`(`[`Timeout::Pong`]`)`.
     /// The pings wait in [`take_replies`](Self::take_replies) like pongs do.
     pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
+        self.start_heartbeat(interval, timeout, true);
+    }
+
+    /// Starts the heartbeat now (`open`) or once the opening handshake is done.
+    pub(super) fn start_heartbeat(&mut self, interval: Duration, timeout: Duration, open: bool) {
         if self.is_reading_frames() {
-            self.timers.set_heartbeat(interval, timeout);
+            self.timers.set_heartbeat(interval, timeout, open);
         }
     }
 

@@ -417,9 +417,12 @@ impl Connection {
     /// Pings the peer every `interval` while the connection is open; a pong must follow each
     /// ping within `timeout`, or the connection ends (Node `ws`'s heartbeat): the next
     /// [`next_event`](Self::next_event) returns [`Error::TimedOut`]`(`[`Timeout::Pong`]`)`.
-    /// The pings are queued by [`handle_timeout`](Self::handle_timeout).
+    /// The pings are queued by [`handle_timeout`](Self::handle_timeout); set before the
+    /// connection opens, the heartbeat starts when it does.
     pub fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
-        self.receiving.set_heartbeat(interval, timeout);
+        // Set while connecting, it starts with the open connection: no ping before the 101.
+        let open = self.opening.is_none();
+        self.receiving.start_heartbeat(interval, timeout, open);
     }
 
     /// When the engine next needs [`handle_timeout`](Self::handle_timeout), as a time since

@@ -98,6 +98,8 @@ struct Heartbeat {
     timer: Timer,
     /// When the last ping went out, while its pong is awaited.
     awaiting_pong: Option<Duration>,
+    /// Set before the connection opened: it starts when the handshake is done.
+    waiting_for_open: bool,
 }
 
 /// What passed when the adapter reported the time ([`Timers::expire`]).
@@ -128,20 +130,28 @@ impl Timers {
         self.end = Some(Timer::start(Timeout::Handshake, length));
     }
 
-    /// The handshake finished: its deadline goes.
+    /// The handshake finished: its deadline goes, and a heartbeat set before starts.
     pub(crate) fn handshake_done(&mut self) {
         if self.end.is_some_and(|end| end.kind == Timeout::Handshake) {
             self.end = None;
         }
+        if let Some(beat) = &mut self.heartbeat {
+            if beat.waiting_for_open {
+                beat.waiting_for_open = false;
+                beat.timer = Timer::start(Timeout::Pong, beat.interval);
+            }
+        }
     }
 
-    /// Starts the heartbeat: the first ping `interval` from now.
-    pub(crate) fn set_heartbeat(&mut self, interval: Duration, timeout: Duration) {
+    /// Starts the heartbeat: the first ping `interval` from now, or from the end of the
+    /// handshake if the connection is not open yet.
+    pub(crate) fn set_heartbeat(&mut self, interval: Duration, timeout: Duration, open: bool) {
         self.heartbeat = Some(Box::new(Heartbeat {
             interval,
             timeout,
             timer: Timer::start(Timeout::Pong, interval),
             awaiting_pong: None,
+            waiting_for_open: !open,
         }));
     }
 
@@ -172,7 +182,11 @@ impl Timers {
     /// started and needs the time.
     pub(crate) fn next_deadline(&self) -> Option<Duration> {
         let end = self.end.map(Timer::due);
-        let beat = self.heartbeat.as_ref().map(|beat| beat.timer.due());
+        let beat = self
+            .heartbeat
+            .as_ref()
+            .filter(|beat| !beat.waiting_for_open)
+            .map(|beat| beat.timer.due());
         match (end, beat) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -189,7 +203,7 @@ impl Timers {
                 return Expired::End(timeout);
             }
         }
-        let Some(beat) = &mut self.heartbeat else {
+        let Some(beat) = self.heartbeat.as_mut().filter(|beat| !beat.waiting_for_open) else {
             return Expired::Nothing;
         };
         if !beat.timer.expired(now) {
@@ -253,7 +267,7 @@ mod tests {
     #[test]
     fn heartbeat_pings_then_ends_without_a_pong() {
         let mut timers = Timers::default();
-        timers.set_heartbeat(ms(100), ms(30));
+        timers.set_heartbeat(ms(100), ms(30), true);
         assert_eq!(timers.expire(ms(0)), Expired::Nothing);
         assert_eq!(timers.next_deadline(), Some(ms(100)));
         assert_eq!(timers.expire(ms(100)), Expired::Ping);
@@ -266,7 +280,7 @@ mod tests {
     #[test]
     fn a_pong_schedules_the_next_ping_an_interval_after_the_last() {
         let mut timers = Timers::default();
-        timers.set_heartbeat(ms(100), ms(30));
+        timers.set_heartbeat(ms(100), ms(30), true);
         timers.expire(ms(0));
         assert_eq!(timers.expire(ms(100)), Expired::Ping);
         timers.pong_received();
@@ -286,7 +300,7 @@ mod tests {
     #[test]
     fn closing_stops_the_heartbeat() {
         let mut timers = Timers::default();
-        timers.set_heartbeat(ms(10), ms(10));
+        timers.set_heartbeat(ms(10), ms(10), true);
         timers.expire(ms(0));
         timers.start_close(ms(1000));
         timers.expire(ms(5));
@@ -308,6 +322,20 @@ mod tests {
         timers.handshake_done();
         assert_eq!(timers.next_deadline(), None);
         assert_eq!(timers.expire(ms(60)), Expired::Nothing);
+    }
+
+    #[test]
+    fn a_heartbeat_set_while_connecting_starts_when_the_connection_opens() {
+        let mut timers = Timers::default();
+        timers.start_handshake(ms(1000));
+        timers.set_heartbeat(ms(10), ms(10), false);
+        timers.expire(ms(0));
+        assert_eq!(timers.next_deadline(), Some(ms(1000)), "only the handshake's");
+        assert_eq!(timers.expire(ms(500)), Expired::Nothing, "no ping before the 101");
+        timers.handshake_done();
+        timers.expire(ms(500));
+        assert_eq!(timers.next_deadline(), Some(ms(510)));
+        assert_eq!(timers.expire(ms(510)), Expired::Ping);
     }
 
     #[test]
