@@ -40,6 +40,7 @@ pub mod cluster;
 mod listener;
 mod registry;
 
+use crate::tls::server::ServerTls;
 pub use client::{Client, Delivery, Overflow, Reader};
 pub use listener::{Io, Listener, Socket};
 pub use registry::Clients;
@@ -111,8 +112,7 @@ pub struct ServerBuilder {
     path: Option<String>,
     verify: Arc<Verify>,
     on_handshake_error: Option<Arc<OnHandshakeError>>,
-    #[cfg(feature = "rustls")]
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: ServerTls,
     track_clients: bool,
     trust_forwarded_for: bool,
     heartbeat: Option<(Duration, Duration)>,
@@ -141,7 +141,6 @@ impl Default for ServerBuilder {
             path: None,
             verify: Arc::new(|_, _| Box::pin(std::future::ready(Ok(Accept::new())))),
             on_handshake_error: None,
-            #[cfg(feature = "rustls")]
             tls: None,
             track_clients: true,
             trust_forwarded_for: false,
@@ -524,16 +523,8 @@ async fn handshake<S: Io>(
     seen: &mut Option<Box<Request>>,
 ) -> Result<Socket> {
     let options = &server.options;
-    #[cfg(feature = "rustls")]
-    let mut ws = match &options.tls {
-        Some(acceptor) => boxed(
-            acceptor.accept(stream).await?,
-            Connection::server(options.config.clone()),
-        ),
-        None => boxed(stream, Connection::server(options.config.clone())),
-    };
-    #[cfg(not(feature = "rustls"))]
-    let mut ws = boxed(stream, Connection::server(options.config.clone()));
+    let io = crate::tls::server::accept(&options.tls, stream).await?;
+    let mut ws = crate::tokio::from_connection(io, Connection::server(options.config.clone()));
     let request = ws.read_request().await?;
     let peer = server.peer(addr, Some(&request));
     let decision = match &options.path {

@@ -54,6 +54,8 @@ pub(crate) mod blocking;
 #[cfg(feature = "futures-io")]
 pub(crate) mod futures_io;
 #[cfg(feature = "tokio")]
+pub(crate) mod server;
+#[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 
 #[cfg(feature = "rustls")]
