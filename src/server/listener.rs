@@ -20,7 +20,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 /// clients can mix TCP, TLS, Unix sockets and adopted connections.
 pub type Socket = WebSocketStream<Box<dyn Io>>;
 
-/// Where a [`Server`]'s connections come from. Implemented for tokio's `TcpListener` and
+/// Where a [`Server`](super::Server)'s connections come from. Implemented for tokio's `TcpListener` and
 /// (on Unix) `UnixListener`; implement it for any other source of streams.
 pub trait Listener: Send + 'static {
     /// The stream of one accepted connection.
