@@ -26,14 +26,15 @@
 //! # Ok::<(), ferrosocket::Error>(())
 //! ```
 //!
-//! Deadlines come from the engine ([`Connection::poll_timeout`](crate::Connection::poll_timeout)): the handshake's
+//! Deadlines come from the engine
+//! ([`Connection::poll_timeout`](crate::Connection::poll_timeout)): the handshake's
 //! ([`Config::handshake_timeout`]), the heartbeat's ([`WebSocket::set_heartbeat`]) and the
 //! close deadline ([`Config::close_timeout`]: after our Close, or after a failure, the peer's
 //! Close must arrive in time). While one runs, each blocking read is bounded by the
 //! transport's read timeout ([`Socket::set_read_timeout`]) so the call wakes when it is due:
 //! a heartbeat ping goes out, or a passed deadline ends the connection with
-//! [`Error::TimedOut`](crate::Error::TimedOut). Outside the engine's deadlines the transport's own read timeout, if
-//! you set one, is yours.
+//! [`Error::TimedOut`](crate::Error::TimedOut). Outside the engine's deadlines the
+//! transport's own read timeout, if you set one, is yours.
 //!
 //! When a read fails the connection (1002, 1007, 1009), the call sends the Close and keeps
 //! reading, discarding, until the peer's Close or the end of its stream (within the close
