@@ -4,7 +4,8 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The time since the process-wide origin, as [`Connection::handle_timeout`](crate::Connection::handle_timeout) takes it.
+/// The time since the process-wide origin, as
+/// [`Connection::handle_timeout`](crate::Connection::handle_timeout) takes it.
 pub(crate) fn now() -> Duration {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
     ORIGIN.get_or_init(Instant::now).elapsed()

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 /// A blocking transport: `Read + Write`, plus what the engine's deadlines need of a socket.
 ///
-/// Implemented for `TcpStream`, `UnixStream`, the TLS streams and [`MaybeTlsStream`](super::MaybeTlsStream). For a
-/// transport of your own, `impl Socket for MyStream {}` is enough: without a read timeout
-/// the deadlines are checked between reads only, and nothing is shut down early.
+/// Implemented for `TcpStream`, `UnixStream`, the TLS streams and
+/// [`MaybeTlsStream`](super::MaybeTlsStream). For a transport of your own,
+/// `impl Socket for MyStream {}` is enough: without a read timeout the deadlines are checked
+/// between reads only, and nothing is shut down early.
 pub trait Socket: Read + Write {
     /// Bounds the next reads (`None`: block). By default unsupported.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {

@@ -84,7 +84,8 @@ where
 /// Pings every `interval` while the stream is read; ends the connection when a pong does
 /// not arrive within `timeout` (the stream then yields
 /// [`Error::TimedOut`](crate::Error::TimedOut)`(`[`Timeout::Pong`](crate::Timeout::Pong)`)`
-/// and ends). The same as [`WebSocketStream::set_heartbeat`](crate::stream::WebSocketStream::set_heartbeat).
+/// and ends). The same as
+/// [`WebSocketStream::set_heartbeat`](crate::stream::WebSocketStream::set_heartbeat).
 pub fn heartbeat<S>(ws: &mut WebSocketStream<S>, interval: Duration, timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin,
