@@ -15,6 +15,7 @@ use crate::{message::Event, SendingHalf};
 macro_rules! forward_sends {
     ($($(#[doc = $doc:expr])* $name:ident($($arg:ident: $ty:ty),*);)*) => {$(
         $(#[doc = $doc])*
+        #[inline]
         pub fn $name(&mut self, $($arg: $ty),*) -> Result<()> {
             self.check_open()?;
             self.sending.$name($($arg),*)
@@ -82,6 +83,7 @@ impl Connection {
     }
 
     /// Sends are refused while connecting and once the connection is closing or closed.
+    #[inline]
     fn check_open(&self) -> Result<()> {
         match self.state() {
             State::Connecting => Err(Error::NotOpen),
