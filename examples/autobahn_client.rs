@@ -1,7 +1,7 @@
 //! Runs every case of an Autobahn|Testsuite fuzzing server, echoing each message.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT [--runtime tokio|smol|async-std|std]
+//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT [--runtime tokio|smol|async-std|std|compio]
 //! ```
 //! Offers permessage-deflate. Exits 0 once the reports are updated.
 
@@ -66,6 +66,25 @@ fn run(runtime: &str, url: &str) -> ferrosocket::Result<Option<Message>> {
                 }
             }
         }
+        "compio" => compio::runtime::Runtime::new()?.block_on(async {
+            let connector = ferrosocket::client::Connector::new(request).config(config());
+            let (mut ws, _) = connector.connect_compio().await?;
+            let mut first = None;
+            loop {
+                match ws.read().await {
+                    Ok(Message::Close(_))
+                    | Err(ferrosocket::Error::ConnectionClosed | ferrosocket::Error::AlreadyClosed) => {
+                        return Ok(first)
+                    }
+                    Ok(message) if message.is_data() => {
+                        first.get_or_insert_with(|| message.clone());
+                        ws.send(message).await?;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }),
         "smol" => smol::block_on(async {
             let (ws, _) = ferrosocket::smol::connect_with(request, config(), None).await?;
             echo(ws).await

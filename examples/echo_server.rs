@@ -3,11 +3,12 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server -- 127.0.0.1:9001
-//!     [--runtime tokio|tokio-split|smol|async-std|std] [--max-message-size BYTES]
+//!     [--runtime tokio|tokio-split|smol|async-std|std|compio] [--max-message-size BYTES]
 //!     [--deflate-memory dedicated|shared|minimal]
 //! ```
 //! `tokio-split` splits each connection (`into_split`): a reader task hands messages over a
-//! channel to a writer task, the shape of most real servers.
+//! channel to a writer task, the shape of most real servers. `compio` serves on one thread
+//! with completion-based I/O (io_uring on Linux).
 //! The message limit defaults to 256 MiB, which Autobahn's chapter 9 needs. `--deflate-memory`
 //! picks the permessage-deflate memory profile (default `shared`, see `deflate::Memory`).
 //! The Autobahn|Testsuite drives it as the server under test. Prints a `listening` line once
@@ -77,8 +78,9 @@ fn main() -> std::io::Result<()> {
         "smol" => smol::block_on(smol_server(&addr)),
         "async-std" => async_std::task::block_on(async_std_server(&addr)),
         "std" => std_server(&addr),
+        "compio" => compio::runtime::Runtime::new()?.block_on(compio_server(&addr)),
         other => {
-            eprintln!("unknown runtime {other:?}: use tokio, tokio-split, smol, async-std or std");
+            eprintln!("unknown runtime {other:?}: use tokio, tokio-split, smol, async-std, std or compio");
             std::process::exit(2);
         }
     }
@@ -211,6 +213,37 @@ async fn async_std_server(addr: &str) -> std::io::Result<()> {
             }
             .map_report(),
         );
+    }
+}
+
+async fn compio_server(addr: &str) -> std::io::Result<()> {
+    let listener = compio::net::TcpListener::bind(addr).await?;
+    println!(
+        "echo_server (compio) listening on ws://{}",
+        listener.local_addr()?
+    );
+    loop {
+        let (stream, _) = listener.accept().await?;
+        compio::runtime::spawn(async move {
+            report(
+                async {
+                    stream.set_nodelay(true)?;
+                    // The engine bounds the handshake; no deadline afterwards.
+                    let config = config().handshake_timeout(Duration::from_secs(10));
+                    let mut ws = ferrosocket::compio::accept_with(stream, config, decide).await?;
+                    loop {
+                        match ws.read().await? {
+                            // Queued; a burst of echoes goes out in one write before the next read.
+                            message @ (Message::Text(_) | Message::Binary(_)) => ws.write(message)?,
+                            Message::Close(_) => return Ok(()),
+                            _ => {}
+                        }
+                    }
+                }
+                .await,
+            )
+        })
+        .detach();
     }
 }
 

@@ -162,14 +162,19 @@ pub use adapters::*;
 #[cfg(feature = "tokio")]
 pub mod server;
 
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(any(
+    feature = "blocking",
+    feature = "tokio",
+    feature = "futures-io",
+    feature = "compio"
+))]
 pub mod client;
 
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub mod tls;
 #[cfg(all(
     not(any(feature = "rustls", feature = "native-tls")),
-    any(feature = "blocking", feature = "async")
+    any(feature = "blocking", feature = "async", feature = "compio")
 ))]
 mod tls;
 

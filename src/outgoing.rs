@@ -13,7 +13,7 @@ use bytes::{Buf, Bytes, BytesMut};
 pub(crate) const SHARE_AT_LEAST: usize = 16 * 1024;
 
 /// The adapters hand at most this many stretches to one vectored write.
-#[cfg(any(feature = "blocking", feature = "async"))]
+#[cfg(any(feature = "blocking", feature = "async", feature = "compio"))]
 pub(crate) const MAX_IO_SLICES: usize = 32;
 
 /// Bytes waiting for the transport, in order: every run, then the tail.
@@ -86,6 +86,15 @@ impl Outgoing {
                 self.runs.pop_front();
             }
         }
+    }
+
+    /// Takes the oldest stretch of waiting bytes, without copying.
+    pub(crate) fn pop_front(&mut self) -> Option<Bytes> {
+        if let Some(run) = self.runs.pop_front() {
+            self.runs_len -= run.len();
+            return Some(run);
+        }
+        (!self.tail.is_empty()).then(|| self.tail.split().freeze())
     }
 
     /// Takes every waiting byte as one buffer.

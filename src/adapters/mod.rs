@@ -1,6 +1,6 @@
 //! Adapters: move bytes between a transport and a [`Connection`](crate::Connection).
 
-#[cfg(any(feature = "blocking", feature = "async"))]
+#[cfg(any(feature = "blocking", feature = "async", feature = "compio"))]
 mod clock;
 
 #[cfg(feature = "blocking")]
@@ -23,6 +23,9 @@ pub mod async_std;
 
 #[cfg(feature = "smol")]
 pub mod smol;
+
+#[cfg(feature = "compio")]
+pub mod compio;
 
 #[cfg(feature = "hyper")]
 pub mod hyper;

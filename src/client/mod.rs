@@ -9,6 +9,8 @@
 
 #[cfg(feature = "blocking")]
 mod blocking;
+#[cfg(feature = "compio")]
+mod compio;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod proxy;

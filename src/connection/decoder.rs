@@ -180,6 +180,19 @@ impl Decoder {
         result
     }
 
+    /// The spare room of the input buffer (at least `room`, bounded like
+    /// [`receive_with`](Self::receive_with)'s), lent out as an owned, empty buffer.
+    pub(crate) fn lend(&mut self, room: usize) -> BytesMut {
+        self.receive_with(room, false, core::mem::take)
+    }
+
+    /// Appends a lent buffer's bytes, without a copy when it is the room that was lent.
+    pub(crate) fn take_back(&mut self, buf: BytesMut, keep: bool) {
+        if keep && !buf.is_empty() {
+            self.input.unsplit(buf);
+        }
+    }
+
     /// Room left in the input buffer before it must grow.
     pub(crate) fn capacity(&self) -> usize {
         self.input.capacity() - self.input.len()

@@ -143,6 +143,18 @@ impl ReceivingHalf {
         self.decoder.receive_with(room, keep, fill)
     }
 
+    /// Lends the receive buffer's spare room as an owned buffer (see
+    /// [`Connection::lend_receive_buffer`](super::Connection::lend_receive_buffer)).
+    pub fn lend_receive_buffer(&mut self, room: usize) -> BytesMut {
+        self.decoder.lend(room)
+    }
+
+    /// Takes back a buffer lent by [`lend_receive_buffer`](Self::lend_receive_buffer).
+    pub fn return_receive_buffer(&mut self, buf: BytesMut) {
+        let keep = self.wants_read();
+        self.decoder.take_back(buf, keep);
+    }
+
     /// Room left in the receive buffer (see
     /// [`Connection::receive_capacity`](super::Connection::receive_capacity)).
     pub fn receive_capacity(&self) -> usize {
@@ -538,6 +550,12 @@ impl SendingHalf {
     /// Takes all waiting outgoing bytes at once.
     pub fn take_outgoing(&mut self) -> Bytes {
         self.encoder.outgoing().take()
+    }
+
+    /// Takes the next stretch of waiting bytes without copying (see
+    /// [`Connection::pop_outgoing`](super::Connection::pop_outgoing)).
+    pub fn pop_outgoing(&mut self) -> Option<Bytes> {
+        self.encoder.outgoing().pop_front()
     }
 
     /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`).

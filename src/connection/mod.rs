@@ -310,6 +310,30 @@ impl Connection {
         self.receiving.receive_with(room, fill)
     }
 
+    /// Lends the spare room of the receive buffer (at least `room` bytes, fewer when a
+    /// message gathered in place misses fewer) as an owned, empty buffer: what a
+    /// completion-based transport (io_uring, IOCP) reads into, since it must own the buffer
+    /// while the read is in flight. Hand it back filled with
+    /// [`return_receive_buffer`](Self::return_receive_buffer); the bytes join the buffered
+    /// input without a copy. A buffer that is never returned loses only the room.
+    ///
+    /// ```
+    /// # fn demo(conn: &mut ferrosocket::Connection) {
+    /// let mut buf = conn.lend_receive_buffer(4096);
+    /// buf.extend_from_slice(b"\x81\x02hi"); // what the transport read
+    /// conn.return_receive_buffer(buf);
+    /// # }
+    /// ```
+    pub fn lend_receive_buffer(&mut self, room: usize) -> BytesMut {
+        self.receiving.lend_receive_buffer(room)
+    }
+
+    /// Takes back a buffer lent by [`lend_receive_buffer`](Self::lend_receive_buffer) with
+    /// the bytes the transport read appended (any other buffer is copied in).
+    pub fn return_receive_buffer(&mut self, buf: BytesMut) {
+        self.receiving.return_receive_buffer(buf);
+    }
+
     /// Room left in the receive buffer: how much a transport can read into it (see
     /// [`receive_with`](Self::receive_with)) before it must grow. Zero when the engine holds
     /// no buffer, as after the handshake: a transport that waits for input can then read into

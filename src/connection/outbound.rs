@@ -136,6 +136,13 @@ impl Connection {
         self.sending.take_outgoing()
     }
 
+    /// Takes the next stretch of waiting bytes, in order, without copying: for transports
+    /// that must own what they write (completion-based I/O). A large payload queued by
+    /// reference comes out as its own stretch; everything else queued is one.
+    pub fn pop_outgoing(&mut self) -> Option<Bytes> {
+        self.sending.pop_outgoing()
+    }
+
     /// Bytes queued but not yet taken by the transport (Node's `bufferedAmount`), the
     /// signal for backpressure.
     pub fn buffered_amount(&self) -> usize {
