@@ -333,3 +333,34 @@ fn a_refusal_reaches_the_client_with_its_status() {
         Err(Error::Handshake(ferrosocket::HandshakeError::Rejected(_)))
     ));
 }
+
+#[test]
+fn a_frame_fed_one_byte_per_read_is_answered() {
+    // Each byte arrives in a read of its own (Autobahn 2.6): the lent room must not grow
+    // with each partial read.
+    let (url, handle) = server(|stream| async move { echo(ws::accept(stream).await.unwrap()).await });
+    let (mut tcp, mut conn) = raw_client(&url);
+    tcp.set_nodelay(true).unwrap();
+    let payload: Vec<u8> = (0..125).collect();
+    conn.ping(&payload).unwrap();
+    for byte in conn.take_outgoing().iter() {
+        tcp.write_all(&[*byte]).unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    let mut buf = [0u8; 256];
+    let pong = loop {
+        let n = tcp.read(&mut buf).unwrap();
+        assert!(n > 0, "the server hung up");
+        conn.receive(&buf[..n]);
+        if let Some(event) = conn.next_event().unwrap() {
+            break event;
+        }
+    };
+    assert!(
+        matches!(&pong, Event::Pong(p) if p[..] == payload[..]),
+        "{pong:?}"
+    );
+    conn.close(1000, "").unwrap();
+    tcp.write_all(&conn.take_outgoing()).unwrap();
+    assert!(handle.join().unwrap().is_ok());
+}

@@ -152,7 +152,6 @@ where
             *read_size
         };
         let buf = conn.lend_receive_buffer(room);
-        let room = buf.capacity();
         let mut read = pin!(reader.read(buf));
         let BufResult(result, buf) = loop {
             let Some(due) = conn.poll_timeout() else {
@@ -180,11 +179,9 @@ where
             Ok(0) => conn.receive_eof(),
             Ok(n) => {
                 conn.return_receive_buffer(buf);
-                *read_size = if n == room {
-                    (room * 2).min(MAX_READ)
-                } else {
-                    room.max(FIRST_READ)
-                };
+                if n >= room {
+                    *read_size = (room * 2).min(MAX_READ);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => conn.receive_eof(),
             Err(e) => return Err(e.into()),
