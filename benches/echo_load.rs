@@ -1,6 +1,7 @@
-//! End-to-end echo over loopback: ferrosocket's tokio echo server against fastwebsockets and
-//! tokio-tungstenite servers, driven by one load client that uses no WebSocket library (it
-//! writes pre-built masked frames and parses the echoes itself).
+//! End-to-end echo over loopback: ferrosocket's tokio and compio (io_uring) echo servers
+//! against fastwebsockets, tokio-tungstenite and tokio-websockets servers, driven by one load
+//! client that uses no WebSocket library (it writes pre-built masked frames and parses the
+//! echoes itself).
 //!
 //! ```text
 //! cargo bench --bench echo_load                            # 3 rounds of 2 s windows (about 4 minutes)
@@ -39,6 +40,11 @@ fn servers() -> Vec<Server> {
             name: "ferrosocket",
             binary: "echo_server".into(),
             args: &["--runtime", "tokio"],
+        },
+        Server {
+            name: "ferrosocket compio",
+            binary: "echo_server".into(),
+            args: &["--runtime", "compio"],
         },
         Server {
             name: "fastwebsockets",

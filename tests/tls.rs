@@ -460,3 +460,100 @@ fn the_smol_client_speaks_wss() {
         ws.close(1000, "").await.unwrap();
     });
 }
+
+/// A wss server that answers each message after `delay` (pings at once: it reads on
+/// meanwhile): a client's read waits that long. One connection; its port.
+fn slow_wss_echo_server(pki: &TestPki, delay: std::time::Duration) -> u16 {
+    let acceptor = TlsAcceptor::from(Arc::new(pki.server.clone()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = ferrosocket::tokio::accept(acceptor.accept(tcp).await.unwrap()).await.unwrap();
+            // Reading goes on (and answers pings) while an echo waits for its time.
+            let mut pending: Option<(tokio::time::Instant, Message)> = None;
+            loop {
+                let due = pending.as_ref().map(|(at, _)| *at);
+                tokio::select! {
+                    message = ws.next() => match message {
+                        Some(Ok(message)) if message.is_data() => {
+                            pending = Some((tokio::time::Instant::now() + delay, message));
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                    () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                        let (_, message) = pending.take().expect("a pending echo");
+                        let _ = ws.send(message).await;
+                    }
+                }
+            }
+        });
+    });
+    port
+}
+
+#[cfg(feature = "compio")]
+#[test]
+fn the_compio_client_speaks_wss_and_pings_while_its_read_waits() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    compio::runtime::Runtime::new().unwrap().block_on(async {
+        let connector = Connector::new(ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap())
+            .tls(client_tls(&pki));
+        let (mut ws, _) = connector.connect_compio().await.unwrap();
+        for message in [
+            Message::text("over TLS"),
+            Message::binary((0..3 << 20).map(|i| (i % 253) as u8).collect::<Vec<u8>>()),
+        ] {
+            ws.send(message.clone()).await.unwrap();
+            assert_eq!(ws.read().await.unwrap(), message);
+        }
+        ws.close(1000, "").await.unwrap();
+        assert!(matches!(ws.read().await.unwrap(), Message::Close(_)));
+    });
+
+    // The halves share the TLS session: heartbeat pings go out (and their pongs come back)
+    // while a read waits for the slow echo.
+    let port = slow_wss_echo_server(&pki, std::time::Duration::from_millis(300));
+    compio::runtime::Runtime::new().unwrap().block_on(async {
+        let connector = Connector::new(ClientRequest::new(&format!("wss://127.0.0.1:{port}/")).unwrap())
+            .tls(client_tls(&pki));
+        let (mut ws, _) = connector.connect_compio().await.unwrap();
+        ws.set_heartbeat(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_millis(250),
+        );
+        ws.send(Message::text("slowly")).await.unwrap();
+        let mut pongs = 0;
+        let echo = loop {
+            match ws.read().await.unwrap() {
+                Message::Pong(_) => pongs += 1,
+                other => break other,
+            }
+        };
+        assert_eq!(echo, Message::text("slowly"));
+        assert!(pongs >= 5, "pings went out while the read waited: {pongs} pongs");
+        ws.close(1000, "").await.unwrap();
+    });
+}
+
+#[cfg(all(feature = "compio", feature = "native-tls"))]
+#[test]
+fn the_compio_client_speaks_wss_over_native_tls() {
+    let pki = test_pki();
+    let port = wss_echo_server(&pki);
+    compio::runtime::Runtime::new().unwrap().block_on(async {
+        let connector = Connector::new(ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap())
+            .tls(native_tls(&pki));
+        let (mut ws, _) = connector.connect_compio().await.unwrap();
+        let big = Message::binary(vec![7u8; 1 << 20]);
+        ws.send(big.clone()).await.unwrap();
+        assert_eq!(ws.read().await.unwrap(), big);
+        ws.close(1000, "").await.unwrap();
+        assert!(matches!(ws.read().await.unwrap(), Message::Close(_)));
+    });
+}

@@ -11,28 +11,31 @@ use ::compio::BufResult;
 use super::proxy::HttpConnect;
 use super::Connector;
 use crate::adapters::compio::websocket::{client, WebSocket};
-use crate::{Response, Result, TlsError};
+use crate::tls::compio::MaybeTlsStream;
+use crate::{Response, Result};
 
 impl Connector {
-    /// Connects and performs the handshake on compio (`ws://`; `wss://` is refused with
-    /// [`TlsError::NotEnabled`] on this runtime for now).
-    pub async fn connect_compio(self) -> Result<(WebSocket<TcpStream>, Response)> {
+    /// Connects and performs the handshake on compio.
+    pub async fn connect_compio(self) -> Result<(WebSocket<MaybeTlsStream>, Response)> {
         let timeout = self.timeout;
         with_timeout(timeout, self.attempt_compio()).await
     }
 
-    async fn attempt_compio(self) -> Result<(WebSocket<TcpStream>, Response)> {
+    async fn attempt_compio(self) -> Result<(WebSocket<MaybeTlsStream>, Response)> {
         let mut request = self.request.clone();
         for redirects in 0.. {
-            if request.is_secure() {
-                return Err(TlsError::NotEnabled.into());
-            }
+            crate::tls::check_enabled(&request)?;
             let tcp = TcpStream::connect(self.dial_address(&request)).await?;
             tcp.set_nodelay(true)?;
             if let Some((exchange, bytes)) = self.tunnel(&request)? {
                 tunnel(&tcp, exchange, bytes).await?;
             }
-            match client(tcp, request.clone(), self.config.clone()).await {
+            let stream = if request.is_secure() {
+                crate::tls::compio::secure(tcp, request.host(), &self.tls).await?
+            } else {
+                MaybeTlsStream::Plain(tcp)
+            };
+            match client(stream, request.clone(), self.config.clone()).await {
                 Err(error) => match self.redirect(&request, &error, redirects) {
                     Some(next) => request = next?,
                     None => return Err(error),

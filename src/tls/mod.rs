@@ -51,6 +51,8 @@ macro_rules! delegate {
 
 #[cfg(feature = "blocking")]
 pub(crate) mod blocking;
+#[cfg(feature = "compio")]
+pub(crate) mod compio;
 #[cfg(feature = "futures-io")]
 pub(crate) mod futures_io;
 #[cfg(feature = "tokio")]
@@ -72,16 +74,31 @@ use rustls::{ClientConfig, RootCertStore};
 use crate::error::TlsError;
 
 /// Whether the connectors can speak `wss://` in this build.
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(any(
+    feature = "blocking",
+    feature = "tokio",
+    feature = "futures-io",
+    feature = "compio"
+))]
 const ENABLED: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 /// Refuses a `wss://` request before anything is connected when this build has no TLS.
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(any(
+    feature = "blocking",
+    feature = "tokio",
+    feature = "futures-io",
+    feature = "compio"
+))]
 pub(crate) fn check_enabled(request: &crate::ClientRequest) -> Result<(), crate::TlsError> {
     refuse_without(request, ENABLED)
 }
 
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(any(
+    feature = "blocking",
+    feature = "tokio",
+    feature = "futures-io",
+    feature = "compio"
+))]
 fn refuse_without(request: &crate::ClientRequest, enabled: bool) -> Result<(), crate::TlsError> {
     if request.is_secure() && !enabled {
         return Err(crate::TlsError::NotEnabled);
@@ -148,7 +165,12 @@ impl From<native_tls::TlsConnector> for ClientTls {
 /// The TLS to use: the caller's, or the default.
 #[cfg(all(
     any(feature = "rustls", feature = "native-tls"),
-    any(feature = "blocking", feature = "tokio", feature = "futures-io")
+    any(
+        feature = "blocking",
+        feature = "tokio",
+        feature = "futures-io",
+        feature = "compio"
+    )
 ))]
 pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> {
     match custom {
@@ -160,7 +182,12 @@ pub(crate) fn choose(custom: Option<&ClientTls>) -> Result<ClientTls, TlsError> 
 /// The URL's host as TLS names it: without an IPv6 literal's brackets.
 #[cfg(all(
     any(feature = "rustls", feature = "native-tls"),
-    any(feature = "blocking", feature = "tokio", feature = "futures-io")
+    any(
+        feature = "blocking",
+        feature = "tokio",
+        feature = "futures-io",
+        feature = "compio"
+    )
 ))]
 pub(crate) fn bare_host(host: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
@@ -206,7 +233,12 @@ fn default_roots() -> RootCertStore {
 /// The name the server's certificate must carry: a DNS name or an IP address.
 #[cfg(all(
     feature = "rustls",
-    any(feature = "blocking", feature = "tokio", feature = "futures-io")
+    any(
+        feature = "blocking",
+        feature = "tokio",
+        feature = "futures-io",
+        feature = "compio"
+    )
 ))]
 pub(crate) fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, TlsError> {
     let host = bare_host(host);

@@ -47,15 +47,18 @@
 
 pub(crate) mod websocket;
 
-use ::compio::net::TcpStream;
-
 use crate::client::Connector;
 use crate::{ClientRequest, Response, Result};
 
 pub use websocket::{accept, accept_request, accept_with, client, WebSocket};
 
-/// Connects to a `ws://` URL and performs the handshake (for every option — a proxy,
-/// redirects, a timeout — use [`Connector::connect_compio`]).
-pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response)> {
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+pub use crate::tls::compio::SharedTls;
+pub use crate::tls::compio::{Half, MaybeTlsStream};
+
+/// Connects to a `ws://` or `wss://` URL and performs the handshake. `wss://` needs the
+/// `rustls` feature and a root feature, or `native-tls`, as for the other runtimes; for every
+/// option — TLS roots, a proxy, redirects, a timeout — use [`Connector::connect_compio`].
+pub async fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response)> {
     Connector::new(ClientRequest::new(url)?).connect_compio().await
 }
