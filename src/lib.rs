@@ -70,6 +70,7 @@
 //! | tokio | `tokio`: `connect`, `Connector`, `accept_with`, `WebSocketStream` (`Stream` + `Sink`) | `tokio` |
 //! | a ws-style server on tokio (TCP, Unix, TLS, adopted upgrades) | `server::Server` | `tokio` |
 //! | smol, async-std, any futures-io runtime | `futures_io`, plus `smol` or `async_std` networking | `futures-io`, `smol`, `async-std` |
+//! | compio (io_uring, IOCP: completion-based I/O) | `compio`: `connect`, `accept_with`, `WebSocket` | `compio` |
 //! | axum 0.8 (HTTP/1.1 and HTTP/2) | `axum::WebSocketUpgrade` | `axum` |
 //! | hyper 1.x (HTTP/1.1 and HTTP/2, server and HTTP/2 client) | `hyper::upgrade`, `hyper::connect_http2` | `hyper` |
 //! | `wss://` clients | the connectors, `tls::ClientTls` | `rustls` or `native-tls` |
@@ -109,6 +110,8 @@
 //! - `smol`: smol networking (`async-net`) on top of `futures-io`.
 //! - `async-std`: async-std networking on top of `futures-io` (async-std is discontinued
 //!   upstream; prefer `smol`).
+//! - `compio`: the completion-based adapter on compio (io_uring on Linux, IOCP on Windows);
+//!   `wss://` with `rustls` or `native-tls`. Needs Rust 1.85.
 //! - `unstable`: the building blocks (`frame`, `mask`, `utf8`, `extensions`) as public
 //!   modules, for benchmarks and property tests; no stability promise.
 //! - `zlib-rs`: permessage-deflate over zlib-rs instead of `miniz_oxide` (about twice as fast
