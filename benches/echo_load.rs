@@ -7,6 +7,7 @@
 //! cargo bench --bench echo_load                            # 3 rounds of 2 s windows (about 4 minutes)
 //! cargo bench --bench echo_load -- --seconds 3 --rounds 5  # longer, steadier
 //! cargo bench --bench echo_load -- --baseline /tmp/echo_server_before  # A/B against an older build
+//! cargo bench --bench echo_load -- --only 'ferrosocket compio' --baseline /tmp/before  # A/B on compio
 //! cargo bench --bench echo_load -- --only ferrosocket --sizes 16,1024  # e.g. under `perf record -C 0`
 //! ```
 //! Each server runs pinned to core 0 (`taskset`), the load client on core 1. Reported per
@@ -201,10 +202,12 @@ fn main() {
         servers.retain(|s| s.name == name);
     }
     if let Some(binary) = baseline {
+        // The older build runs like the first server kept (`--only` picks which).
+        let args = servers.first().map_or(&["--runtime", "tokio"][..], |server| server.args);
         servers.push(Server {
             name: "baseline",
             binary,
-            args: &["--runtime", "tokio"],
+            args,
         });
     }
     load::build_examples(
