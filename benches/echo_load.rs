@@ -203,7 +203,9 @@ fn main() {
     }
     if let Some(binary) = baseline {
         // The older build runs like the first server kept (`--only` picks which).
-        let args = servers.first().map_or(&["--runtime", "tokio"][..], |server| server.args);
+        let args = servers
+            .first()
+            .map_or(&["--runtime", "tokio"][..], |server| server.args);
         servers.push(Server {
             name: "baseline",
             binary,
