@@ -7,6 +7,7 @@
 //! ```text
 //! cargo bench --bench broadcast                                   # 1,000 and 10,000 clients, brokers
 //! cargo bench --bench broadcast -- --clients 1000 --rounds 100    # quicker
+//! cargo bench --bench broadcast -- --baseline /tmp/cluster_chat_before  # A/B against an older build
 //! ```
 //! Servers run pinned to core 0, the load client (one thread, raw frames, no WebSocket
 //! library) on core 1. One broadcast is in flight at a time; per scenario: the time until
@@ -36,23 +37,27 @@ const SIZE: usize = 1024;
 #[derive(Clone, Copy)]
 enum Peer {
     Ferrosocket,
+    /// Another build of `cluster_chat`, by path (`--baseline`).
+    Baseline(&'static str),
     NodeWs,
 }
+
+/// A queue limit no client reaches at one broadcast in flight, but the slow one.
+const CLUSTER_CHAT_ARGS: [&str; 2] = ["--queue-limit", "4194304"];
 
 impl Peer {
     fn name(self) -> &'static str {
         match self {
             Peer::Ferrosocket => "ferrosocket",
+            Peer::Baseline(_) => "baseline",
             Peer::NodeWs => "Node ws",
         }
     }
 
     fn start(self, port: u16) -> Running {
         match self {
-            // A queue limit no client reaches at one broadcast in flight, but the slow one.
-            Peer::Ferrosocket => {
-                start_pinned("cluster_chat", "ferrosocket", &["--queue-limit", "4194304"], port)
-            }
+            Peer::Ferrosocket => start_pinned("cluster_chat", "ferrosocket", &CLUSTER_CHAT_ARGS, port),
+            Peer::Baseline(path) => start_pinned(path, "baseline", &CLUSTER_CHAT_ARGS, port),
             Peer::NodeWs => start_command(
                 Command::new("taskset").args(["-c", "0", "node"]).arg(concat!(
                     env!("CARGO_MANIFEST_DIR"),
@@ -217,6 +222,7 @@ fn across_nodes(node_1: &Running, node_2: &Running, messages: usize) -> (f64, f6
 fn main() {
     let mut counts = vec![1000usize, 10_000];
     let mut rounds: Option<usize> = None;
+    let mut baseline = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -229,6 +235,7 @@ fn main() {
                     .collect()
             }
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()),
+            "--baseline" => baseline = Some(&*args.next().expect("--baseline PATH").leak()),
             _ => {}
         }
     }
@@ -237,6 +244,7 @@ fn main() {
     }
     load::build_examples(&["cluster_chat"], &[]);
     let mut peers = vec![Peer::Ferrosocket];
+    peers.extend(baseline.map(Peer::Baseline));
     if ensure_node_ws() {
         peers.push(Peer::NodeWs);
     } else {
@@ -274,20 +282,21 @@ fn main() {
                 );
                 row.push(f);
             }
-            if row.len() == 2 {
-                efficiency.push((
-                    clients,
-                    slow,
-                    row[0].deliveries_per_cpu_second / row[1].deliveries_per_cpu_second,
-                ));
+            if let [builds @ .., node] = &row[..] {
+                if matches!(peers.last(), Some(Peer::NodeWs)) {
+                    for (peer, build) in peers.iter().zip(builds) {
+                        let ratio = build.deliveries_per_cpu_second / node.deliveries_per_cpu_second;
+                        efficiency.push((clients, slow, peer.name(), ratio));
+                    }
+                }
             }
         }
     }
-    println!("\n| clients | ferrosocket ÷ Node ws, deliveries per server CPU-second |");
-    println!("|---|---|");
-    for (clients, slow, ratio) in efficiency {
+    println!("\n| clients | server | ÷ Node ws, deliveries per server CPU-second |");
+    println!("|---|---|---|");
+    for (clients, slow, name, ratio) in efficiency {
         let slow = if slow { " + 1 slow" } else { "" };
-        println!("| {clients}{slow} | {ratio:.2}× |");
+        println!("| {clients}{slow} | {name} | {ratio:.2}× |");
     }
     brokers(&mut port);
 }

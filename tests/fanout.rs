@@ -355,3 +355,62 @@ async fn ready_paces_a_stream_without_drops() {
     let client = writer.await.unwrap();
     assert_eq!(client.dropped(), 0);
 }
+
+/// Sends of every size to one client, some written straight from the sending task, some
+/// left in part for its writer, some queued behind a backlog while the client does not read:
+/// every message arrives once, whole and in order, and the queue drains to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_written_at_once_or_queued_keep_their_order() {
+    let (url, _clients, mut accepted) = start(Server::builder().send_queue_limit(64 << 20)).await;
+    let mut ws = connect(&url, Config::default()).await;
+    let client = accepted.recv().await.unwrap();
+    // Message n: its number, then filler, 4 B to 300 KiB.
+    let numbered = |n: usize| {
+        let mut data = (n as u32).to_be_bytes().to_vec();
+        data.resize([4, 100, 4096, 70_000, 300_000][n % 5] + n, n as u8);
+        Message::binary(data)
+    };
+    let count = 400;
+    for n in 0..count {
+        assert_eq!(client.send(numbered(n)).unwrap(), Delivery::Queued);
+        if n == count / 2 {
+            // Nothing read yet: the socket is full and the rest waits in the queue.
+            assert!(client.buffered_amount() > 0, "a backlog formed");
+        }
+    }
+    for n in 0..count {
+        assert_eq!(next_data(&mut ws).await, numbered(n), "message {n}");
+    }
+    wait_for(|| client.buffered_amount() == 0).await;
+    assert_eq!(client.dropped(), 0);
+    // The writer is idle again: a small send goes straight out.
+    client.send(Message::text("after")).unwrap();
+    assert_eq!(client.buffered_amount(), 0, "written at once");
+    assert_eq!(next_data(&mut ws).await, Message::text("after"));
+}
+
+/// A client gone without a close: a send's own write fails, the client counts as closed
+/// and later sends are refused, not queued for ever.
+#[tokio::test]
+async fn a_send_to_a_vanished_client_closes_it() {
+    let (url, _clients, mut accepted) = start(Server::builder()).await;
+    let ws = connect(&url, Config::default()).await;
+    let client = accepted.recv().await.unwrap();
+    drop(ws); // the TCP connection goes, no Close
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.send(Message::binary(vec![0u8; 1024])) {
+            Ok(_) => {}
+            Err(error) => {
+                assert!(matches!(error, ferrosocket::Error::AlreadyClosed), "{error:?}");
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sends to a vanished client still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(client.is_closed());
+}

@@ -5,16 +5,23 @@
 //! thousand pushes, and one client that stops reading fills only its own queue. What happens
 //! then is the server's [`Overflow`] policy (uWebSockets' `maxBackpressure` and
 //! `closeOnBackpressureLimit`).
+//!
+//! A send to a client with nothing queued is written to its socket at once, from the sending
+//! task, without waiting (as uWebSockets and Node do): the writer task is woken only for what
+//! the socket did not take. A broadcast then costs one system call per client and no task
+//! wake-ups; a slow client's backlog still goes through its queue and writer.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
+use futures_sink::Sink;
 use tokio::sync::Notify;
 
 use super::{Io, Peer};
@@ -69,8 +76,14 @@ impl Outbound {
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Outbound>,
-    /// Queued or handed to the writer and not yet written.
+    /// Queued or handed to the writer and not yet written. While it is zero the writer is
+    /// idle and a send may write straight to the socket.
     bytes: usize,
+    /// Of `bytes`, what a send wrote straight to the sender and the socket did not take yet:
+    /// the writer flushes it.
+    written_in_part: usize,
+    /// A send's own write failed: the writer ends.
+    failed: bool,
     /// A Close was queued: nothing more is accepted.
     closing: bool,
 }
@@ -89,6 +102,9 @@ pub(crate) struct Shared {
     encoding: FrameEncoding,
     policy: QueuePolicy,
     queue: Mutex<Queue>,
+    /// The connection's sending half: the writer's, and a send's while the writer is idle.
+    /// Lock order: `queue`, then `sender`.
+    sender: Mutex<Option<Sender>>,
     /// Wakes the writer (new items, a termination); outlives `Shared` in the writer's hands.
     wake_writer: Arc<Notify>,
     /// Signals writes (room freed) and the writer's end.
@@ -112,6 +128,9 @@ pub(crate) trait Membership: Send + Sync {
     fn topics_of(&self, id: u64) -> Vec<String>;
     fn remove(&self, id: u64);
 }
+
+/// The sending half the toolkit's clients write with.
+type Sender = WebSocketSender<Box<dyn Io>>;
 
 /// A handle for sending to one connection; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -149,6 +168,7 @@ impl Client {
             encoding: sender.frame_encoding(),
             policy,
             queue: Mutex::new(Queue::default()),
+            sender: Mutex::new(Some(sender)),
             wake_writer: wake_writer.clone(),
             progress: Notify::new(),
             dropped: AtomicU64::new(0),
@@ -158,7 +178,7 @@ impl Client {
             reader_waker: Mutex::new(None),
             clients,
         });
-        tokio::spawn(write_loop(Arc::downgrade(&shared), wake_writer, sender));
+        tokio::spawn(write_loop(Arc::downgrade(&shared), wake_writer));
         let reader = Reader {
             receiver: Some(receiver),
             shared: shared.clone(),
@@ -227,8 +247,27 @@ impl Client {
                     }
                 }
             }
-            queue.bytes += cost;
-            queue.items.push_back(item);
+            let item = if queue.bytes == 0 {
+                match shared.write_now(item) {
+                    Ok(WrittenNow::All) => return Ok(Delivery::Queued),
+                    Ok(WrittenNow::Part) => {
+                        queue.bytes += cost;
+                        queue.written_in_part += cost;
+                        None
+                    }
+                    Ok(WrittenNow::Failed) => {
+                        queue.failed = true;
+                        None
+                    }
+                    Err(item) => Some(item),
+                }
+            } else {
+                Some(item)
+            };
+            if let Some(item) = item {
+                queue.bytes += cost;
+                queue.items.push_back(item);
+            }
         }
         shared.wake_writer.notify_one();
         Ok(Delivery::Queued)
@@ -349,7 +388,55 @@ impl Client {
     }
 }
 
+/// How far a send's own write got.
+enum WrittenNow {
+    /// The socket took the whole frame.
+    All,
+    /// The frame is in the sender; the socket took part of it or none.
+    Part,
+    /// The connection refused it or the write failed.
+    Failed,
+}
+
+/// A waker that does nothing: a send polls the socket once and never waits on it (the
+/// writer task, woken through its `Notify`, polls again with a waker of its own).
+struct NoWake;
+
+impl Wake for NoWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+static NO_WAKE: LazyLock<Waker> = LazyLock::new(|| Waker::from(Arc::new(NoWake)));
+
 impl Shared {
+    /// Writes `item` to the socket from the calling task, without waiting; the item back if
+    /// the sender is busy (the writer holds it, or is tearing the connection down).
+    ///
+    /// Called with the queue locked and empty, so nothing queued earlier can be overtaken.
+    fn write_now(&self, item: Outbound) -> std::result::Result<WrittenNow, Outbound> {
+        let mut slot = match self.sender.try_lock() {
+            Ok(slot) => slot,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return Err(item),
+        };
+        let Some(sender) = slot.as_mut() else {
+            return Err(item);
+        };
+        let fed = match item {
+            Outbound::Message(message) => Pin::new(&mut *sender).start_send(message),
+            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
+            Outbound::Close(_) => return Err(item),
+        };
+        if fed.is_err() {
+            return Ok(WrittenNow::Failed);
+        }
+        match Pin::new(sender).poll_flush(&mut Context::from_waker(&NO_WAKE)) {
+            Poll::Ready(Ok(())) => Ok(WrittenNow::All),
+            Poll::Ready(Err(_)) => Ok(WrittenNow::Failed),
+            Poll::Pending => Ok(WrittenNow::Part),
+        }
+    }
+
     fn is_closed(&self) -> bool {
         self.terminated.load(Ordering::Acquire)
             || self.finished.load(Ordering::Acquire)
@@ -364,10 +451,11 @@ impl Drop for Shared {
     }
 }
 
-/// The client's writer: takes what is queued, writes it in one go, repeats. Holds the
-/// client weakly, so it ends when every handle is gone, and ends too after the Close went
-/// out, on termination, or when a write fails.
-async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSocketSender<Box<dyn Io>>) {
+/// The client's writer: takes what is queued, writes it in one go, repeats; it also
+/// flushes what a send's own write left in the sender. Holds the client weakly, so it ends
+/// when every handle is gone, and ends too after the Close went out, on termination, or
+/// when a write fails.
+async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>) {
     let mut batch = VecDeque::new();
     loop {
         let woken = wake.notified();
@@ -377,7 +465,7 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
             break;
         };
         if shared.terminated.load(Ordering::Acquire) {
-            terminate(&mut sender).await;
+            terminate(&shared).await;
             finish(&shared);
             return;
         }
@@ -385,22 +473,29 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
             finish(&shared); // the connection is over: nothing more can go out
             return;
         }
-        let cost = {
+        let (cost, failed) = {
             let mut queue = lock(&shared.queue);
             std::mem::swap(&mut queue.items, &mut batch);
-            batch.iter().map(Outbound::cost).sum::<usize>()
+            let cost = batch.iter().map(Outbound::cost).sum::<usize>();
+            (cost + std::mem::take(&mut queue.written_in_part), queue.failed)
         };
-        if batch.is_empty() {
+        if failed {
+            finish(&shared);
+            return;
+        }
+        if cost == 0 {
             drop(shared); // wait without keeping the client alive
             woken.await;
             continue;
         }
+        let closed = feed(&shared, &mut batch);
         // A slow client can keep this write waiting for ever: a termination cuts it short.
-        let Some((closed, written)) =
-            or_terminated(write_batch(&mut sender, &mut batch), &shared, &wake).await
-        else {
-            batch.clear();
-            terminate(&mut sender).await;
+        let flush = poll_fn(|cx| match lock(&shared.sender).as_mut() {
+            Some(sender) => Pin::new(sender).poll_flush(cx),
+            None => Poll::Ready(Err(Error::AlreadyClosed)),
+        });
+        let Some(written) = or_terminated(flush, &shared, &wake).await else {
+            terminate(&shared).await;
             finish(&shared);
             return;
         };
@@ -416,20 +511,22 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
     }
 }
 
-/// Feeds `batch` to the sender and flushes once; whether a Close went out (or the
-/// connection refused more), and how the flush went.
-async fn write_batch(
-    sender: &mut WebSocketSender<Box<dyn Io>>,
-    batch: &mut VecDeque<Outbound>,
-) -> (bool, Result<()>) {
+/// Hands `batch` to the sender, to go out with the next flush; whether a Close went in (or
+/// the connection refused more).
+fn feed(shared: &Shared, batch: &mut VecDeque<Outbound>) -> bool {
+    let mut slot = lock(&shared.sender);
+    let Some(sender) = slot.as_mut() else {
+        batch.clear();
+        return true;
+    };
     let mut closed = false;
     for item in batch.drain(..) {
         let queued = match item {
-            Outbound::Message(message) => sender.feed(message).await,
+            Outbound::Message(message) => Pin::new(&mut *sender).start_send(message),
             Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
             Outbound::Close(frame) => {
                 closed = true;
-                sender.feed(Message::Close(Some(frame))).await
+                Pin::new(&mut *sender).start_send(Message::Close(Some(frame)))
             }
         };
         if queued.is_err() {
@@ -438,7 +535,8 @@ async fn write_batch(
             break;
         }
     }
-    (closed, sender.flush().await)
+    batch.clear();
+    closed
 }
 
 /// Runs `work` unless the client is terminated first (`None`).
@@ -463,8 +561,11 @@ async fn or_terminated<T>(
 }
 
 /// Drops what is queued and shuts the transport down, bounded in time.
-async fn terminate(sender: &mut WebSocketSender<Box<dyn Io>>) {
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, sender.terminate()).await;
+async fn terminate(shared: &Shared) {
+    let sender = lock(&shared.sender).take();
+    if let Some(mut sender) = sender {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, sender.terminate()).await;
+    }
 }
 
 /// The writer ended: tell those waiting.
