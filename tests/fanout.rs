@@ -414,3 +414,25 @@ async fn a_send_to_a_vanished_client_closes_it() {
     }
     assert!(client.is_closed());
 }
+
+/// A broadcast to idle clients goes out from the broadcasting task itself, past tokio's
+/// cooperative budget (128 operations per poll): nothing is left queued for the writers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_idle_clients_is_written_at_once() {
+    let (url, clients, mut accepted) = start(Server::builder()).await;
+    let n = 300;
+    let mut sockets = connect_all(&url, &clients, n, Config::default()).await;
+    let mut handles = Vec::new();
+    for _ in 0..n {
+        handles.push(accepted.recv().await.unwrap());
+    }
+    for round in 0..3 {
+        let text = format!("round {round}");
+        assert_eq!(clients.broadcast(&Message::text(text.clone())), n);
+        let queued = handles.iter().filter(|c| c.buffered_amount() > 0).count();
+        assert_eq!(queued, 0, "round {round}: {queued} clients left to their writers");
+        for ws in &mut sockets {
+            assert_eq!(next_data(ws).await, Message::text(text.clone()));
+        }
+    }
+}

@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
@@ -430,7 +430,11 @@ impl Shared {
         if fed.is_err() {
             return Ok(WrittenNow::Failed);
         }
-        match Pin::new(sender).poll_flush(&mut Context::from_waker(&NO_WAKE)) {
+        // Outside tokio's cooperative budget: a broadcast writes to thousands of sockets in
+        // one poll of its task, and a spent budget would turn every later write into a
+        // `Pending` left for the writers.
+        let flush = tokio::task::unconstrained(poll_fn(|cx| Pin::new(&mut *sender).poll_flush(cx)));
+        match std::pin::pin!(flush).poll(&mut Context::from_waker(&NO_WAKE)) {
             Poll::Ready(Ok(())) => Ok(WrittenNow::All),
             Poll::Ready(Err(_)) => Ok(WrittenNow::Failed),
             Poll::Pending => Ok(WrittenNow::Part),
