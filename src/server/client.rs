@@ -62,6 +62,15 @@ enum Outbound {
 }
 
 impl Outbound {
+    /// Hands it to the sender, to go out with the next flush.
+    fn feed_to(self, sender: &mut Sender) -> Result<()> {
+        match self {
+            Outbound::Message(message) => Pin::new(sender).start_send(message),
+            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
+            Outbound::Close(frame) => Pin::new(sender).start_send(Message::Close(Some(frame))),
+        }
+    }
+
     /// What it counts against the queue's limit: about its size on the wire.
     fn cost(&self) -> usize {
         match self {
@@ -422,12 +431,10 @@ impl Shared {
         let Some(sender) = slot.as_mut() else {
             return Err(item);
         };
-        let fed = match item {
-            Outbound::Message(message) => Pin::new(&mut *sender).start_send(message),
-            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
-            Outbound::Close(_) => return Err(item),
-        };
-        if fed.is_err() {
+        if matches!(item, Outbound::Close(_)) {
+            return Err(item); // the writer sends it and ends
+        }
+        if item.feed_to(sender).is_err() {
             return Ok(WrittenNow::Failed);
         }
         // Outside tokio's cooperative budget: a broadcast writes to thousands of sockets in
@@ -525,21 +532,14 @@ fn feed(shared: &Shared, batch: &mut VecDeque<Outbound>) -> bool {
     };
     let mut closed = false;
     for item in batch.drain(..) {
-        let queued = match item {
-            Outbound::Message(message) => Pin::new(&mut *sender).start_send(message),
-            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
-            Outbound::Close(frame) => {
-                closed = true;
-                Pin::new(&mut *sender).start_send(Message::Close(Some(frame)))
-            }
-        };
+        closed |= matches!(item, Outbound::Close(_));
+        let queued = item.feed_to(sender);
         if queued.is_err() {
             crate::log::event!(debug, error = ?queued, "client writer stops");
             closed = true;
-            break;
+            break; // the drain drops the rest
         }
     }
-    batch.clear();
     closed
 }
 
