@@ -114,8 +114,9 @@
 //!   `wss://` with `rustls` or `native-tls`. Needs Rust 1.85.
 //! - `unstable`: the building blocks (`frame`, `mask`, `utf8`, `extensions`) as public
 //!   modules, for benchmarks and property tests; no stability promise.
-//! - `zlib-rs`: permessage-deflate over zlib-rs instead of `miniz_oxide` (about twice as fast
-//!   at level 6; see [`deflate`]).
+//! - `zlib-rs`: kept for builds that name it; permessage-deflate runs on zlib-rs wherever
+//!   `std` is on (about twice as fast as `miniz_oxide` at level 6), on `miniz_oxide` without
+//!   it (see [`deflate`]).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 // One `unsafe` block in the crate, `Utf8Bytes::as_str` (its invariant and benchmark are

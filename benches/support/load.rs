@@ -127,9 +127,17 @@ impl Options {
 /// arguments (features, a target directory), then moves this process, the load client, to
 /// core 1 (the servers run on core 0).
 pub fn build_examples(names: &[&str], extra: &[&str]) {
+    build_examples_with_rustflags(names, extra, None);
+}
+
+/// As [`build_examples`], with `RUSTFLAGS` set (a `--cfg`; give it its own target directory).
+pub fn build_examples_with_rustflags(names: &[&str], extra: &[&str], rustflags: Option<&str>) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--release"]).args(extra);
+    if let Some(flags) = rustflags {
+        build.env("RUSTFLAGS", flags);
+    }
     for name in names {
         build.args(["--example", name]);
     }

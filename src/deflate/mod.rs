@@ -1,9 +1,10 @@
 //! permessage-deflate (RFC 7692): negotiation and the per-direction compression contexts.
 //!
-//! Compression uses raw deflate from `miniz_oxide`, or from zlib-rs with the `zlib-rs`
-//! feature; contexts of directions that start every message fresh are lent per message from
-//! a pool (see [`Memory`]). When the peer limits our window to 2^N bytes below what the
-//! backend keeps (`miniz_oxide` always keeps 32 KiB; zlib-rs keeps 512 B and up), the
+//! Compression uses raw deflate from zlib-rs where `std` is on, from `miniz_oxide` without it
+//! (or with `RUSTFLAGS="--cfg ferrosocket_miniz"`); contexts of directions that start every
+//! message fresh are lent per message from a pool (see [`Memory`]). When the peer limits our
+//! window to 2^N bytes below what the backend keeps (`miniz_oxide` always keeps 32 KiB;
+//! zlib-rs keeps 512 B and up), the
 //! compressor is reset with a full flush after every 2^N input bytes: no back-reference can
 //! then reach farther than the window allows. Inflating always uses a 32 KiB window, which
 //! handles every window size the peer may use.
@@ -65,15 +66,14 @@ pub struct DeflateConfig {
 ///
 /// | profile | server → client (window bits) | client → server (window bits) | RSS per idle connection | size after compression |
 /// |---|---|---|---|---|
-/// | [`Dedicated`](Memory::Dedicated) | 15, context kept | 15, context kept | 202 KiB (compressor + decompressor) | 0.238 / 0.206 |
-/// | [`SharedCompressor`](Memory::SharedCompressor) (default) | 15, fresh each message | 15, context kept | 47 KiB (decompressor) | 0.338 / 0.224 |
-/// | [`Minimal`](Memory::Minimal) | 15, fresh each message | 15, fresh each message | 5 KiB (as uncompressed) | 0.338 / 0.224 |
+/// | [`Dedicated`](Memory::Dedicated) | 15, context kept | 15, context kept | 336 KiB (compressor + decompressor) | 0.241 / 0.207 |
+/// | [`SharedCompressor`](Memory::SharedCompressor) (default) | 15, fresh each message | 15, context kept | 24 KiB (decompressor) | 0.339 / 0.226 |
+/// | [`Minimal`](Memory::Minimal) | 15, fresh each message | 15, fresh each message | 5 KiB (as uncompressed) | 0.339 / 0.226 |
 ///
 /// Every profile keeps 32 KiB windows (window bits 15) both ways unless `*_max_window_bits`
-/// say otherwise; those limit how far back-references reach, but do not shrink
-/// `miniz_oxide`'s contexts, which are full-size whatever the window (with the `zlib-rs`
-/// feature the compressor is allocated for its window; on zlib-rs the default profile held
-/// 25.7 KiB per idle connection and `Dedicated` 337.5 KiB).
+/// say otherwise; on zlib-rs smaller windows shrink the compressor too. On `miniz_oxide`
+/// (`no_std`) they do not shrink its contexts, which are full-size whatever the window: there
+/// `Dedicated` held 200 KiB per idle connection and the default profile 46 KiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Memory {

@@ -1,5 +1,6 @@
-//! `miniz_oxide`: its compressor always keeps a 32 KiB window (about 234 KiB of state
-//! whatever the window bits), its decompressor about 43 KiB.
+//! `miniz_oxide` (`no_std`, or `--cfg ferrosocket_miniz`): its compressor always keeps a
+//! 32 KiB window (about 234 KiB of state whatever the window bits), its decompressor about
+//! 43 KiB.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

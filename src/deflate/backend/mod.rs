@@ -1,16 +1,17 @@
-//! The deflate implementation behind the codec, behind one small interface: `miniz_oxide`
-//! by default, zlib-rs with the `zlib-rs` feature (about twice as fast at level 6 with
-//! context takeover; `benches/deflate_backends.rs`). Both compress raw deflate (no zlib
-//! header) and inflate with a 32 KiB window, which takes every window size a peer may use.
+//! The deflate implementation behind the codec, behind one small interface: zlib-rs where
+//! `std` is on (about twice as fast at level 6 with context takeover,
+//! `benches/deflate_backends.rs`), `miniz_oxide` without it (`no_std`) or with
+//! `--cfg ferrosocket_miniz`. Both compress raw deflate (no zlib header) and inflate with a
+//! 32 KiB window, which takes every window size a peer may use.
 
-#[cfg(not(feature = "zlib-rs"))]
+#[cfg(any(not(feature = "std"), ferrosocket_miniz))]
 mod miniz;
-#[cfg(not(feature = "zlib-rs"))]
+#[cfg(any(not(feature = "std"), ferrosocket_miniz))]
 pub(crate) use miniz::{Compressor, Decompressor};
 
-#[cfg(feature = "zlib-rs")]
+#[cfg(all(feature = "std", not(ferrosocket_miniz)))]
 mod zlib;
-#[cfg(feature = "zlib-rs")]
+#[cfg(all(feature = "std", not(ferrosocket_miniz)))]
 pub(crate) use zlib::{Compressor, Decompressor};
 
 /// How a compression call ends its output.

@@ -1,4 +1,4 @@
-//! zlib-rs (the `zlib-rs` feature): zlib's algorithms in Rust. Its compressor takes the
+//! zlib-rs (where `std` is on): zlib's algorithms in Rust. Its compressor takes the
 //! window bits natively (9..=15; its memory shrinks with them), its decompressor allocates
 //! the window on first use.
 
