@@ -290,7 +290,7 @@ fn main() {
         table.push((size, medians));
     }
 
-    println!("\n32 connections × 2 messages in flight, JSON text, zlib level 6 everywhere.\n");
+    println!("\n32 connections × 2 messages in flight, JSON text; servers at zlib level 6, the load client at 1.\n");
     println!(
         "| size | {} |",
         servers
