@@ -5,23 +5,16 @@
 //! thousand pushes, and one client that stops reading fills only its own queue. What happens
 //! then is the server's [`Overflow`] policy (uWebSockets' `maxBackpressure` and
 //! `closeOnBackpressureLimit`).
-//!
-//! A send to a client with nothing queued is written to its socket at once, from the sending
-//! task, without waiting (as uWebSockets and Node do): the writer task is woken only for what
-//! the socket did not take. A broadcast then costs one system call per client and no task
-//! wake-ups; a slow client's backlog still goes through its queue and writer.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
-use futures_sink::Sink;
 use tokio::sync::Notify;
 
 use super::{Io, Peer};
@@ -62,15 +55,6 @@ enum Outbound {
 }
 
 impl Outbound {
-    /// Hands it to the sender, to go out with the next flush.
-    fn feed_to(self, sender: &mut Sender) -> Result<()> {
-        match self {
-            Outbound::Message(message) => Pin::new(sender).start_send(message),
-            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
-            Outbound::Close(frame) => Pin::new(sender).start_send(Message::Close(Some(frame))),
-        }
-    }
-
     /// What it counts against the queue's limit: about its size on the wire.
     fn cost(&self) -> usize {
         match self {
@@ -85,14 +69,8 @@ impl Outbound {
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Outbound>,
-    /// Queued or handed to the writer and not yet written. While it is zero the writer is
-    /// idle and a send may write straight to the socket.
+    /// Queued or handed to the writer and not yet written.
     bytes: usize,
-    /// Of `bytes`, what a send wrote straight to the sender and the socket did not take yet:
-    /// the writer flushes it.
-    written_in_part: usize,
-    /// A send's own write failed: the writer ends.
-    failed: bool,
     /// A Close was queued: nothing more is accepted.
     closing: bool,
 }
@@ -111,9 +89,6 @@ pub(crate) struct Shared {
     encoding: FrameEncoding,
     policy: QueuePolicy,
     queue: Mutex<Queue>,
-    /// The connection's sending half: the writer's, and a send's while the writer is idle.
-    /// Lock order: `queue`, then `sender`.
-    sender: Mutex<Option<Sender>>,
     /// Wakes the writer (new items, a termination); outlives `Shared` in the writer's hands.
     wake_writer: Arc<Notify>,
     /// Signals writes (room freed) and the writer's end.
@@ -137,9 +112,6 @@ pub(crate) trait Membership: Send + Sync {
     fn topics_of(&self, id: u64) -> Vec<String>;
     fn remove(&self, id: u64);
 }
-
-/// The sending half the toolkit's clients write with.
-type Sender = WebSocketSender<Box<dyn Io>>;
 
 /// A handle for sending to one connection; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -177,7 +149,6 @@ impl Client {
             encoding: sender.frame_encoding(),
             policy,
             queue: Mutex::new(Queue::default()),
-            sender: Mutex::new(Some(sender)),
             wake_writer: wake_writer.clone(),
             progress: Notify::new(),
             dropped: AtomicU64::new(0),
@@ -187,7 +158,7 @@ impl Client {
             reader_waker: Mutex::new(None),
             clients,
         });
-        tokio::spawn(write_loop(Arc::downgrade(&shared), wake_writer));
+        tokio::spawn(write_loop(Arc::downgrade(&shared), wake_writer, sender));
         let reader = Reader {
             receiver: Some(receiver),
             shared: shared.clone(),
@@ -256,27 +227,8 @@ impl Client {
                     }
                 }
             }
-            let item = if queue.bytes == 0 {
-                match shared.write_now(item) {
-                    Ok(WrittenNow::All) => return Ok(Delivery::Queued),
-                    Ok(WrittenNow::Part) => {
-                        queue.bytes += cost;
-                        queue.written_in_part += cost;
-                        None
-                    }
-                    Ok(WrittenNow::Failed) => {
-                        queue.failed = true;
-                        None
-                    }
-                    Err(item) => Some(item),
-                }
-            } else {
-                Some(item)
-            };
-            if let Some(item) = item {
-                queue.bytes += cost;
-                queue.items.push_back(item);
-            }
+            queue.bytes += cost;
+            queue.items.push_back(item);
         }
         shared.wake_writer.notify_one();
         Ok(Delivery::Queued)
@@ -397,57 +349,7 @@ impl Client {
     }
 }
 
-/// How far a send's own write got.
-enum WrittenNow {
-    /// The socket took the whole frame.
-    All,
-    /// The frame is in the sender; the socket took part of it or none.
-    Part,
-    /// The connection refused it or the write failed.
-    Failed,
-}
-
-/// A waker that does nothing: a send polls the socket once and never waits on it (the
-/// writer task, woken through its `Notify`, polls again with a waker of its own).
-struct NoWake;
-
-impl Wake for NoWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-static NO_WAKE: LazyLock<Waker> = LazyLock::new(|| Waker::from(Arc::new(NoWake)));
-
 impl Shared {
-    /// Writes `item` to the socket from the calling task, without waiting; the item back if
-    /// the sender is busy (the writer holds it, or is tearing the connection down).
-    ///
-    /// Called with the queue locked and empty, so nothing queued earlier can be overtaken.
-    fn write_now(&self, item: Outbound) -> std::result::Result<WrittenNow, Outbound> {
-        let mut slot = match self.sender.try_lock() {
-            Ok(slot) => slot,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return Err(item),
-        };
-        let Some(sender) = slot.as_mut() else {
-            return Err(item);
-        };
-        if matches!(item, Outbound::Close(_)) {
-            return Err(item); // the writer sends it and ends
-        }
-        if item.feed_to(sender).is_err() {
-            return Ok(WrittenNow::Failed);
-        }
-        // Outside tokio's cooperative budget: a broadcast writes to thousands of sockets in
-        // one poll of its task, and a spent budget would turn every later write into a
-        // `Pending` left for the writers.
-        let flush = tokio::task::unconstrained(poll_fn(|cx| Pin::new(&mut *sender).poll_flush(cx)));
-        match std::pin::pin!(flush).poll(&mut Context::from_waker(&NO_WAKE)) {
-            Poll::Ready(Ok(())) => Ok(WrittenNow::All),
-            Poll::Ready(Err(_)) => Ok(WrittenNow::Failed),
-            Poll::Pending => Ok(WrittenNow::Part),
-        }
-    }
-
     fn is_closed(&self) -> bool {
         self.terminated.load(Ordering::Acquire)
             || self.finished.load(Ordering::Acquire)
@@ -462,11 +364,10 @@ impl Drop for Shared {
     }
 }
 
-/// The client's writer: takes what is queued, writes it in one go, repeats; it also
-/// flushes what a send's own write left in the sender. Holds the client weakly, so it ends
-/// when every handle is gone, and ends too after the Close went out, on termination, or
-/// when a write fails.
-async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>) {
+/// The client's writer: takes what is queued, writes it in one go, repeats. Holds the
+/// client weakly, so it ends when every handle is gone, and ends too after the Close went
+/// out, on termination, or when a write fails.
+async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSocketSender<Box<dyn Io>>) {
     let mut batch = VecDeque::new();
     loop {
         let woken = wake.notified();
@@ -476,7 +377,7 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>) {
             break;
         };
         if shared.terminated.load(Ordering::Acquire) {
-            terminate(&shared).await;
+            terminate(&mut sender).await;
             finish(&shared);
             return;
         }
@@ -484,29 +385,22 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>) {
             finish(&shared); // the connection is over: nothing more can go out
             return;
         }
-        let (cost, failed) = {
+        let cost = {
             let mut queue = lock(&shared.queue);
             std::mem::swap(&mut queue.items, &mut batch);
-            let cost = batch.iter().map(Outbound::cost).sum::<usize>();
-            (cost + std::mem::take(&mut queue.written_in_part), queue.failed)
+            batch.iter().map(Outbound::cost).sum::<usize>()
         };
-        if failed {
-            finish(&shared);
-            return;
-        }
-        if cost == 0 {
+        if batch.is_empty() {
             drop(shared); // wait without keeping the client alive
             woken.await;
             continue;
         }
-        let closed = feed(&shared, &mut batch);
         // A slow client can keep this write waiting for ever: a termination cuts it short.
-        let flush = poll_fn(|cx| match lock(&shared.sender).as_mut() {
-            Some(sender) => Pin::new(sender).poll_flush(cx),
-            None => Poll::Ready(Err(Error::AlreadyClosed)),
-        });
-        let Some(written) = or_terminated(flush, &shared, &wake).await else {
-            terminate(&shared).await;
+        let Some((closed, written)) =
+            or_terminated(write_batch(&mut sender, &mut batch), &shared, &wake).await
+        else {
+            batch.clear();
+            terminate(&mut sender).await;
             finish(&shared);
             return;
         };
@@ -522,25 +416,29 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>) {
     }
 }
 
-/// Hands `batch` to the sender, to go out with the next flush; whether a Close went in (or
-/// the connection refused more).
-fn feed(shared: &Shared, batch: &mut VecDeque<Outbound>) -> bool {
-    let mut slot = lock(&shared.sender);
-    let Some(sender) = slot.as_mut() else {
-        batch.clear();
-        return true;
-    };
+/// Feeds `batch` to the sender and flushes once; whether a Close went out (or the
+/// connection refused more), and how the flush went.
+async fn write_batch(
+    sender: &mut WebSocketSender<Box<dyn Io>>,
+    batch: &mut VecDeque<Outbound>,
+) -> (bool, Result<()>) {
     let mut closed = false;
     for item in batch.drain(..) {
-        closed |= matches!(item, Outbound::Close(_));
-        let queued = item.feed_to(sender);
+        let queued = match item {
+            Outbound::Message(message) => sender.feed(message).await,
+            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
+            Outbound::Close(frame) => {
+                closed = true;
+                sender.feed(Message::Close(Some(frame))).await
+            }
+        };
         if queued.is_err() {
             crate::log::event!(debug, error = ?queued, "client writer stops");
             closed = true;
-            break; // the drain drops the rest
+            break;
         }
     }
-    closed
+    (closed, sender.flush().await)
 }
 
 /// Runs `work` unless the client is terminated first (`None`).
@@ -565,11 +463,8 @@ async fn or_terminated<T>(
 }
 
 /// Drops what is queued and shuts the transport down, bounded in time.
-async fn terminate(shared: &Shared) {
-    let sender = lock(&shared.sender).take();
-    if let Some(mut sender) = sender {
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, sender.terminate()).await;
-    }
+async fn terminate(sender: &mut WebSocketSender<Box<dyn Io>>) {
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, sender.terminate()).await;
 }
 
 /// The writer ended: tell those waiting.

@@ -12,8 +12,7 @@
 //!
 //! Sending never waits for a client's socket: each [`Client`] has a send queue bounded in
 //! bytes, drained by a writer task of its own, with an [`Overflow`] policy for clients that
-//! stop reading; a send to a client with nothing queued is written to its socket at once.
-//! [`Clients`] broadcasts and publishes to topics with the message framed once;
+//! stop reading. [`Clients`] broadcasts and publishes to topics with the message framed once;
 //! [`cluster`] (features `redis`, `async-nats`) carries both to other server processes.
 //!
 //! ```no_run
