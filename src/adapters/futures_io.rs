@@ -11,6 +11,7 @@ use bytes::BytesMut;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use super::read_room::ReadRoom;
 use super::stream::{self, AsyncTransport};
 
 /// The glue between a futures-io object and [`stream::WebSocketStream`].
@@ -41,7 +42,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncTransport for FuturesTransport<S> {
     fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
         // No bigger than one read of the tokio glue: the engine's spare room can be a whole
         // message being gathered, and a scratch buffer that size would double it.
-        let room = buf.capacity().clamp(1, stream::MAX_READ);
+        let room = buf.capacity().clamp(1, ReadRoom::MAX);
         if self.scratch.len() < room {
             self.scratch.resize(room, 0);
         }

@@ -3,6 +3,9 @@
 #[cfg(any(feature = "blocking", feature = "async", feature = "compio"))]
 mod clock;
 
+#[cfg(any(feature = "async", feature = "compio"))]
+mod read_room;
+
 #[cfg(feature = "blocking")]
 pub mod blocking;
 

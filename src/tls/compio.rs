@@ -82,47 +82,38 @@ impl Splittable for MaybeTlsStream {
     }
 }
 
+/// `$call` on whichever transport `$half` holds (both take the same owned-buffer calls).
+macro_rules! on_either {
+    ($half:expr, $io:ident => $call:expr) => {
+        match $half {
+            Half::Plain($io) => $call,
+            #[cfg(any(feature = "rustls", feature = "native-tls"))]
+            Half::Tls($io) => $call,
+        }
+    };
+}
+
 impl AsyncRead for Half {
     async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
-        match self {
-            Half::Plain(tcp) => tcp.read(buf).await,
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
-            Half::Tls(tls) => tls.read(buf).await,
-        }
+        on_either!(self, io => io.read(buf).await)
     }
 }
 
 impl AsyncWrite for Half {
     async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
-        match self {
-            Half::Plain(tcp) => tcp.write(buf).await,
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
-            Half::Tls(tls) => tls.write(buf).await,
-        }
+        on_either!(self, io => io.write(buf).await)
     }
 
     async fn write_vectored<T: IoVectoredBuf>(&mut self, buf: T) -> BufResult<usize, T> {
-        match self {
-            Half::Plain(tcp) => tcp.write_vectored(buf).await,
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
-            Half::Tls(tls) => tls.write_vectored(buf).await,
-        }
+        on_either!(self, io => io.write_vectored(buf).await)
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Half::Plain(tcp) => tcp.flush().await,
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
-            Half::Tls(tls) => tls.flush().await,
-        }
+        on_either!(self, io => io.flush().await)
     }
 
     async fn shutdown(&mut self) -> io::Result<()> {
-        match self {
-            Half::Plain(tcp) => tcp.shutdown().await,
-            #[cfg(any(feature = "rustls", feature = "native-tls"))]
-            Half::Tls(tls) => tls.shutdown().await,
-        }
+        on_either!(self, io => io.shutdown().await)
     }
 }
 

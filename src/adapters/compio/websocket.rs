@@ -13,18 +13,12 @@ use bytes::Bytes;
 use futures_util::future::{select, Either};
 
 use crate::adapters::clock;
+use crate::adapters::read_room::ReadRoom;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
     Response, Result,
 };
-
-/// The room lent for a read while the engine holds nothing: a handshake fits, and an idle
-/// connection's in-flight read holds little.
-const FIRST_READ: usize = 1024;
-
-/// The most room lent for one read; reads that fill their room double it up to this.
-const MAX_READ: usize = 64 * 1024;
 
 /// A WebSocket over a completion-based transport (compio's `TcpStream`, `UnixStream`, or any
 /// [`Splittable`] pair of owned-buffer halves).
@@ -40,7 +34,7 @@ pub struct WebSocket<S: Splittable> {
     /// The stretches of one vectored write; kept to reuse its allocation.
     runs: Vec<Bytes>,
     /// The room the next read asks for while the engine holds a partial frame.
-    read_size: usize,
+    read_room: ReadRoom,
     /// `ConnectionClosed` was returned once.
     end_reported: bool,
     /// The transport's write side was shut down.
@@ -51,7 +45,7 @@ impl<S: Splittable> std::fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
             .field("conn", &self.conn)
-            .field("read_size", &self.read_size)
+            .field("read_room", &self.read_room)
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +65,7 @@ where
             writer,
             conn,
             runs: Vec::new(),
-            read_size: FIRST_READ,
+            read_room: ReadRoom::default(),
             end_reported: false,
             shut_down: false,
         }
@@ -142,14 +136,14 @@ where
             writer,
             conn,
             runs,
-            read_size,
+            read_room,
             ..
         } = self;
         // A connection whose engine holds nothing waits with a small buffer.
         let room = if conn.receive_capacity() == 0 {
-            FIRST_READ
+            ReadRoom::FIRST
         } else {
-            *read_size
+            read_room.get()
         };
         let buf = conn.lend_receive_buffer(room);
         let mut read = pin!(reader.read(buf));
@@ -179,9 +173,7 @@ where
             Ok(0) => conn.receive_eof(),
             Ok(n) => {
                 conn.return_receive_buffer(buf);
-                if n >= room {
-                    *read_size = (room * 2).min(MAX_READ);
-                }
+                read_room.record(n, room);
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => conn.receive_eof(),
             Err(e) => return Err(e.into()),

@@ -11,6 +11,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use super::transport::Sleep;
+use crate::adapters::read_room::ReadRoom;
 use crate::{CloseCode, CloseFrame, Connection, Error, Event, Message, ReceivingHalf, Result, State};
 
 /// The engine's reading side as the loop drives it: a whole [`Connection`] or its
@@ -101,26 +102,16 @@ impl std::fmt::Debug for Clock {
     }
 }
 
-/// What a reader keeps beside its engine: the read size, the failure to report once the
-/// peer answered our Close, the clock.
-#[derive(Debug)]
+/// What a reader keeps beside its engine: the room of the next read, the failure to report
+/// once the peer answered our Close, the clock.
+#[derive(Debug, Default)]
 pub(crate) struct ReadState {
     /// The room the next read asks for.
-    pub(crate) read_size: usize,
+    pub(crate) read_room: ReadRoom,
     /// The error that failed the connection, reported once the peer answered our Close (or
     /// the close deadline passed), so the peer reads the Close before the transport goes.
     pub(crate) failure: Option<Error>,
     pub(crate) clock: Clock,
-}
-
-impl Default for ReadState {
-    fn default() -> Self {
-        ReadState {
-            read_size: super::io::FIRST_READ,
-            failure: None,
-            clock: Clock::default(),
-        }
-    }
 }
 
 /// A reader the loop drives: its engine, its state, and the transport operations, which

@@ -7,14 +7,9 @@ use std::task::{ready, Context, Poll};
 use bytes::BytesMut;
 
 use super::transport::AsyncTransport;
+use crate::adapters::read_room::ReadRoom;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{Connection, ReceivingHalf, Result, SendingHalf};
-
-/// The room made for the first read: a handshake fits, and an idle connection holds little.
-pub(crate) const FIRST_READ: usize = 1024;
-
-/// The most room made for one read; reads that fill their room double it up to this.
-pub(crate) const MAX_READ: usize = 64 * 1024;
 
 /// The engine's receiving side as an adapter reads into it: a whole [`Connection`] or its
 /// [`ReceivingHalf`].
@@ -56,35 +51,31 @@ macro_rules! engine_io {
 }
 engine_io!(inbox: Connection, ReceivingHalf; outbox: Connection, SendingHalf);
 
-/// Reads once from the transport, straight into the engine's buffer; a read that fills its
-/// room doubles `read_size` (up to [`MAX_READ`]).
+/// Reads once from the transport, straight into the engine's buffer, as much as `read_room`
+/// says.
 pub(crate) fn poll_fill<T: AsyncTransport>(
     io: &mut T,
     engine: &mut impl Inbox,
-    read_size: &mut usize,
+    read_room: &mut ReadRoom,
     cx: &mut Context<'_>,
 ) -> Poll<Result<()>> {
     let read = if engine.receive_capacity() == 0 {
         // The engine holds no buffer (an idle connection): wait with a buffer on the
         // stack, and give the engine one only once data arrives.
-        let mut probe = [0u8; FIRST_READ];
+        let mut probe = [0u8; ReadRoom::FIRST];
         ready!(io.poll_read_some(cx, &mut probe)).map(|n| {
-            engine.receive_with(*read_size, |buf| buf.extend_from_slice(&probe[..n]));
-            (n, FIRST_READ)
+            engine.receive_with(read_room.get(), |buf| buf.extend_from_slice(&probe[..n]));
+            (n, ReadRoom::FIRST)
         })
     } else {
-        ready!(engine.receive_with(*read_size, |buf| {
+        ready!(engine.receive_with(read_room.get(), |buf| {
             let room = buf.capacity();
             io.poll_read_buf(cx, buf).map_ok(|n| (n, room))
         }))
     };
     match read {
         Ok((0, _)) => engine.receive_eof(),
-        Ok((n, room)) => {
-            if n == room {
-                *read_size = (*read_size * 2).min(MAX_READ);
-            }
-        }
+        Ok((n, room)) => read_room.record(n, room),
         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => engine.receive_eof(),
         Err(e) => return Poll::Ready(Err(e.into())),
     }

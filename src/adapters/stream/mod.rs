@@ -16,8 +16,6 @@ mod websocket;
 
 pub(crate) use handshake::handshake_entry_points;
 pub use handshake::{client, server};
-#[cfg(feature = "futures-io")]
-pub(crate) use io::MAX_READ;
 pub use split::{ReuniteError, WebSocketReceiver, WebSocketSender};
 pub use transport::{AsyncTransport, Sleep};
 pub use websocket::{WebSocketStream, DEFAULT_HIGH_WATER};

@@ -529,9 +529,9 @@ impl<T: AsyncTransport> Reader for WebSocketReceiver<T> {
         self.poll_answer(cx)
     }
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let (receiving, read_size) = (&mut self.receiving, &mut self.reading.read_size);
+        let (receiving, read_room) = (&mut self.receiving, &mut self.reading.read_room);
         self.shared.poll_transport(Half::Receiver, cx, |io, cx| {
-            poll_fill(io, receiving, read_size, cx)
+            poll_fill(io, receiving, read_room, cx)
         })
     }
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -249,7 +249,7 @@ impl<T: AsyncTransport> Reader for WebSocketStream<T> {
         self.poll_write_out(cx)
     }
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        poll_fill(&mut self.io, &mut self.conn, &mut self.reading.read_size, cx)
+        poll_fill(&mut self.io, &mut self.conn, &mut self.reading.read_room, cx)
     }
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.shut_down {
