@@ -1,12 +1,15 @@
 //! Broadcast over loopback: one client's 1 KiB text message to every connected client, as a
 //! chat room or a feed does it — ferrosocket's toolkit (`cluster_chat` on one node: the
 //! non-blocking, encode-once broadcast) against Node ws running the broadcast loop from its
-//! README (`wss.clients.forEach(c => c.send(data))`), driven the same way; then the same chat
-//! across two nodes through Redis and NATS.
+//! README (`wss.clients.forEach(c => c.send(data))`), driven the same way; then many to many,
+//! the scenario of uWebSockets' `benchmarks/broadcast_test.c` (every one of N clients sends a
+//! 20-byte message, each goes to all N, the next round once all N × N arrived); then
+//! the same chat across two nodes through Redis and NATS.
 //!
 //! ```text
-//! cargo bench --bench broadcast                                   # 1,000 and 10,000 clients, brokers
-//! cargo bench --bench broadcast -- --clients 1000 --rounds 100    # quicker
+//! cargo bench --bench broadcast                                   # 1,000 and 10,000 clients, N = 100, 500, 1,000, brokers
+//! cargo bench --bench broadcast -- --clients 1000 --rounds 100 --many none   # quicker
+//! cargo bench --bench broadcast -- --clients none --many 100,500 --no-brokers  # many to many only
 //! cargo bench --bench broadcast -- --baseline /tmp/cluster_chat_before  # A/B against an older build
 //! ```
 //! Servers run pinned to core 0, the load client (one thread, raw frames, no WebSocket
@@ -219,21 +222,94 @@ fn across_nodes(node_1: &Running, node_2: &Running, messages: usize) -> (f64, f6
     })
 }
 
+/// Many to many: each of `clients` clients sends one 20-byte text message per round, the
+/// server sends each to all of them (`clients`² deliveries), the next round once all arrived.
+fn run_many(server: &Running, clients: usize, rounds: usize) -> Figures {
+    load::run_local(async {
+        let received = Rc::new(Cell::new(0u64));
+        let target = Rc::new(Cell::new(u64::MAX));
+        let done = Rc::new(tokio::sync::Notify::new());
+        let mut writers = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let (mut reader, writer) = handshake(&server.addr).await.into_split();
+            writers.push(writer);
+            let (received, target, done) = (received.clone(), target.clone(), done.clone());
+            tokio::task::spawn_local(async move {
+                let mut buf = Vec::with_capacity(64 << 10);
+                let mut chunk = vec![0u8; 64 << 10];
+                while let Ok(n) = reader.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    received.set(received.get() + take_frames(&mut buf) as u64);
+                    if received.get() >= target.get() {
+                        done.notify_one();
+                    }
+                }
+            });
+        }
+        // Text: `cluster_chat` relays text (uWS's test sends binary; same size, same work).
+        let frame = client_frame_with(0x81, 20);
+        tokio::time::sleep(Duration::from_millis(300)).await; // every client tracked
+        let warmup = 2;
+        let mut samples = Vec::with_capacity(rounds);
+        let (mut cpu0, mut own0) = (0.0, 0.0);
+        for round in 0..warmup + rounds {
+            if round == warmup {
+                (cpu0, own0) = (cpu_seconds(server.child.id()), own_cpu_seconds());
+            }
+            target.set(received.get() + (clients * clients) as u64);
+            let started = Instant::now();
+            for writer in &mut writers {
+                writer.write_all(&frame).await.unwrap();
+            }
+            tokio::time::timeout(Duration::from_secs(120), async {
+                while received.get() < target.get() {
+                    done.notified().await;
+                }
+            })
+            .await
+            .expect("every client got every message");
+            if round >= warmup {
+                samples.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let wall: f64 = samples.iter().sum::<f64>() / 1e3;
+        let server_cpu = cpu_seconds(server.child.id()) - cpu0;
+        let load_cpu = own_cpu_seconds() - own0;
+        samples.sort_by(|a, b| a.total_cmp(b));
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+        Figures {
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            deliveries_per_cpu_second: (rounds * clients * clients) as f64 / server_cpu.max(0.01),
+            server_cpu_seconds: server_cpu,
+            load_cpu_share: load_cpu / wall.max(1e-9),
+        }
+    })
+}
+
+/// A list of counts from the command line; `none` for no scenario.
+fn counts(arg: Option<String>) -> Vec<usize> {
+    arg.expect("a list such as 1000,10000, or none")
+        .split(',')
+        .filter_map(|v| v.parse().ok())
+        .collect()
+}
+
 fn main() {
-    let mut counts = vec![1000usize, 10_000];
+    let mut counts_one = vec![1000usize, 10_000];
+    let mut counts_many = vec![100usize, 500, 1000];
+    let mut with_brokers = true;
     let mut rounds: Option<usize> = None;
     let mut baseline = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--clients" => {
-                counts = args
-                    .next()
-                    .expect("--clients 1000,10000")
-                    .split(',')
-                    .filter_map(|v| v.parse().ok())
-                    .collect()
-            }
+            "--clients" => counts_one = counts(args.next()),
+            "--many" => counts_many = counts(args.next()),
+            "--no-brokers" => with_brokers = false,
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()),
             "--baseline" => baseline = Some(&*args.next().expect("--baseline PATH").leak()),
             _ => {}
@@ -255,7 +331,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let mut efficiency = Vec::new();
     let mut port = 9400;
-    for &clients in &counts {
+    for &clients in &counts_one {
         let rounds = rounds.unwrap_or(if clients > 2000 { 40 } else { 300 });
         for slow in [false, true] {
             if slow && clients > 2000 {
@@ -286,19 +362,56 @@ fn main() {
                 if matches!(peers.last(), Some(Peer::NodeWs)) {
                     for (peer, build) in peers.iter().zip(builds) {
                         let ratio = build.deliveries_per_cpu_second / node.deliveries_per_cpu_second;
-                        efficiency.push((clients, slow, peer.name(), ratio));
+                        let slow = if slow { " + 1 slow" } else { "" };
+                        efficiency.push((format!("{clients}{slow}"), peer.name(), ratio));
                     }
+                }
+            }
+        }
+    }
+    if !counts_many.is_empty() {
+        println!("\nMany to many (each of N clients sends 20 B, every message to all N):\n");
+        println!(
+            "| N | server | a round p50 | p99 | deliveries per server CPU-s | server CPU | load client CPU |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+    }
+    for &clients in &counts_many {
+        // About two million deliveries per scenario.
+        let rounds = (2_000_000 / (clients * clients)).clamp(2, 200);
+        let mut row = Vec::new();
+        for &peer in &peers {
+            port += 1;
+            let server = peer.start(port);
+            let f = run_many(&server, clients, rounds);
+            println!(
+                "| {clients} | {} | {:.2} ms | {:.2} ms | {:.0} | {:.2} s | {:.0} % |",
+                peer.name(),
+                f.p50_ms,
+                f.p99_ms,
+                f.deliveries_per_cpu_second,
+                f.server_cpu_seconds,
+                f.load_cpu_share * 100.0
+            );
+            row.push(f);
+        }
+        if let [builds @ .., node] = &row[..] {
+            if matches!(peers.last(), Some(Peer::NodeWs)) {
+                for (peer, build) in peers.iter().zip(builds) {
+                    let ratio = build.deliveries_per_cpu_second / node.deliveries_per_cpu_second;
+                    efficiency.push((format!("{clients} × {clients}"), peer.name(), ratio));
                 }
             }
         }
     }
     println!("\n| clients | server | ÷ Node ws, deliveries per server CPU-second |");
     println!("|---|---|---|");
-    for (clients, slow, name, ratio) in efficiency {
-        let slow = if slow { " + 1 slow" } else { "" };
-        println!("| {clients}{slow} | {name} | {ratio:.2}× |");
+    for (clients, name, ratio) in efficiency {
+        println!("| {clients} | {name} | {ratio:.2}× |");
     }
-    brokers(&mut port);
+    if with_brokers {
+        brokers(&mut port);
+    }
 }
 
 /// Two cluster_chat nodes through Redis and through NATS.

@@ -9,7 +9,12 @@
 //! cargo bench --bench echo_load -- --baseline /tmp/echo_server_before  # A/B against an older build
 //! cargo bench --bench echo_load -- --only 'ferrosocket compio' --baseline /tmp/before  # A/B on compio
 //! cargo bench --bench echo_load -- --only ferrosocket --sizes 16,1024  # e.g. under `perf record -C 0`
+//! cargo bench --bench echo_load -- --server uWS=/path/to/echo  # any other echo server binary
+//! cargo bench --bench echo_load -- --scenarios uws        # only uWebSockets' axes (100 × 20 B, 500 × 16 KiB, 100 × 512 B)
 //! ```
+//! `--server NAME=PATH` adds a server built elsewhere (another language's library, say): it
+//! is started as `PATH 127.0.0.1:PORT --runtime tokio`, must echo every message on any path,
+//! and print a line with `listening` once bound.
 //! Each server runs pinned to core 0 (`taskset`), the load client on core 1. Reported per
 //! server and scenario: echoed messages per second, the server's CPU time per message and
 //! messages per server CPU-second (from `/proc/PID/stat`), round-trip latency p50/p99 (one
@@ -78,6 +83,10 @@ fn servers() -> Vec<Server> {
 const SIZES: [usize; 4] = [16, 1024, 16 << 10, 1 << 20];
 /// (connections, messages in flight per connection)
 const SHAPES: [(usize, usize); 2] = [(1, 16), (64, 4)];
+/// uWebSockets' own benchmark axes, (connections, in flight, size): each connection sends
+/// its next message when the echo arrives. Run unless `--sizes` picks sizes (`--scenarios
+/// grid` leaves them out, `--scenarios uws` runs only them).
+const UWS_AXES: [(usize, usize, usize); 3] = [(100, 1, 20), (500, 1, 16 << 10), (100, 1, 512)];
 
 /// One connection keeping `inflight` messages outstanding until `stop`. Reading and writing
 /// run as separate tasks (a writer blocked on a full socket must not stop the reader), linked
@@ -188,15 +197,39 @@ fn idle_memory(server: &Running, count: usize) -> f64 {
 fn main() {
     let mut servers = servers();
     let mut baseline = None;
-    let Some(options) = load::Options::parse(2.0, 3, |flag, args| {
-        if flag == "--baseline" {
-            baseline = Some(args.next().expect("--baseline PATH"));
+    let mut outside = Vec::new();
+    let (mut grid, mut uws_axes) = (true, true);
+    let Some(options) = load::Options::parse(2.0, 3, |flag, args| match flag {
+        "--scenarios" => match args.next().as_deref() {
+            Some("grid") => uws_axes = false,
+            Some("uws") => grid = false,
+            _ => {}
+        },
+        "--baseline" => baseline = Some(args.next().expect("--baseline PATH")),
+        "--server" => {
+            let spec = args.next().expect("--server NAME=PATH");
+            let (name, path) = spec.split_once('=').expect("--server NAME=PATH");
+            outside.push(Server {
+                name: Box::leak(name.to_owned().into_boxed_str()),
+                binary: path.to_owned(),
+                args: &["--runtime", "tokio"],
+            });
         }
+        _ => {}
     }) else {
         return; // `cargo test --benches` / criterion-style listing: nothing to run
     };
     let (seconds, rounds) = (options.seconds, options.rounds);
-    let sizes = options.sizes.unwrap_or_else(|| SIZES.to_vec());
+    let mut scenarios: Vec<(usize, usize, usize)> = Vec::new();
+    if grid {
+        let sizes = options.sizes.clone().unwrap_or_else(|| SIZES.to_vec());
+        for (c, f) in SHAPES {
+            scenarios.extend(sizes.iter().map(|&size| (c, f, size)));
+        }
+    }
+    if uws_axes && options.sizes.is_none() {
+        scenarios.extend(UWS_AXES);
+    }
     // Profiling aids: one server only, some sizes only.
     if let Some(name) = options.only {
         servers.retain(|s| s.name == name);
@@ -212,6 +245,7 @@ fn main() {
             args,
         });
     }
+    servers.extend(outside);
     load::build_examples(
         &[
             "echo_server",
@@ -241,22 +275,23 @@ fn main() {
         .map(|(index, server)| start_pinned(&server.binary, server.name, server.args, 9200 + index as u16))
         .collect();
     let mut results: Vec<Vec<_>> = servers.iter().map(|_| Vec::new()).collect();
-    for (connections, inflight) in SHAPES {
-        for &size in &sizes {
-            let mut samples: Vec<Vec<Throughput>> = servers.iter().map(|_| Vec::new()).collect();
-            for _ in 0..rounds {
-                for (i, server) in running.iter().enumerate() {
-                    samples[i].push(throughput(server, size, connections, inflight, seconds));
-                }
+    for (connections, inflight, size) in scenarios {
+        let mut samples: Vec<Vec<Throughput>> = servers.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (i, server) in running.iter().enumerate() {
+                samples[i].push(throughput(server, size, connections, inflight, seconds));
             }
-            for (i, server) in servers.iter().enumerate() {
-                let r = median(std::mem::take(&mut samples[i]));
-                eprintln!(
-                    "{:>18} {connections:>2}x{inflight:<2} {size:>8} B: {:>9.0} msg/s, {:>7.2} µs server CPU/msg",
-                    server.name, r.per_second, r.cpu_per_message_us
-                );
-                results[i].push(((connections, inflight, size), r));
-            }
+        }
+        for (i, server) in servers.iter().enumerate() {
+            let r = median(std::mem::take(&mut samples[i]));
+            eprintln!(
+                "{:>18} {connections:>3}x{inflight:<2} {size:>8} B: {:>9.0} msg/s, {:>7.2} µs server CPU/msg, load client {:>3.0} % CPU",
+                server.name,
+                r.per_second,
+                r.cpu_per_message_us,
+                r.client_cpu * 100.0
+            );
+            results[i].push(((connections, inflight, size), r));
         }
     }
     let mut rows = Vec::new();
@@ -273,8 +308,9 @@ fn main() {
             .map(|r| format!("{} msg/s (µs CPU/msg)", r.0))
             .collect::<Vec<_>>()
             .join(" | ")
+            + " | load client CPU (most)"
     );
-    println!("|---|---|{}", "---|".repeat(rows.len()));
+    println!("|---|---|{}", "---|".repeat(rows.len() + 1));
     let scenarios = rows[0].1.len();
     for i in 0..scenarios {
         let ((c, f, size), _) = &rows[0].1[i];
@@ -282,7 +318,12 @@ fn main() {
             .iter()
             .map(|r| format!("{:.0} ({:.2})", r.1[i].1.per_second, r.1[i].1.cpu_per_message_us))
             .collect();
-        println!("| {c} conn × {f} in flight | {size} B | {} |", cells.join(" | "));
+        let client = rows.iter().map(|r| r.1[i].1.client_cpu).fold(0.0, f64::max);
+        println!(
+            "| {c} conn × {f} in flight | {size} B | {} | {:.0} % |",
+            cells.join(" | "),
+            client * 100.0
+        );
     }
     println!("\nServer efficiency ratio (messages per server CPU-second, ferrosocket ÷ peer):\n");
     println!(
