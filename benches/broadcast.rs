@@ -32,6 +32,7 @@ use load::{
     Running,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 
 /// The broadcast message's payload size.
@@ -88,60 +89,80 @@ fn own_cpu_seconds() -> f64 {
     cpu_seconds(std::process::id())
 }
 
-/// `clients` clients (plus one that never reads, with `slow`); client 0 sends `rounds`
-/// messages one at a time, each once every client has the previous one.
-fn run(server: &Running, clients: usize, rounds: usize, slow: bool) -> Figures {
-    load::run_local(async {
-        let received = Rc::new(Cell::new(0u64));
-        let target = Rc::new(Cell::new(u64::MAX));
-        let done = Rc::new(tokio::sync::Notify::new());
-        // Write halves kept open until the scenario ends (dropping one shuts it down).
+/// What every client has received, counted by the clients' reader tasks, and the count a
+/// round waits for.
+#[derive(Clone)]
+struct Tally {
+    received: Rc<Cell<u64>>,
+    target: Rc<Cell<u64>>,
+    done: Rc<tokio::sync::Notify>,
+}
+
+impl Tally {
+    /// Connects `clients` clients, each with a reader task that counts the frames it gets;
+    /// returns their write halves (kept open until the scenario ends: dropping one shuts it
+    /// down).
+    async fn connect(server: &Running, clients: usize) -> (Tally, Vec<OwnedWriteHalf>) {
+        let tally = Tally {
+            received: Rc::new(Cell::new(0)),
+            target: Rc::new(Cell::new(u64::MAX)),
+            done: Rc::new(tokio::sync::Notify::new()),
+        };
         let mut writers = Vec::with_capacity(clients);
         for _ in 0..clients {
-            let stream = handshake(&server.addr).await;
-            let (mut reader, writer) = stream.into_split();
+            let (mut reader, writer) = handshake(&server.addr).await.into_split();
             writers.push(writer);
-            let (received, target, done) = (received.clone(), target.clone(), done.clone());
+            let tally = tally.clone();
             tokio::task::spawn_local(async move {
-                let mut buf = Vec::with_capacity(16 << 10);
-                let mut chunk = vec![0u8; 16 << 10];
+                let mut buf = Vec::with_capacity(64 << 10);
+                let mut chunk = vec![0u8; 64 << 10];
                 while let Ok(n) = reader.read(&mut chunk).await {
                     if n == 0 {
                         break;
                     }
                     buf.extend_from_slice(&chunk[..n]);
-                    received.set(received.get() + take_frames(&mut buf) as u64);
-                    if received.get() >= target.get() {
-                        done.notify_one();
+                    tally
+                        .received
+                        .set(tally.received.get() + take_frames(&mut buf) as u64);
+                    if tally.received.get() >= tally.target.get() {
+                        tally.done.notify_one();
                     }
                 }
             });
         }
-        let _never_reads: Option<TcpStream> = if slow {
-            Some(handshake(&server.addr).await)
-        } else {
-            None
-        };
-        let sender = &mut writers[0];
-        let frame = client_frame_with(0x81, SIZE);
         tokio::time::sleep(Duration::from_millis(300)).await; // every client tracked
-        let warmup = 5;
+        (tally, writers)
+    }
+
+    /// Runs `warmup + rounds` rounds: `start` sends a round's messages, which ends once
+    /// `deliveries` more frames arrived; the figures of the measured rounds.
+    async fn rounds(
+        &self,
+        server: &Running,
+        writers: &mut [OwnedWriteHalf],
+        (warmup, rounds): (usize, usize),
+        deliveries: usize,
+        frame: &[u8],
+        senders: usize,
+    ) -> Figures {
         let mut samples = Vec::with_capacity(rounds);
         let (mut cpu0, mut own0) = (0.0, 0.0);
         for round in 0..warmup + rounds {
             if round == warmup {
                 (cpu0, own0) = (cpu_seconds(server.child.id()), own_cpu_seconds());
             }
-            target.set(received.get() + clients as u64);
+            self.target.set(self.received.get() + deliveries as u64);
             let started = Instant::now();
-            sender.write_all(&frame).await.unwrap();
-            tokio::time::timeout(Duration::from_secs(30), async {
-                while received.get() < target.get() {
-                    done.notified().await;
+            for writer in &mut writers[..senders] {
+                writer.write_all(frame).await.unwrap();
+            }
+            tokio::time::timeout(Duration::from_secs(120), async {
+                while self.received.get() < self.target.get() {
+                    self.done.notified().await;
                 }
             })
             .await
-            .expect("every client got the broadcast");
+            .expect("every client got every message");
             if round >= warmup {
                 samples.push(started.elapsed().as_secs_f64() * 1e3);
             }
@@ -154,10 +175,41 @@ fn run(server: &Running, clients: usize, rounds: usize, slow: bool) -> Figures {
         Figures {
             p50_ms: at(0.5),
             p99_ms: at(0.99),
-            deliveries_per_cpu_second: (rounds * clients) as f64 / server_cpu.max(0.01),
+            deliveries_per_cpu_second: (rounds * deliveries) as f64 / server_cpu.max(0.01),
             server_cpu_seconds: server_cpu,
             load_cpu_share: load_cpu / wall.max(1e-9),
         }
+    }
+}
+
+/// `clients` clients (plus one that never reads, with `slow`); client 0 sends `rounds`
+/// messages one at a time, each once every client has the previous one.
+fn run(server: &Running, clients: usize, rounds: usize, slow: bool) -> Figures {
+    load::run_local(async {
+        let (tally, mut writers) = Tally::connect(server, clients).await;
+        let _never_reads: Option<TcpStream> = if slow {
+            Some(handshake(&server.addr).await)
+        } else {
+            None
+        };
+        let frame = client_frame_with(0x81, SIZE);
+        tally
+            .rounds(server, &mut writers, (5, rounds), clients, &frame, 1)
+            .await
+    })
+}
+
+/// Many to many: each of `clients` clients sends one 20-byte text message per round, the
+/// server sends each to all of them (`clients`² deliveries), the next round once all arrived.
+fn run_many(server: &Running, clients: usize, rounds: usize) -> Figures {
+    load::run_local(async {
+        let (tally, mut writers) = Tally::connect(server, clients).await;
+        // Text: `cluster_chat` relays text (uWS's test sends binary; same size, same work).
+        let frame = client_frame_with(0x81, 20);
+        let deliveries = clients * clients;
+        tally
+            .rounds(server, &mut writers, (2, rounds), deliveries, &frame, clients)
+            .await
     })
 }
 
@@ -222,72 +274,36 @@ fn across_nodes(node_1: &Running, node_2: &Running, messages: usize) -> (f64, f6
     })
 }
 
-/// Many to many: each of `clients` clients sends one 20-byte text message per round, the
-/// server sends each to all of them (`clients`² deliveries), the next round once all arrived.
-fn run_many(server: &Running, clients: usize, rounds: usize) -> Figures {
-    load::run_local(async {
-        let received = Rc::new(Cell::new(0u64));
-        let target = Rc::new(Cell::new(u64::MAX));
-        let done = Rc::new(tokio::sync::Notify::new());
-        let mut writers = Vec::with_capacity(clients);
-        for _ in 0..clients {
-            let (mut reader, writer) = handshake(&server.addr).await.into_split();
-            writers.push(writer);
-            let (received, target, done) = (received.clone(), target.clone(), done.clone());
-            tokio::task::spawn_local(async move {
-                let mut buf = Vec::with_capacity(64 << 10);
-                let mut chunk = vec![0u8; 64 << 10];
-                while let Ok(n) = reader.read(&mut chunk).await {
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    received.set(received.get() + take_frames(&mut buf) as u64);
-                    if received.get() >= target.get() {
-                        done.notify_one();
-                    }
-                }
-            });
+/// Runs one scenario on every peer, each freshly started: prints its row and notes each
+/// build's ratio to Node ws (the last peer, when it runs).
+fn scenario(
+    peers: &[Peer],
+    port: &mut u16,
+    label: &str,
+    efficiency: &mut Vec<(String, &'static str, f64)>,
+    run: impl Fn(&Running) -> Figures,
+) {
+    let mut row = Vec::new();
+    for &peer in peers {
+        *port += 1;
+        let f = run(&peer.start(*port));
+        println!(
+            "| {label} | {} | {:.2} ms | {:.2} ms | {:.0} | {:.2} s | {:.0} % |",
+            peer.name(),
+            f.p50_ms,
+            f.p99_ms,
+            f.deliveries_per_cpu_second,
+            f.server_cpu_seconds,
+            f.load_cpu_share * 100.0
+        );
+        row.push(f);
+    }
+    if let ([builds @ .., node], Some(Peer::NodeWs)) = (&row[..], peers.last()) {
+        for (peer, build) in peers.iter().zip(builds) {
+            let ratio = build.deliveries_per_cpu_second / node.deliveries_per_cpu_second;
+            efficiency.push((label.to_owned(), peer.name(), ratio));
         }
-        // Text: `cluster_chat` relays text (uWS's test sends binary; same size, same work).
-        let frame = client_frame_with(0x81, 20);
-        tokio::time::sleep(Duration::from_millis(300)).await; // every client tracked
-        let warmup = 2;
-        let mut samples = Vec::with_capacity(rounds);
-        let (mut cpu0, mut own0) = (0.0, 0.0);
-        for round in 0..warmup + rounds {
-            if round == warmup {
-                (cpu0, own0) = (cpu_seconds(server.child.id()), own_cpu_seconds());
-            }
-            target.set(received.get() + (clients * clients) as u64);
-            let started = Instant::now();
-            for writer in &mut writers {
-                writer.write_all(&frame).await.unwrap();
-            }
-            tokio::time::timeout(Duration::from_secs(120), async {
-                while received.get() < target.get() {
-                    done.notified().await;
-                }
-            })
-            .await
-            .expect("every client got every message");
-            if round >= warmup {
-                samples.push(started.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-        let wall: f64 = samples.iter().sum::<f64>() / 1e3;
-        let server_cpu = cpu_seconds(server.child.id()) - cpu0;
-        let load_cpu = own_cpu_seconds() - own0;
-        samples.sort_by(|a, b| a.total_cmp(b));
-        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-        Figures {
-            p50_ms: at(0.5),
-            p99_ms: at(0.99),
-            deliveries_per_cpu_second: (rounds * clients * clients) as f64 / server_cpu.max(0.01),
-            server_cpu_seconds: server_cpu,
-            load_cpu_share: load_cpu / wall.max(1e-9),
-        }
-    })
+    }
 }
 
 /// A list of counts from the command line; `none` for no scenario.
@@ -337,36 +353,14 @@ fn main() {
             if slow && clients > 2000 {
                 continue;
             }
-            let mut row = Vec::new();
-            for &peer in &peers {
-                port += 1;
-                let server = peer.start(port);
-                let f = run(&server, clients, rounds, slow);
-                let label = if slow {
-                    format!("{clients} + 1 slow")
-                } else {
-                    clients.to_string()
-                };
-                println!(
-                    "| {label} | {} | {:.2} ms | {:.2} ms | {:.0} | {:.2} s | {:.0} % |",
-                    peer.name(),
-                    f.p50_ms,
-                    f.p99_ms,
-                    f.deliveries_per_cpu_second,
-                    f.server_cpu_seconds,
-                    f.load_cpu_share * 100.0
-                );
-                row.push(f);
-            }
-            if let [builds @ .., node] = &row[..] {
-                if matches!(peers.last(), Some(Peer::NodeWs)) {
-                    for (peer, build) in peers.iter().zip(builds) {
-                        let ratio = build.deliveries_per_cpu_second / node.deliveries_per_cpu_second;
-                        let slow = if slow { " + 1 slow" } else { "" };
-                        efficiency.push((format!("{clients}{slow}"), peer.name(), ratio));
-                    }
-                }
-            }
+            let label = if slow {
+                format!("{clients} + 1 slow")
+            } else {
+                clients.to_string()
+            };
+            scenario(&peers, &mut port, &label, &mut efficiency, |server| {
+                run(server, clients, rounds, slow)
+            });
         }
     }
     if !counts_many.is_empty() {
@@ -379,30 +373,10 @@ fn main() {
     for &clients in &counts_many {
         // About two million deliveries per scenario.
         let rounds = (2_000_000 / (clients * clients)).clamp(2, 200);
-        let mut row = Vec::new();
-        for &peer in &peers {
-            port += 1;
-            let server = peer.start(port);
-            let f = run_many(&server, clients, rounds);
-            println!(
-                "| {clients} | {} | {:.2} ms | {:.2} ms | {:.0} | {:.2} s | {:.0} % |",
-                peer.name(),
-                f.p50_ms,
-                f.p99_ms,
-                f.deliveries_per_cpu_second,
-                f.server_cpu_seconds,
-                f.load_cpu_share * 100.0
-            );
-            row.push(f);
-        }
-        if let [builds @ .., node] = &row[..] {
-            if matches!(peers.last(), Some(Peer::NodeWs)) {
-                for (peer, build) in peers.iter().zip(builds) {
-                    let ratio = build.deliveries_per_cpu_second / node.deliveries_per_cpu_second;
-                    efficiency.push((format!("{clients} × {clients}"), peer.name(), ratio));
-                }
-            }
-        }
+        let label = format!("{clients} × {clients}");
+        scenario(&peers, &mut port, &label, &mut efficiency, |server| {
+            run_many(server, clients, rounds)
+        });
     }
     println!("\n| clients | server | ÷ Node ws, deliveries per server CPU-second |");
     println!("|---|---|---|");
