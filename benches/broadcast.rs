@@ -134,16 +134,15 @@ impl Tally {
         (tally, writers)
     }
 
-    /// Runs `warmup + rounds` rounds: `start` sends a round's messages, which ends once
-    /// `deliveries` more frames arrived; the figures of the measured rounds.
+    /// Runs `warmup + rounds` rounds: each of `senders` writes `frame`, and the round ends
+    /// once `deliveries` more frames arrived; the figures of the measured rounds.
     async fn rounds(
         &self,
         server: &Running,
-        writers: &mut [OwnedWriteHalf],
+        senders: &mut [OwnedWriteHalf],
         (warmup, rounds): (usize, usize),
-        deliveries: usize,
         frame: &[u8],
-        senders: usize,
+        deliveries: usize,
     ) -> Figures {
         let mut samples = Vec::with_capacity(rounds);
         let (mut cpu0, mut own0) = (0.0, 0.0);
@@ -153,10 +152,10 @@ impl Tally {
             }
             self.target.set(self.received.get() + deliveries as u64);
             let started = Instant::now();
-            for writer in &mut writers[..senders] {
+            for writer in senders.iter_mut() {
                 writer.write_all(frame).await.unwrap();
             }
-            tokio::time::timeout(Duration::from_secs(120), async {
+            tokio::time::timeout(Duration::from_secs(30), async {
                 while self.received.get() < self.target.get() {
                     self.done.notified().await;
                 }
@@ -194,7 +193,7 @@ fn run(server: &Running, clients: usize, rounds: usize, slow: bool) -> Figures {
         };
         let frame = client_frame_with(0x81, SIZE);
         tally
-            .rounds(server, &mut writers, (5, rounds), clients, &frame, 1)
+            .rounds(server, &mut writers[..1], (5, rounds), &frame, clients)
             .await
     })
 }
@@ -208,7 +207,7 @@ fn run_many(server: &Running, clients: usize, rounds: usize) -> Figures {
         let frame = client_frame_with(0x81, 20);
         let deliveries = clients * clients;
         tally
-            .rounds(server, &mut writers, (2, rounds), deliveries, &frame, clients)
+            .rounds(server, &mut writers, (2, rounds), &frame, deliveries)
             .await
     })
 }
