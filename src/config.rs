@@ -57,6 +57,22 @@ pub struct Config {
     /// connectors bound it themselves). When it passes, the connection ends with
     /// [`Error::TimedOut`](crate::Error::TimedOut).
     pub handshake_timeout: Option<Duration>,
+    /// End the open connection when nothing arrives from the peer for this long
+    /// (uWebSockets' `idleTimeout` with `sendPingsAutomatically`; default none). Any bytes
+    /// received count. After half of it in silence a ping goes out, so a peer that is alive
+    /// but has nothing to say answers and stays; one that is gone ends with
+    /// [`Error::TimedOut`](crate::Error::TimedOut)`(`[`Timeout::Idle`](crate::Timeout::Idle)`)`
+    /// after one to one and a half timeouts of silence (the engine looks every half
+    /// timeout). Our own sends do not count: the kernel takes writes for a vanished peer
+    /// for minutes.
+    pub idle_timeout: Option<Duration>,
+    /// Close the open connection with 1001 (going away) this long after it opened
+    /// (uWebSockets' `maxLifetime`; default none): a closing handshake like
+    /// [`Connection::close`](crate::Connection::close), bounded by `close_timeout`, so the
+    /// application still reads what was sent before the peer's Close. Spreads long-lived
+    /// clients over servers after a deploy, and bounds how long a credential checked at
+    /// the handshake stays in use.
+    pub max_lifetime: Option<Duration>,
 }
 
 impl Default for Config {
@@ -73,6 +89,8 @@ impl Default for Config {
             permessage_deflate: None,
             close_timeout: Duration::from_secs(5),
             handshake_timeout: None,
+            idle_timeout: None,
+            max_lifetime: None,
         }
     }
 }
@@ -142,6 +160,18 @@ impl Config {
     /// Sets `handshake_timeout`.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets `idle_timeout`.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets `max_lifetime`.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = Some(lifetime);
         self
     }
 }

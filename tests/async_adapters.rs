@@ -340,6 +340,67 @@ async fn heartbeat_keeps_live_peers_and_terminates_silent_ones() {
     assert_eq!(ws.connection().state(), ferrosocket::State::Closed);
 }
 
+#[tokio::test]
+async fn the_idle_timeout_keeps_a_quiet_live_peer_and_ends_a_silent_one() {
+    // A live peer that says nothing: the server's idle pings get pongs, and it stays.
+    let idle = Config::default().idle_timeout(Duration::from_millis(100));
+    let url = tokio_echo_server(idle.clone()).await;
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    let quiet_until = tokio::time::Instant::now() + Duration::from_millis(400);
+    let mut pings = 0;
+    while let Ok(message) = tokio::time::timeout_at(quiet_until, ws.next()).await {
+        match message.unwrap().unwrap() {
+            Message::Ping(_) => pings += 1, // answered by the engine as it reads
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(pings >= 2, "{pings} idle pings in 400 ms");
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("still here"));
+
+    // A peer that stops answering: the client's own idle timeout ends it.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tws::accept_with(stream, Config::default().auto_pong(false), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let request = ClientRequest::new(&url).unwrap();
+    let (mut ws, _) = tws::connect_with(request, idle, Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    match ws.next().await {
+        Some(Err(Error::TimedOut(ferrosocket::Timeout::Idle))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(ws.next().await.is_none(), "terminated");
+}
+
+#[tokio::test]
+async fn the_maximum_lifetime_closes_with_1001() {
+    let url = tokio_echo_server(Config::default().max_lifetime(Duration::from_millis(100))).await;
+    let (mut ws, _) = tws::connect(&url).await.unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("hello"));
+    match ws.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::GOING_AWAY);
+            assert_eq!(frame.reason.as_str(), "maximum lifetime reached");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(ws.next().await.is_none());
+}
+
 /// Reads an HTTP head from `stream`.
 async fn read_head(stream: &mut tokio::net::TcpStream) -> String {
     use tokio::io::AsyncReadExt;

@@ -16,9 +16,13 @@ fn secs(n: u64) -> Duration {
 
 /// Runs the engine's clock from 0 to `now`, waking at each deadline it asks for, as an
 /// adapter sleeping on a timer would.
+/// A deadline started on the way is due at once (zero): it learns the time of the wake
+/// that started it.
 fn run_until(conn: &mut Connection, now: Duration) {
+    let mut clock = Duration::ZERO;
     while let Some(due) = conn.poll_timeout().filter(|&due| due <= now) {
-        conn.handle_timeout(due);
+        clock = clock.max(due);
+        conn.handle_timeout(clock);
         if conn.poll_timeout() == Some(due) {
             break; // a guard: every call moves a deadline on
         }
@@ -239,4 +243,145 @@ fn a_heartbeat_set_while_connecting_sends_nothing_before_the_101() {
     client.handle_timeout(secs(11));
     let ping = client.take_outgoing();
     assert_eq!(ping[0], 0x89, "a (masked) ping once open");
+}
+
+#[test]
+fn the_idle_timeout_pings_a_quiet_peer_and_ends_a_silent_one() {
+    let server_config = Config::default().idle_timeout(secs(20));
+    let mut pair = Pair::open(Config::default(), server_config);
+    pair.server.handle_timeout(secs(0));
+    assert_eq!(
+        pair.server.poll_timeout(),
+        Some(secs(10)),
+        "it looks every half timeout"
+    );
+
+    // Traffic before the first look: nothing to do.
+    pair.server.receive(&client_frame(0x81, b"hi"));
+    let _ = events(&mut pair.server);
+    pair.server.handle_timeout(secs(10));
+    assert!(!pair.server.wants_write(), "no ping on a connection that spoke");
+
+    // Ten quiet seconds: a ping, which a live peer answers; that counts as traffic.
+    pair.server.handle_timeout(secs(20));
+    assert_eq!(&pair.server.take_outgoing()[..], &[0x89, 0x00]);
+    pair.server.receive(&client_frame(0x8A, b""));
+    let _ = events(&mut pair.server);
+    pair.server.handle_timeout(secs(30));
+    assert_eq!(pair.server.state(), State::Open);
+    assert!(!pair.server.wants_write());
+
+    // Our own sends do not keep it open: the peer says nothing, is pinged, then ended.
+    pair.server.send_text("anyone there?").unwrap();
+    pair.server.take_outgoing();
+    pair.server.handle_timeout(secs(40));
+    assert_eq!(&pair.server.take_outgoing()[..], &[0x89, 0x00]);
+    pair.server.handle_timeout(secs(49));
+    assert_eq!(pair.server.state(), State::Open, "not before the next look");
+    pair.server.handle_timeout(secs(50));
+    assert!(matches!(
+        pair.server.next_event(),
+        Err(Error::TimedOut(Timeout::Idle))
+    ));
+    assert_eq!(pair.server.state(), State::Closed);
+    assert!(pair.server.wants_shutdown());
+    assert_eq!(pair.server.poll_timeout(), None);
+}
+
+#[test]
+fn the_idle_timeout_and_the_heartbeat_run_side_by_side() {
+    let mut conn = open_server(Config::default().idle_timeout(secs(10)));
+    conn.set_heartbeat(secs(30), secs(10));
+    conn.handle_timeout(secs(0));
+    assert_eq!(conn.poll_timeout(), Some(secs(5)));
+    // The peer talks every 4 s: the idle timeout never pings; the heartbeat does.
+    for second in (4..=28).step_by(4) {
+        conn.receive(&client_frame(0x82, b"x"));
+        let _ = events(&mut conn);
+        run_until(&mut conn, secs(second));
+    }
+    assert!(!conn.wants_write(), "no ping yet");
+    conn.receive(&client_frame(0x82, b"x"));
+    let _ = events(&mut conn);
+    run_until(&mut conn, secs(30));
+    assert_eq!(&conn.take_outgoing()[..], &[0x89, 0x00], "the heartbeat's");
+    assert_eq!(conn.state(), State::Open);
+}
+
+#[test]
+fn the_maximum_lifetime_closes_with_1001_and_reads_on_until_the_peers_close() {
+    let server_config = Config::default().max_lifetime(secs(60)).close_timeout(secs(5));
+    let mut pair = Pair::open(Config::default(), server_config);
+    pair.server.handle_timeout(secs(100));
+    assert_eq!(pair.server.poll_timeout(), Some(secs(160)));
+    pair.server.handle_timeout(secs(159));
+    assert!(!pair.server.wants_write());
+    pair.server.handle_timeout(secs(160));
+    assert_eq!(pair.server.state(), State::Closing);
+    assert!(matches!(pair.server.send_text("late"), Err(Error::AlreadyClosed)));
+
+    // The client gets a Close with 1001 and the reason, and echoes it after its last word.
+    pair.deliver_to_client();
+    let events_at_client = events(&mut pair.client);
+    let Some(Ok(Event::Close(frame))) = events_at_client.last() else {
+        panic!("{events_at_client:?}");
+    };
+    assert_eq!(frame.code, CloseCode::GOING_AWAY);
+    assert_eq!(frame.reason.as_str(), "maximum lifetime reached");
+
+    // The server still reads what was sent before the peer's Close.
+    pair.server.receive(&client_frame(0x81, b"last words"));
+    pair.deliver_to_server();
+    let at_server = events(&mut pair.server);
+    assert!(
+        matches!(&at_server[..], [Ok(Event::Text(t)), Ok(Event::Close(c))] if t.as_str() == "last words" && c.code == CloseCode::GOING_AWAY),
+        "{at_server:?}"
+    );
+    assert_eq!(pair.server.state(), State::Closed);
+    assert_eq!(pair.server.poll_timeout(), None);
+
+    // A peer that never answers: the close deadline ends it.
+    let mut conn = open_server(Config::default().max_lifetime(secs(1)).close_timeout(secs(2)));
+    run_until(&mut conn, secs(1));
+    assert_eq!(conn.state(), State::Closing);
+    run_until(&mut conn, secs(3));
+    assert!(matches!(conn.next_event(), Err(Error::TimedOut(Timeout::Close))));
+}
+
+#[test]
+fn the_idle_timeout_and_the_lifetime_start_with_the_open_connection() {
+    let config = Config::default().idle_timeout(secs(10)).max_lifetime(secs(3));
+    let request = ClientRequest::new("ws://example.com/").unwrap();
+    let mut client = Connection::client(request, config.clone());
+    let upgrade = client.take_outgoing();
+    assert_eq!(client.poll_timeout(), None, "nothing runs while connecting");
+
+    let mut server = Connection::server(config);
+    server.receive(&upgrade);
+    assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+    server.accept(ferrosocket::Accept::new()).unwrap();
+    client.receive(&server.take_outgoing());
+    assert!(matches!(client.next_event(), Ok(Some(Event::Open(_)))));
+    client.handle_timeout(secs(50));
+    assert_eq!(
+        client.poll_timeout(),
+        Some(secs(53)),
+        "the lifetime, from the open"
+    );
+    run_until(&mut client, secs(53));
+    assert_eq!(client.state(), State::Closing, "the lifetime passed");
+}
+
+#[test]
+fn a_read_that_brought_nothing_is_not_traffic() {
+    let mut conn = open_server(Config::default().idle_timeout(secs(10)));
+    conn.handle_timeout(secs(0));
+    // An adapter that polls the socket and finds nothing (WouldBlock) before each look.
+    conn.receive_with(1024, |_| ());
+    conn.receive(b"");
+    conn.handle_timeout(secs(5));
+    assert_eq!(&conn.take_outgoing()[..], &[0x89, 0x00], "silence: a ping");
+    conn.receive_with(1024, |buf| buf.extend_from_slice(&client_frame(0x8A, b"")));
+    conn.handle_timeout(secs(10));
+    assert!(!conn.wants_write(), "the pong counted");
 }

@@ -96,7 +96,7 @@ impl Connection {
     }
 
     fn pending_decision(&self) -> Result<&Decision> {
-        match &self.opening {
+        match self.opening.as_deref() {
             Some(Opening::AwaitingDecision(decision)) => Ok(decision),
             _ => Err(Error::NoPendingRequest),
         }

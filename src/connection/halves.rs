@@ -27,6 +27,9 @@ use crate::message::{CloseFrame, Event, Message, MessageKind};
 use crate::prepared::{FrameEncoding, PreparedFrame, PreparedMessage};
 use crate::role::Role;
 
+/// The reason of the Close sent when [`Config::max_lifetime`] passes.
+const RETIRED: &str = "maximum lifetime reached";
+
 /// Where reading stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reading {
@@ -60,6 +63,9 @@ enum CloseReply {
     Echo(CloseFrame),
     /// The peer broke the protocol: send our Close with this code and reason.
     Fail(CloseCode, String),
+    /// The connection reached its maximum lifetime: send our Close (1001) and read on until
+    /// the peer's.
+    Retire,
     /// The transport ended without a Close.
     Ended,
     /// A deadline ended the connection: drop what is queued, send nothing more.
@@ -132,6 +138,9 @@ impl ReceivingHalf {
     /// [`Connection::receive`](super::Connection::receive)).
     pub fn receive(&mut self, bytes: &[u8]) {
         if self.wants_read() {
+            if !bytes.is_empty() {
+                self.timers.heard();
+            }
             self.decoder.receive(bytes);
         }
     }
@@ -140,7 +149,16 @@ impl ReceivingHalf {
     /// [`Connection::receive_with`](super::Connection::receive_with)).
     pub fn receive_with<R>(&mut self, room: usize, fill: impl FnOnce(&mut BytesMut) -> R) -> R {
         let keep = self.wants_read();
-        self.decoder.receive_with(room, keep, fill)
+        let mut got_bytes = false;
+        let result = self.decoder.receive_with(room, keep, |fresh| {
+            let result = fill(fresh);
+            got_bytes = !fresh.is_empty(); // it came empty: anything in it was read
+            result
+        });
+        if keep && got_bytes {
+            self.timers.heard();
+        }
+        result
     }
 
     /// Lends the receive buffer's spare room as an owned buffer (see
@@ -152,6 +170,9 @@ impl ReceivingHalf {
     /// Takes back a buffer lent by [`lend_receive_buffer`](Self::lend_receive_buffer).
     pub fn return_receive_buffer(&mut self, buf: BytesMut) {
         let keep = self.wants_read();
+        if keep && !buf.is_empty() {
+            self.timers.heard();
+        }
         self.decoder.take_back(buf, keep);
     }
 
@@ -318,6 +339,13 @@ impl ReceivingHalf {
         match self.timers.expire(now) {
             Expired::Nothing => {}
             Expired::Ping => self.replies.ping = true,
+            Expired::Retire => {
+                crate::log::event!(debug, role = ?self.role, "maximum lifetime reached; closing with 1001");
+                if self.replies.close.is_none() {
+                    self.replies.close = Some(Box::new(CloseReply::Retire));
+                }
+                self.timers.start_close(self.config.close_timeout);
+            }
             Expired::End(timeout) => {
                 crate::log::event!(debug, role = ?self.role, ?timeout, "deadline passed; ending the connection");
                 // After a failure the failure is what gets reported; otherwise the timeout.
@@ -397,6 +425,10 @@ impl SendingHalf {
             }
             Some(CloseReply::Fail(code, reason)) if first => self.encoder.close(Some(code), &reason),
             Some(CloseReply::Fail(..)) => {}
+            Some(CloseReply::Retire) if first => {
+                self.encoder.close(Some(CloseCode::GOING_AWAY), RETIRED);
+            }
+            Some(CloseReply::Retire) => {}
             Some(CloseReply::Ended) => self.peer_closed = first,
             Some(CloseReply::Abort) => self.encoder.terminate(),
         }

@@ -88,8 +88,9 @@ pub enum State {
 /// ```
 #[derive(Debug)]
 pub struct Connection {
-    /// The opening handshake, while it is under way.
-    opening: Option<Opening>,
+    /// The opening handshake, while it is under way: boxed, so an open connection carries
+    /// a pointer rather than the largest stage.
+    opening: Option<Box<Opening>>,
     receiving: ReceivingHalf,
     sending: SendingHalf,
 }
@@ -238,7 +239,7 @@ impl Connection {
     fn new(role: Role, config: Config, stage: Opening, masking: Option<Rng>) -> Self {
         let handshake_timeout = config.handshake_timeout;
         let mut conn = Connection {
-            opening: Some(stage),
+            opening: Some(Box::new(stage)),
             sending: SendingHalf::new(role, Encoder::new(&config, masking)),
             receiving: ReceivingHalf::new(role, config),
         };
@@ -384,9 +385,11 @@ impl Connection {
     /// Runs the handshake stage; a failure ends the connection (a server queues the HTTP
     /// error response first).
     fn opening_step(&mut self) -> Result<Option<Event>> {
-        let Some(stage) = self.opening.take() else {
+        let Some(mut slot) = self.opening.take() else {
             return Ok(None);
         };
+        // The stage moves out for its step; the box waits for the next one.
+        let stage = core::mem::replace(&mut *slot, Opening::ReadingRequest { scanned: 0 });
         let input = Input {
             eof: self.receiving.decoder.eof(),
             bytes: self.receiving.decoder.input(),
@@ -394,7 +397,8 @@ impl Connection {
         };
         match stage.step(input) {
             Ok(Step::Stay(stage, event)) => {
-                self.opening = Some(stage);
+                *slot = stage;
+                self.opening = Some(slot);
                 Ok(event)
             }
             Ok(Step::Open(deflate, event)) => {
@@ -424,7 +428,8 @@ impl Connection {
             self.receiving.deflate = Some(params);
         }
         self.opening = None;
-        self.receiving.timers.handshake_done();
+        let (idle, lifetime) = (self.config().idle_timeout, self.config().max_lifetime);
+        self.receiving.timers.handshake_done(idle, lifetime);
         self.receiving.decoder.release_empty_input();
     }
 
