@@ -96,6 +96,37 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Limits for a server facing the open internet, like Python `websockets`' defaults,
+    /// where [`Config::default`] follows Node's `ws`:
+    ///
+    /// | setting | default (`ws`) | hardened (`websockets`) |
+    /// |---|---|---|
+    /// | `max_message_size` / `max_frame_size` | 64 MiB | 1 MiB |
+    /// | `max_write_buffer_size` | unlimited | 4 MiB |
+    /// | `max_header_bytes` / `max_headers` | 16 KiB / 100 | 8 KiB / 64 |
+    /// | `handshake_timeout` | none (adapters: 30 s client, 10 s toolkit) | 10 s |
+    /// | `idle_timeout` | none | 40 s: a ping after 20 s of silence, the end 20 s later |
+    /// | `close_timeout` | 5 s | 5 s |
+    ///
+    /// The idle timeout stands for `websockets`' 20 s ping interval and 20 s pong timeout,
+    /// without pinging connections that are busy anyway.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = ferrosocket::Config::hardened();
+    /// assert_eq!(config.max_message_size, 1 << 20);
+    /// assert_eq!(config.idle_timeout, Some(Duration::from_secs(40)));
+    /// ```
+    pub fn hardened() -> Self {
+        Config::default()
+            .max_message_size(1 << 20)
+            .max_write_buffer_size(4 << 20)
+            .max_header_bytes(8 << 10)
+            .max_headers(64)
+            .handshake_timeout(Duration::from_secs(10))
+            .idle_timeout(Duration::from_secs(40))
+    }
+
     /// Sets `max_message_size`, and `max_frame_size` to the same value.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;

@@ -740,3 +740,60 @@ fn the_end_of_input_on_a_split_connection_refuses_later_sends_as_closed_by_the_p
     assert!(!sending.wants_write());
     assert!(matches!(sending.send_binary(b"x"), Err(Error::ConnectionClosed)));
 }
+
+#[test]
+fn the_hardened_profile_caps_messages_at_1_mib_and_ends_silent_peers() {
+    let config = Config::hardened();
+    // A message of exactly 1 MiB passes; one byte more fails with 1009 from its header.
+    let mut server = open_server(config.clone());
+    server.receive(&client_frame(0x82, &vec![7; 1 << 20]));
+    assert!(matches!(server.next_event(), Ok(Some(Event::Binary(data))) if data.len() == 1 << 20));
+    let wire = client_frame(0x82, &vec![7; (1 << 20) + 1]);
+    let (error, code) = server_fails(config.clone(), &wire[..14]);
+    assert_eq!(
+        error,
+        Failure::Capacity(CapacityError::FrameTooLarge {
+            size: (1 << 20) + 1,
+            max: 1 << 20
+        })
+    );
+    assert_eq!(code, Some(1009));
+
+    // A peer that goes silent: a ping after 20 s, the end after 40.
+    let mut server = open_server(config);
+    let secs = std::time::Duration::from_secs;
+    server.handle_timeout(secs(0));
+    server.handle_timeout(secs(20));
+    assert_eq!(&server.take_outgoing()[..], &[0x89, 0x00]);
+    server.handle_timeout(secs(40));
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::TimedOut(ferrosocket::Timeout::Idle))
+    ));
+}
+
+#[test]
+fn the_hardened_profile_bounds_the_handshake() {
+    let mut server = Connection::server(Config::hardened());
+    server.handle_timeout(std::time::Duration::ZERO);
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
+    server.handle_timeout(std::time::Duration::from_secs(10));
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::TimedOut(ferrosocket::Timeout::Handshake))
+    ));
+    // And its head: 64 fields at most.
+    let mut server = Connection::server(Config::hardened());
+    let mut request = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..70 {
+        request.push_str(&format!("X-{i}: y\r\n"));
+    }
+    request.push_str("\r\n");
+    server.receive(request.as_bytes());
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::Handshake(ferrosocket::HandshakeError::TooManyHeaders {
+            max: 64
+        }))
+    ));
+}
