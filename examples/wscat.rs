@@ -58,7 +58,13 @@ async fn main() {
             std::process::exit(1);
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            // A failure the peer caused names the close code this side sent for it.
+            match e.close_code() {
+                Some(code) if !matches!(e, Error::Failed(_)) => {
+                    eprintln!("error: {e} (closed the connection with {})", code.0)
+                }
+                _ => eprintln!("error: {e}"),
+            }
             std::process::exit(1);
         }
     }
@@ -154,19 +160,26 @@ async fn run(
         Ok::<(), Error>(())
     });
 
+    // A send fails once the connection ended (the engine may have failed it because of
+    // what the server sent): then the reader's error is the cause worth reporting.
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut send_error = None;
     while let Some(line) = lines.next_line().await? {
         if printer.is_finished() {
             break;
         }
-        sink.send(Message::text(line)).await?;
+        if let Err(e) = sink.send(Message::text(line)).await {
+            send_error = Some(e);
+            break;
+        }
     }
-    if !printer.is_finished() {
-        sink.send(Message::Close(Some(ferrosocket::CloseFrame::new(1000, ""))))
-            .await?;
+    if send_error.is_none() && !printer.is_finished() {
+        let bye = Message::Close(Some(ferrosocket::CloseFrame::new(1000, "")));
+        send_error = sink.send(bye).await.err();
     }
     match tokio::time::timeout(Duration::from_secs(10), printer).await {
-        Ok(Ok(result)) => result,
+        Ok(Ok(Err(e))) => Err(e),
+        Ok(Ok(Ok(()))) => send_error.map_or(Ok(()), Err),
         Ok(Err(join)) => Err(std::io::Error::other(join).into()),
         Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no close handshake").into()),
     }

@@ -4,6 +4,7 @@
 //! ([`Error::close_code`]): 1002 for protocol violations, 1007 for invalid UTF-8 and 1009 for
 //! exceeded limits. Handshake failures carry the HTTP status the server answers with.
 
+use crate::message::CloseFrame;
 use alloc::string::String;
 use core::fmt;
 
@@ -212,9 +213,13 @@ pub enum Error {
     /// so nothing more can be sent; a blocking `read` reports it once after the Close
     /// message. The normal end of a connection, not a fault.
     ConnectionClosed,
-    /// The connection was used after it was closed: a send after this side's Close (the
-    /// application's, or the one a failure sent), a read after the end was reported.
+    /// The connection was used after it was closed: a send after this side's Close, a read
+    /// after the end was reported.
     AlreadyClosed,
+    /// A send after this side failed the connection because the peer broke the protocol or
+    /// a limit: the Close we sent, with its code (1002, 1007, 1009, …) and reason. The
+    /// error that caused it was reported where it was read.
+    Failed(CloseFrame),
     /// A close code the application may not send (1005, 1006, 1015, unassigned codes).
     InvalidCloseCode(u16),
     /// A control payload over 125 bytes, or a close reason over 123 bytes.
@@ -299,6 +304,7 @@ impl Error {
             Self::Handshake(e) if e.is_local() => ErrorKind::Local,
             Self::Handshake(_) | Self::TimedOut(_) => ErrorKind::Remote,
             Self::ConnectionClosed => ErrorKind::Closed,
+            Self::Failed(_) => ErrorKind::Remote,
             Self::NotOpen
             | Self::AlreadyClosed
             | Self::InvalidCloseCode(_)
@@ -322,6 +328,7 @@ impl Error {
             Self::Capacity(CapacityError::FrameTooLarge { .. } | CapacityError::MessageTooLarge { .. }) => {
                 Some(CloseCode::MESSAGE_TOO_BIG)
             }
+            Self::Failed(frame) => Some(frame.code),
             _ => None,
         }
     }
@@ -338,6 +345,11 @@ impl fmt::Display for Error {
             Self::NotOpen => f.write_str("the connection is not open yet"),
             Self::ConnectionClosed => f.write_str("the peer closed the connection"),
             Self::AlreadyClosed => f.write_str("the connection was used after it was closed"),
+            Self::Failed(frame) => write!(
+                f,
+                "the connection failed: we closed it with {} ({})",
+                frame.code.0, frame.reason
+            ),
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::ControlPayloadTooLong => f.write_str("control payload over 125 bytes"),
             Self::FragmentOrder => f.write_str("fragment sent out of order"),

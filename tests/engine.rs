@@ -721,7 +721,14 @@ fn a_split_receiver_fails_the_connection_and_the_sender_sends_its_close() {
     assert!(receiving.is_draining() && receiving.wants_read());
     sending.answer(receiving.take_replies());
     assert_eq!(queued_close_code_of(&sending.take_outgoing()), Some(1007));
-    assert!(matches!(sending.send_text("late"), Err(Error::AlreadyClosed)));
+    // A send after the failure names it: the Close that went out, not "already closed".
+    match sending.send_text("late") {
+        Err(Error::Failed(frame)) => {
+            assert_eq!(frame.code, CloseCode::INVALID_PAYLOAD);
+            assert!(!frame.reason.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
     // The peer's Close ends the drain.
     receiving.receive(&client_frame(0x88, &[0x03, 0xef]));
     assert_eq!(receiving.next_event().unwrap(), None);
@@ -796,4 +803,46 @@ fn the_hardened_profile_bounds_the_handshake() {
             max: 64
         }))
     ));
+}
+
+#[test]
+fn a_send_after_a_failure_or_a_deadline_names_the_cause() {
+    // The peer broke the protocol: the send gets the Close we sent.
+    let mut client = open_client(Config::default());
+    client.receive(&frame(0x81, b"hi", Some([1, 2, 3, 4]))); // a masked frame from a server
+    assert!(matches!(
+        client.next_event(),
+        Err(Error::Protocol(ProtocolError::MaskedFrame))
+    ));
+    let error = client.send_text("anyone?").unwrap_err();
+    assert!(
+        matches!(&error, Error::Failed(frame) if frame.code == CloseCode::PROTOCOL_ERROR),
+        "{error:?}"
+    );
+    assert_eq!(error.kind(), ErrorKind::Remote);
+    assert_eq!(error.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+    assert!(error.to_string().contains("1002"), "{error}");
+
+    // A deadline ended it: the send says which.
+    let mut server = open_server(Config::default());
+    server.set_heartbeat(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(1),
+    );
+    server.handle_timeout(std::time::Duration::ZERO);
+    server.handle_timeout(std::time::Duration::from_secs(1));
+    server.handle_timeout(std::time::Duration::from_secs(2));
+    assert!(matches!(
+        server.send_text("late"),
+        Err(Error::TimedOut(ferrosocket::Timeout::Pong))
+    ));
+
+    // Our own Close: a use after close, as before; the peer's: closed.
+    let mut server = open_server(Config::default());
+    server.close(1000, "").unwrap();
+    assert!(matches!(server.send_text("late"), Err(Error::AlreadyClosed)));
+    let mut server = open_server(Config::default());
+    server.receive(&client_frame(0x88, &[0x03, 0xe8]));
+    let _ = events(&mut server);
+    assert!(matches!(server.send_text("late"), Err(Error::ConnectionClosed)));
 }

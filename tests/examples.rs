@@ -370,6 +370,64 @@ async fn wscat_sends_lines_and_closes_on_end_of_input() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "one\nκόσμε\n");
 }
 
+/// A server that answers the upgrade, then sends a masked frame (servers must not mask):
+/// wscat reports the protocol error and the 1002 it closed with, not a later "already
+/// closed", and exits 1.
+#[tokio::test]
+async fn wscat_reports_why_the_engine_failed_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(socket.read_u8().await.unwrap());
+        }
+        let head = String::from_utf8(head).unwrap();
+        let key = head
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("Sec-WebSocket-Key: ")
+                    .or_else(|| line.strip_prefix("sec-websocket-key: "))
+            })
+            .unwrap();
+        let accept = ferrosocket::handshake::accept_key(key.trim());
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        socket.write_all(response.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        socket
+            .write_all(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2])
+            .await
+            .unwrap();
+        // Read what the client sends (its Close) until it hangs up.
+        let mut sink = Vec::new();
+        let _ = socket.read_to_end(&mut sink).await;
+        sink
+    });
+    let mut child = tokio::process::Command::new(example("wscat"))
+        .arg(format!("ws://{addr}/"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let _ = stdin.write_all(b"too late\n").await;
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("masked") && stderr.contains("1002"), "{stderr}");
+    assert!(!stderr.contains("after it was closed"), "{stderr}");
+}
+
 #[tokio::test]
 async fn custom_event_loop_serves_several_clients() {
     let server = start("custom_event_loop", &[]);

@@ -115,7 +115,10 @@ fn a_heartbeat_pings_and_a_missed_pong_ends_the_connection() {
     assert_eq!(pair.server.state(), State::Closed);
     assert!(pair.server.wants_shutdown());
     assert!(!pair.server.wants_write(), "no Close: the peer is presumed gone");
-    assert!(matches!(pair.server.send_text("late"), Err(Error::AlreadyClosed)));
+    assert!(matches!(
+        pair.server.send_text("late"),
+        Err(Error::TimedOut(Timeout::Pong))
+    ));
 }
 
 #[test]

@@ -19,6 +19,7 @@ use crate::message::MessageKind;
 use crate::outgoing::{Outgoing, SHARE_AT_LEAST};
 use crate::prepared::{CompressionSetting, FrameEncoding, PreparedFrame};
 use crate::rng::Rng;
+use crate::role::Role;
 
 /// Compressed-output scratch buffers larger than this are freed after use, not kept.
 const KEEP_SCRATCH: usize = 64 << 10;
@@ -63,6 +64,9 @@ pub(crate) struct Encoder {
     fragmented: Option<(MessageKind, bool)>,
     compression: Option<Compression>,
     close_sent: bool,
+    /// The peer ended the connection first (its Close, or the end of its input): nothing
+    /// more goes out. Here rather than in the sending half, where it would cost a word.
+    pub(crate) peer_closed: bool,
 }
 
 impl Encoder {
@@ -76,6 +80,7 @@ impl Encoder {
             fragmented: None,
             compression: None,
             close_sent: false,
+            peer_closed: false,
         }
     }
 
@@ -222,6 +227,15 @@ impl Encoder {
     }
 
     /// Whether our Close frame was queued.
+    /// Client or server: a client masks.
+    pub(crate) fn role(&self) -> Role {
+        if self.masking.is_some() {
+            Role::Client
+        } else {
+            Role::Server
+        }
+    }
+
     pub(crate) fn close_sent(&self) -> bool {
         self.close_sent
     }

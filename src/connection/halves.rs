@@ -69,7 +69,7 @@ enum CloseReply {
     /// The transport ended without a Close.
     Ended,
     /// A deadline ended the connection: drop what is queued, send nothing more.
-    Abort,
+    Abort(Timeout),
 }
 
 impl Replies {
@@ -355,7 +355,7 @@ impl ReceivingHalf {
                 self.terminate();
                 self.replies.pong = None;
                 self.replies.ping = false;
-                self.replies.close = Some(Box::new(CloseReply::Abort));
+                self.replies.close = Some(Box::new(CloseReply::Abort(timeout)));
             }
         }
     }
@@ -376,28 +376,37 @@ impl ReceivingHalf {
 /// The sending half of an open connection: messages in, bytes for the transport out.
 #[derive(Debug)]
 pub struct SendingHalf {
-    role: Role,
+    /// Also keeps whether the peer ended the connection first (sends then fail with
+    /// `ConnectionClosed`) and the role, where they cost no word of their own.
     pub(super) encoder: Encoder,
-    /// The peer ended the connection first (its Close, or the end of its input): sends then
-    /// fail with `ConnectionClosed` rather than `AlreadyClosed`.
-    peer_closed: bool,
+    /// Why this side ended the connection when the application did not ask it to: sends
+    /// then fail with that cause rather than `AlreadyClosed`. Boxed: rare.
+    cause: Option<Box<Cause>>,
     /// Which split this half came from (see [`ReceivingHalf`]).
     pub(super) pair: usize,
 }
 
+/// What ended the connection on this side, besides the application.
+#[derive(Debug)]
+enum Cause {
+    /// The peer broke the protocol or a limit; our Close said so.
+    Failed(CloseFrame),
+    /// A deadline passed.
+    TimedOut(Timeout),
+}
+
 impl SendingHalf {
-    pub(super) fn new(role: Role, encoder: Encoder) -> Self {
+    pub(super) fn new(encoder: Encoder) -> Self {
         SendingHalf {
-            role,
             encoder,
-            peer_closed: false,
+            cause: None,
             pair: 0,
         }
     }
 
     /// Client or server.
     pub fn role(&self) -> Role {
-        self.role
+        self.encoder.role()
     }
 
     /// Carries out what the receiving half decided: answers the latest ping (unless our
@@ -415,7 +424,7 @@ impl SendingHalf {
         match replies.close.map(|close| *close) {
             None => {}
             Some(CloseReply::Echo(frame)) => {
-                self.peer_closed = first;
+                self.encoder.peer_closed = first;
                 if first {
                     // Echo the code and reason (RFC 6455 §5.5.1, as `ws` and `websockets`
                     // do); an empty Close is answered with an empty one.
@@ -423,20 +432,29 @@ impl SendingHalf {
                     self.encoder.close(code, frame.reason.as_str());
                 }
             }
-            Some(CloseReply::Fail(code, reason)) if first => self.encoder.close(Some(code), &reason),
+            Some(CloseReply::Fail(code, reason)) if first => {
+                self.encoder.close(Some(code), &reason);
+                let frame = CloseFrame::new(code, crate::Utf8Bytes::from(reason.as_str()));
+                self.cause = Some(Box::new(Cause::Failed(frame)));
+            }
             Some(CloseReply::Fail(..)) => {}
             Some(CloseReply::Retire) if first => {
                 self.encoder.close(Some(CloseCode::GOING_AWAY), RETIRED);
             }
             Some(CloseReply::Retire) => {}
-            Some(CloseReply::Ended) => self.peer_closed = first,
-            Some(CloseReply::Abort) => self.encoder.terminate(),
+            Some(CloseReply::Ended) => self.encoder.peer_closed = first,
+            Some(CloseReply::Abort(timeout)) => {
+                self.encoder.terminate();
+                if !self.encoder.peer_closed {
+                    self.cause.get_or_insert(Box::new(Cause::TimedOut(timeout)));
+                }
+            }
         }
     }
 
     /// Whether our Close went out (or the peer ended the connection): nothing more is sent.
     pub fn is_closed(&self) -> bool {
-        self.encoder.close_sent() || self.peer_closed
+        self.encoder.close_sent() || self.encoder.peer_closed
     }
 
     /// Whether our Close frame was queued.
@@ -445,12 +463,14 @@ impl SendingHalf {
     }
 
     /// The error a send gets once the connection is closing or closed: who closed first
-    /// tells a normal end from a use after our own close.
+    /// tells a normal end from a use after our own close, and a failure or a deadline that
+    /// ended it is named, not reported as a use after close.
     pub(super) fn closed_error(&self) -> Error {
-        if self.peer_closed {
-            Error::ConnectionClosed
-        } else {
-            Error::AlreadyClosed
+        match self.cause.as_deref() {
+            _ if self.encoder.peer_closed => Error::ConnectionClosed,
+            Some(Cause::Failed(frame)) => Error::Failed(frame.clone()),
+            Some(&Cause::TimedOut(timeout)) => Error::TimedOut(timeout),
+            None => Error::AlreadyClosed,
         }
     }
 
@@ -507,7 +527,7 @@ impl SendingHalf {
     }
 
     fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
-        crate::log::event!(debug, role = ?self.role, code = code.map(|c| c.0), reason, "closing");
+        crate::log::event!(debug, role = ?self.encoder.role(), code = code.map(|c| c.0), reason, "closing");
         self.encoder.close(code, reason);
     }
 

@@ -240,7 +240,7 @@ impl Connection {
         let handshake_timeout = config.handshake_timeout;
         let mut conn = Connection {
             opening: Some(Box::new(stage)),
-            sending: SendingHalf::new(role, Encoder::new(&config, masking)),
+            sending: SendingHalf::new(Encoder::new(&config, masking)),
             receiving: ReceivingHalf::new(role, config),
         };
         if let Some(length) = handshake_timeout {
