@@ -846,3 +846,47 @@ fn a_send_after_a_failure_or_a_deadline_names_the_cause() {
     let _ = events(&mut server);
     assert!(matches!(server.send_text("late"), Err(Error::ConnectionClosed)));
 }
+
+/// The 64-bit length field on any target: never truncated to `usize` (on a 32-bit target
+/// 2^32 + 5 must not become 5), the most significant bit refused, and a reserved opcode
+/// refused from its header whatever length it declares. CI runs this on i686 too.
+#[test]
+fn lengths_past_32_bits_are_never_truncated() {
+    let header = |first: u8, len: u64| {
+        let mut wire = vec![first, 0xFF];
+        wire.extend_from_slice(&len.to_be_bytes());
+        wire.extend_from_slice(&[1, 2, 3, 4]); // masking key
+        wire
+    };
+    for len in [1u64 << 32, (1 << 32) + 5, (1 << 40) + 1, (1 << 63) - 1] {
+        let mut server = open_server(Config::default().max_message_size(usize::MAX));
+        let mut wire = header(0x82, len);
+        wire.extend_from_slice(&[0; 5]);
+        server.receive(&wire);
+        match server.next_event() {
+            // It fits this target's usize: the rest of the payload is awaited.
+            Ok(None) => assert!(usize::try_from(len).is_ok(), "{len}"),
+            Err(Error::Capacity(CapacityError::FrameTooLarge { .. })) => {
+                assert!(usize::try_from(len).is_err(), "{len}");
+                assert_eq!(queued_close_code(&mut server), Some(1009));
+            }
+            other => panic!("{len}: {other:?}"),
+        }
+    }
+    // The most significant bit set (RFC 6455 §5.2): 1002, at any limit.
+    let mut server = open_server(Config::default().max_message_size(usize::MAX));
+    server.receive(&header(0x82, 1 << 63));
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::Protocol(ProtocolError::InvalidPayloadLength))
+    ));
+    assert_eq!(queued_close_code(&mut server), Some(1002));
+    // A reserved opcode declaring 2^63 - 1 bytes fails on its header.
+    let mut server = open_server(Config::default());
+    server.receive(&header(0x83, (1 << 63) - 1));
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::Protocol(ProtocolError::ReservedOpcode(3)))
+    ));
+    assert_eq!(queued_close_code(&mut server), Some(1002));
+}
