@@ -428,3 +428,102 @@ async fn a_burst_to_one_client_is_left_to_its_writer() {
     }
     wait_for(|| client.buffered_amount() == 0).await;
 }
+
+/// The operator's knobs: a hook for each message dropped on overflow (counted like
+/// `Client::dropped`), and a drain hook once a paused reader catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_and_drain_hooks_hear_a_slow_client() {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (dropped, dropped_bytes, drained) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let builder = {
+        let (dropped, dropped_bytes, drained) = (dropped.clone(), dropped_bytes.clone(), drained.clone());
+        Server::builder()
+            .send_queue_limit(256 * 1024)
+            .on_dropped(move |_client, bytes| {
+                dropped.fetch_add(1, Ordering::Relaxed);
+                dropped_bytes.fetch_add(bytes, Ordering::Relaxed);
+            })
+            .on_drain(64 * 1024, move |_client| {
+                drained.fetch_add(1, Ordering::Relaxed);
+            })
+    };
+    let (url, clients, mut accepted) = start(builder).await;
+    let mut slow = connect_all(&url, &clients, 1, Config::default()).await;
+    let client = accepted.recv().await.unwrap();
+
+    // The socket does not read: the kernel's buffers fill, then the queue, then drops.
+    let chunk = Message::binary(vec![7u8; 16 * 1024]);
+    let mut deliveries = Vec::new();
+    for _ in 0..2_000 {
+        deliveries.push(client.send(chunk.clone()).unwrap());
+        if deliveries.len() % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let refused = deliveries.iter().filter(|d| **d == Delivery::Dropped).count() as u64;
+    assert!(refused > 0, "the queue never filled");
+    assert_eq!(dropped.load(Ordering::Relaxed), refused);
+    assert_eq!(client.dropped(), refused);
+    assert_eq!(
+        dropped_bytes.load(Ordering::Relaxed) as u64,
+        refused * (16 * 1024 + 14)
+    );
+    // (The writer may have drained below the mark already while the kernel took bytes.)
+    wait_for(|| client.buffered_amount() > 64 * 1024).await;
+    let drained_while_filling = drained.load(Ordering::Relaxed);
+
+    // The reader catches up: the queue falls below the mark once.
+    let received = deliveries.len() as u64 - refused;
+    for _ in 0..received {
+        next_data(&mut slow[0]).await;
+    }
+    wait_for(|| client.buffered_amount() == 0).await;
+    assert_eq!(drained.load(Ordering::Relaxed), drained_while_filling + 1);
+}
+
+/// The topic hook hears a topic's first subscriber and its last one leaving, whether by
+/// unsubscribing or by disconnecting; counts are readable at any time.
+#[tokio::test]
+async fn the_topic_hook_hears_first_and_last_subscribers() {
+    use ferrosocket::server::TopicChange;
+    use std::sync::{Arc, Mutex};
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let builder = {
+        let log = log.clone();
+        Server::builder().on_topic(move |topic, change| log.lock().unwrap().push((topic.to_owned(), change)))
+    };
+    let (url, clients, mut accepted) = start(builder).await;
+    let mut sockets = connect_all(&url, &clients, 2, Config::default()).await;
+    let mut handles = [accepted.recv().await.unwrap(), accepted.recv().await.unwrap()];
+    handles.sort_by_key(Client::id);
+    let (a, b) = (&handles[0], &handles[1]);
+    assert!(a.subscribe("news"));
+    assert!(b.subscribe("news"));
+    assert!(b.subscribe("prices.*"));
+    assert_eq!(clients.subscribers("news"), 2);
+    assert!(a.unsubscribe("news"), "b still listens: no change");
+    // b leaves: news and prices.* lose their last subscriber.
+    sockets[1].close(1000, "").await.unwrap();
+    while sockets[1].next().await.is_some() {}
+    wait_for(|| clients.len() == 1).await;
+    assert_eq!(clients.subscribers("news"), 0);
+    let mut log = log.lock().unwrap().clone();
+    // The two topics b left go in either order.
+    log[2..].sort_by(|x, y| x.0.cmp(&y.0));
+    use TopicChange::*;
+    assert_eq!(
+        log,
+        [
+            ("news".to_owned(), FirstSubscriber),
+            ("prices.*".to_owned(), FirstSubscriber),
+            ("news".to_owned(), NoSubscribers),
+            ("prices.*".to_owned(), NoSubscribers),
+        ][..]
+    );
+    drop(sockets);
+}

@@ -76,10 +76,25 @@ struct Queue {
 }
 
 /// Settings a client's queue follows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct QueuePolicy {
     pub(crate) limit: usize,
     pub(crate) overflow: Overflow,
+    /// The operator's hooks, shared by every client of a server.
+    pub(crate) hooks: Arc<QueueHooks>,
+}
+
+/// Called with a client and the size of a message it could not queue.
+pub(crate) type OnDropped = dyn Fn(&Client, usize) + Send + Sync;
+/// Called with a client whose queue fell below the drain mark.
+pub(crate) type OnDrain = dyn Fn(&Client) + Send + Sync;
+
+/// What the operator wants to hear of clients' queues (uWebSockets' `dropped` and `drain`).
+#[derive(Default)]
+pub(crate) struct QueueHooks {
+    pub(crate) dropped: Option<Box<OnDropped>>,
+    /// The mark, and the hook called when a queue at or above it falls below.
+    pub(crate) drain: Option<(usize, Box<OnDrain>)>,
 }
 
 /// What a client's handles, reader and writer share.
@@ -213,7 +228,11 @@ impl Client {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
                 crate::log::event!(debug, client = shared.id, queued = queue.bytes, "send queue full");
                 match shared.policy.overflow {
-                    Overflow::Drop => return Ok(Delivery::Dropped),
+                    Overflow::Drop => {
+                        drop(queue);
+                        self.tell_dropped(cost);
+                        return Ok(Delivery::Dropped);
+                    }
                     Overflow::Close(code) => {
                         // The backlog goes; the Close goes out first thing.
                         queue.items.clear();
@@ -223,6 +242,7 @@ impl Client {
                         queue.items.push_back(close);
                         drop(queue);
                         shared.wake_writer.notify_one();
+                        self.tell_dropped(cost);
                         return Ok(Delivery::Closed);
                     }
                 }
@@ -232,6 +252,13 @@ impl Client {
         }
         shared.wake_writer.notify_one();
         Ok(Delivery::Queued)
+    }
+
+    /// Calls the server's `on_dropped` hook, if any (with no lock held).
+    fn tell_dropped(&self, cost: usize) {
+        if let Some(hook) = &self.shared.policy.hooks.dropped {
+            hook(self, cost);
+        }
     }
 
     /// Starts the closing handshake: the Close is queued after what is queued already
@@ -404,11 +431,20 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
             finish(&shared);
             return;
         };
-        {
+        let before = {
             let mut queue = lock(&shared.queue);
+            let before = queue.bytes;
             queue.bytes = queue.bytes.saturating_sub(cost);
-        }
+            before
+        };
         shared.progress.notify_waiters();
+        if let Some((mark, hook)) = &shared.policy.hooks.drain {
+            if before >= *mark && before - cost.min(before) < *mark {
+                hook(&Client {
+                    shared: shared.clone(),
+                });
+            }
+        }
         if closed || written.is_err() {
             finish(&shared);
             return;

@@ -43,7 +43,7 @@ mod registry;
 use crate::tls::server::ServerTls;
 pub use client::{Client, Delivery, Overflow, Reader};
 pub use listener::{Io, Listener, Socket};
-pub use registry::Clients;
+pub use registry::{Clients, TopicChange};
 
 use std::fmt;
 use std::future::Future;
@@ -120,6 +120,8 @@ pub struct ServerBuilder {
     send_queue_limit: usize,
     overflow: Overflow,
     shutdown_timeout: Duration,
+    queue_hooks: client::QueueHooks,
+    on_topic: Option<registry::TopicHook>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -149,6 +151,8 @@ impl Default for ServerBuilder {
             send_queue_limit: 1 << 20,
             overflow: Overflow::Drop,
             shutdown_timeout: Duration::from_secs(5),
+            queue_hooks: client::QueueHooks::default(),
+            on_topic: None,
         }
     }
 }
@@ -265,6 +269,41 @@ impl ServerBuilder {
         self
     }
 
+    /// Calls `hook` with the client and the message's size whenever a message is dropped
+    /// because the client's queue was full (uWebSockets' `dropped`): under
+    /// [`Overflow::Drop`] the message, under [`Overflow::Close`] the one that closed it.
+    /// It runs on the sending task, with no lock held: keep it short.
+    pub fn on_dropped<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Client, usize) + Send + Sync + 'static,
+    {
+        self.queue_hooks.dropped = Some(Box::new(hook));
+        self
+    }
+
+    /// Calls `hook` with a client whose send queue held `below` bytes or more and has
+    /// just fallen below (uWebSockets' `drain`, Node's `'drain'`): the moment to resume
+    /// sending to a slow client. It runs on the client's writer task.
+    pub fn on_drain<F>(mut self, below: usize, hook: F) -> Self
+    where
+        F: Fn(&Client) + Send + Sync + 'static,
+    {
+        self.queue_hooks.drain = Some((below, Box::new(hook)));
+        self
+    }
+
+    /// Calls `hook` when a topic gains its first subscriber or loses its last (by
+    /// unsubscribing or leaving): what a cluster needs to follow topics upstream one by
+    /// one. It runs on the task that changed the subscription, with no lock held. Counts
+    /// at any time: [`Clients::subscribers`].
+    pub fn on_topic<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&str, TopicChange) + Send + Sync + 'static,
+    {
+        self.on_topic = Some(registry::TopicHook(Arc::new(hook)));
+        self
+    }
+
     /// How long [`Server::close`] waits for clients to take their Close before it
     /// terminates them (default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
@@ -288,13 +327,19 @@ impl ServerBuilder {
     /// A server with no listener of its own (ws's `noServer`): connections come from
     /// [`Server::add_listener`] or are upgraded elsewhere and handed in with
     /// [`ServerHandle::adopt`].
-    pub fn build(self) -> Server {
+    pub fn build(mut self) -> Server {
         let (sender, receiver) = mpsc::channel(self.backlog);
+        let clients = Clients::default();
+        if let Some(hook) = self.on_topic.take() {
+            clients.set_topic_hook(hook);
+        }
+        let queue_hooks = Arc::new(std::mem::take(&mut self.queue_hooks));
         Server {
             local_addr: None,
             handle: ServerHandle {
+                queue_hooks,
                 options: Arc::new(self),
-                clients: Clients::default(),
+                clients,
                 incoming: sender,
             },
             incoming: receiver,
@@ -393,6 +438,8 @@ impl Server {
 #[derive(Clone)]
 pub struct ServerHandle {
     options: Arc<ServerBuilder>,
+    /// Taken out of the options so each client's queue can share them.
+    queue_hooks: Arc<client::QueueHooks>,
     clients: Clients,
     incoming: mpsc::Sender<Incoming>,
 }
@@ -448,6 +495,7 @@ impl ServerHandle {
         let policy = client::QueuePolicy {
             limit: self.options.send_queue_limit,
             overflow: self.options.overflow,
+            hooks: self.queue_hooks.clone(),
         };
         let track = self.options.track_clients;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);

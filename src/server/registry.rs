@@ -14,6 +14,30 @@ pub struct Clients {
     inner: Arc<Mutex<Registry>>,
 }
 
+/// A topic gained its first subscriber or lost its last one: what a cluster needs to
+/// subscribe upstream per topic, or a dashboard to show live topics. Prefix subscriptions
+/// count as topics of their own (`"prices.*"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicChange {
+    /// The first client subscribed.
+    FirstSubscriber,
+    /// The last subscriber unsubscribed or left.
+    NoSubscribers,
+}
+
+/// Called with a topic and what happened to it.
+type OnTopic = dyn Fn(&str, TopicChange) + Send + Sync;
+
+/// The operator's hook on topic changes ([`ServerBuilder::on_topic`](super::ServerBuilder::on_topic)).
+#[derive(Clone)]
+pub(crate) struct TopicHook(pub(crate) Arc<OnTopic>);
+
+impl std::fmt::Debug for TopicHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TopicHook")
+    }
+}
+
 /// Who is connected and who listens to what.
 #[derive(Debug, Default)]
 struct Registry {
@@ -24,6 +48,7 @@ struct Registry {
     prefixes: HashMap<String, HashSet<u64>>,
     /// Each client's subscriptions as it made them, for `topics()` and clean-up.
     subscriptions: HashMap<u64, BTreeSet<String>>,
+    on_topic: Option<TopicHook>,
 }
 
 impl Registry {
@@ -35,16 +60,18 @@ impl Registry {
         }
     }
 
-    fn unsubscribe(&mut self, id: u64, topic: &str) -> bool {
+    /// Removes one subscription; whether it was there, and whether it was the topic's last.
+    fn unsubscribe(&mut self, id: u64, topic: &str) -> (bool, bool) {
         let (map, key) = self.slot(topic);
         let Some(subscribers) = map.get_mut(key) else {
-            return false;
+            return (false, false);
         };
         let removed = subscribers.remove(&id);
-        if subscribers.is_empty() {
+        let emptied = subscribers.is_empty();
+        if emptied {
             map.remove(key);
         }
-        removed
+        (removed, emptied)
     }
 
     /// The subscribers of `topic`, each once, but `except`.
@@ -92,37 +119,73 @@ impl Clients {
         self.lock().clients.insert(client.id(), client);
     }
 
+    /// Calls `hook` whenever a topic gains its first subscriber or loses its last.
+    pub(crate) fn set_topic_hook(&self, hook: TopicHook) {
+        self.lock().on_topic = Some(hook);
+    }
+
+    /// Tells the topic hook, if any, outside the lock (the hook may use the registry).
+    fn tell(hook: Option<TopicHook>, changes: &[(String, TopicChange)]) {
+        if let Some(TopicHook(hook)) = hook {
+            for (topic, change) in changes {
+                hook(topic, *change);
+            }
+        }
+    }
+
     /// Removes a client and every subscription it had.
     pub(crate) fn remove(&self, id: u64) {
-        let mut registry = self.lock();
-        registry.clients.remove(&id);
-        for topic in registry.subscriptions.remove(&id).unwrap_or_default() {
-            registry.unsubscribe(id, &topic);
-        }
+        let (hook, emptied) = {
+            let mut registry = self.lock();
+            registry.clients.remove(&id);
+            let mut emptied = Vec::new();
+            for topic in registry.subscriptions.remove(&id).unwrap_or_default() {
+                if registry.unsubscribe(id, &topic).1 {
+                    emptied.push((topic, TopicChange::NoSubscribers));
+                }
+            }
+            (registry.on_topic.clone(), emptied)
+        };
+        Self::tell(hook, &emptied);
     }
 
     pub(crate) fn subscribe(&self, client: &Client, topic: &str) -> bool {
         let id = client.id();
-        let mut registry = self.lock();
-        if !registry.clients.contains_key(&id) {
-            return false; // gone already: nothing to clean up later
+        let (hook, new, first) = {
+            let mut registry = self.lock();
+            if !registry.clients.contains_key(&id) {
+                return false; // gone already: nothing to clean up later
+            }
+            let (map, key) = registry.slot(topic);
+            let subscribers = map.entry(key.to_owned()).or_default();
+            let first = subscribers.is_empty();
+            let new = subscribers.insert(id);
+            registry
+                .subscriptions
+                .entry(id)
+                .or_default()
+                .insert(topic.to_owned());
+            (registry.on_topic.clone(), new, first)
+        };
+        if first {
+            Self::tell(hook, &[(topic.to_owned(), TopicChange::FirstSubscriber)]);
         }
-        let (map, key) = registry.slot(topic);
-        let new = map.entry(key.to_owned()).or_default().insert(id);
-        registry
-            .subscriptions
-            .entry(id)
-            .or_default()
-            .insert(topic.to_owned());
         new
     }
 
     pub(crate) fn unsubscribe(&self, id: u64, topic: &str) -> bool {
-        let mut registry = self.lock();
-        if let Some(topics) = registry.subscriptions.get_mut(&id) {
-            topics.remove(topic);
+        let (hook, removed, emptied) = {
+            let mut registry = self.lock();
+            if let Some(topics) = registry.subscriptions.get_mut(&id) {
+                topics.remove(topic);
+            }
+            let (removed, emptied) = registry.unsubscribe(id, topic);
+            (registry.on_topic.clone(), removed, emptied)
+        };
+        if emptied {
+            Self::tell(hook, &[(topic.to_owned(), TopicChange::NoSubscribers)]);
         }
-        registry.unsubscribe(id, topic)
+        removed
     }
 
     pub(crate) fn topics_of(&self, id: u64) -> Vec<String> {
