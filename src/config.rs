@@ -53,9 +53,12 @@ pub struct Config {
     /// code) before the peer reads it.
     pub close_timeout: Duration,
     /// How long the opening handshake may take, from the connection's first
-    /// [`handle_timeout`](crate::Connection::handle_timeout) (default none: the adapters'
-    /// connectors bound it themselves). When it passes, the connection ends with
-    /// [`Error::TimedOut`](crate::Error::TimedOut).
+    /// [`handle_timeout`](crate::Connection::handle_timeout) (default 10 s, Python
+    /// `websockets`' `open_timeout`, on every adapter: a client that sends its request a
+    /// byte a minute cannot hold a connection; `None` waits for ever). When it passes, the
+    /// connection ends with [`Error::TimedOut`](crate::Error::TimedOut)`(`[`Timeout::Handshake`](crate::Timeout::Handshake)`)`.
+    /// A connection whose handshake happened elsewhere (hyper, axum, HTTP/2) has none: the
+    /// HTTP server bounds that (hyper's `header_read_timeout`).
     pub handshake_timeout: Option<Duration>,
     /// End the open connection when nothing arrives from the peer for this long
     /// (uWebSockets' `idleTimeout` with `sendPingsAutomatically`; default none). Any bytes
@@ -88,7 +91,7 @@ impl Default for Config {
             accept_unmasked_frames: false,
             permessage_deflate: None,
             close_timeout: Duration::from_secs(5),
-            handshake_timeout: None,
+            handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
             max_lifetime: None,
         }
@@ -104,7 +107,7 @@ impl Config {
     /// | `max_message_size` / `max_frame_size` | 64 MiB | 1 MiB |
     /// | `max_write_buffer_size` | unlimited | 4 MiB |
     /// | `max_header_bytes` / `max_headers` | 16 KiB / 100 | 8 KiB / 64 |
-    /// | `handshake_timeout` | none (adapters: 30 s client, 10 s toolkit) | 10 s |
+    /// | `handshake_timeout` | 10 s | 10 s |
     /// | `idle_timeout` | none | 40 s: a ping after 20 s of silence, the end 20 s later |
     /// | `close_timeout` | 5 s | 5 s |
     ///

@@ -31,11 +31,19 @@ fn run_until(conn: &mut Connection, now: Duration) {
 }
 
 #[test]
-fn no_deadline_runs_by_default() {
+fn only_the_handshake_deadline_runs_by_default() {
     let pair = Pair::default_open();
     assert_eq!(pair.client.poll_timeout(), None);
     assert_eq!(pair.server.poll_timeout(), None);
+    // The handshake's 10 s.
     let mut server = Connection::server(Config::default());
+    server.handle_timeout(secs(1_000));
+    assert_eq!(server.poll_timeout(), Some(secs(1_010)));
+    // Turned off, nothing runs.
+    let mut config = Config::default();
+    config.handshake_timeout = None;
+    let mut server = Connection::server(config);
+    assert_eq!(server.poll_timeout(), None);
     server.handle_timeout(secs(1_000_000));
     assert_eq!(server.next_event().unwrap(), None, "nothing happened");
     assert_eq!(server.state(), State::Connecting);
@@ -227,7 +235,7 @@ fn a_heartbeat_set_while_connecting_sends_nothing_before_the_101() {
     let mut client = Connection::client(request, Config::default());
     let upgrade = client.take_outgoing();
     client.set_heartbeat(secs(1), secs(1));
-    run_until(&mut client, secs(10));
+    run_until(&mut client, secs(9)); // within the default 10 s handshake deadline
     assert!(
         !client.wants_write(),
         "no ping while the request awaits its answer"
@@ -241,9 +249,9 @@ fn a_heartbeat_set_while_connecting_sends_nothing_before_the_101() {
     server.accept(ferrosocket::Accept::new()).unwrap();
     client.receive(&server.take_outgoing());
     assert!(matches!(client.next_event(), Ok(Some(Event::Open(_)))));
+    client.handle_timeout(secs(9));
+    assert_eq!(client.poll_timeout(), Some(secs(10)));
     client.handle_timeout(secs(10));
-    assert_eq!(client.poll_timeout(), Some(secs(11)));
-    client.handle_timeout(secs(11));
     let ping = client.take_outgoing();
     assert_eq!(ping[0], 0x89, "a (masked) ping once open");
 }
@@ -357,7 +365,12 @@ fn the_idle_timeout_and_the_lifetime_start_with_the_open_connection() {
     let request = ClientRequest::new("ws://example.com/").unwrap();
     let mut client = Connection::client(request, config.clone());
     let upgrade = client.take_outgoing();
-    assert_eq!(client.poll_timeout(), None, "nothing runs while connecting");
+    client.handle_timeout(secs(45));
+    assert_eq!(
+        client.poll_timeout(),
+        Some(secs(55)),
+        "only the handshake's deadline while connecting"
+    );
 
     let mut server = Connection::server(config);
     server.receive(&upgrade);
