@@ -34,6 +34,20 @@ async fn tokio_echo_server(config: Config) -> String {
     url
 }
 
+/// A server for one connection whose engine reads but never answers pings; its URL.
+async fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tws::accept_with(stream, Config::default().auto_pong(false), |_| Ok(Accept::new()))
+            .await
+            .unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    url
+}
+
 fn payloads() -> Vec<Message> {
     let mut out = vec![Message::text("héllo"), Message::binary(Bytes::new())];
     for size in [125usize, 126, 65535, 65536, 2 << 20] {
@@ -321,15 +335,7 @@ async fn heartbeat_keeps_live_peers_and_terminates_silent_ones() {
     }
 
     // A silent peer: the server's engine does not answer pings.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.unwrap();
-        let mut ws = tws::accept_with(stream, Config::default().auto_pong(false), |_| Ok(Accept::new()))
-            .await
-            .unwrap();
-        while let Some(Ok(_)) = ws.next().await {}
-    });
+    let url = silent_server().await;
     let (mut ws, _) = tws::connect(&url).await.unwrap();
     tws::heartbeat(&mut ws, Duration::from_millis(50), Duration::from_millis(100));
     match ws.next().await {
@@ -359,15 +365,7 @@ async fn the_idle_timeout_keeps_a_quiet_live_peer_and_ends_a_silent_one() {
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("still here"));
 
     // A peer that stops answering: the client's own idle timeout ends it.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.unwrap();
-        let mut ws = tws::accept_with(stream, Config::default().auto_pong(false), |_| Ok(Accept::new()))
-            .await
-            .unwrap();
-        while let Some(Ok(_)) = ws.next().await {}
-    });
+    let url = silent_server().await;
     let request = ClientRequest::new(&url).unwrap();
     let (mut ws, _) = tws::connect_with(request, idle, Some(Duration::from_secs(5)))
         .await
