@@ -1,11 +1,11 @@
 //! Masking keys and handshake nonces.
 //!
 //! RFC 6455 §5.3 asks that masking keys be unpredictable to the application's peers, so that a
-//! script cannot steer the bytes a proxy sees. With `std`, the default generator is keyed
-//! from std's `RandomState` (128 random bits drawn from the operating system once per
-//! thread, then varied per instance) and produces SipHash of a counter: a keyed
-//! pseudo-random function, so its outputs cannot be predicted from earlier ones without the
-//! key. Without `std` (or by choice) the caller supplies the source.
+//! script cannot steer the bytes a proxy sees, and derived from a strong source of entropy.
+//! With `std` they come straight from the operating system's random source (`getrandom`),
+//! drawn a block at a time into a per-thread pool: one system call per 64 keys, and no buffer
+//! per connection. Without `std` (or by choice) the caller supplies the source, and must give
+//! a cryptographic one.
 
 use alloc::boxed::Box;
 
@@ -14,12 +14,9 @@ type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
 
 /// A source of unpredictable bytes.
 pub(crate) enum Rng {
-    /// SipHash of a counter under an OS-seeded key.
+    /// The operating system's random source, through the thread's pool.
     #[cfg(feature = "std")]
-    Keyed {
-        key: std::collections::hash_map::RandomState,
-        counter: u64,
-    },
+    Os,
     /// The caller's generator: fills the buffer it is given.
     Source(RandomSource),
 }
@@ -28,20 +25,17 @@ impl core::fmt::Debug for Rng {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             #[cfg(feature = "std")]
-            Rng::Keyed { .. } => "Rng::Keyed",
+            Rng::Os => "Rng::Os",
             Rng::Source(_) => "Rng::Source",
         })
     }
 }
 
 impl Rng {
-    /// The default generator, keyed by the operating system.
+    /// The operating system's random source.
     #[cfg(feature = "std")]
     pub(crate) fn from_os() -> Self {
-        Rng::Keyed {
-            key: std::collections::hash_map::RandomState::new(),
-            counter: 0,
-        }
+        Rng::Os
     }
 
     /// A generator over the caller's source.
@@ -52,15 +46,7 @@ impl Rng {
     fn fill(&mut self, buf: &mut [u8]) {
         match self {
             #[cfg(feature = "std")]
-            Rng::Keyed { key, counter } => {
-                use std::hash::{BuildHasher, Hasher};
-                for chunk in buf.chunks_mut(8) {
-                    let mut hasher = key.build_hasher();
-                    hasher.write_u64(*counter);
-                    *counter = counter.wrapping_add(1);
-                    chunk.copy_from_slice(&hasher.finish().to_ne_bytes()[..chunk.len()]);
-                }
-            }
+            Rng::Os => os_pool::fill(buf),
             Rng::Source(source) => source(buf),
         }
     }
@@ -75,6 +61,52 @@ impl Rng {
         let mut nonce = [0u8; 16];
         self.fill(&mut nonce);
         nonce
+    }
+}
+
+/// The thread's pool of bytes from the operating system; each byte is handed out once.
+#[cfg(feature = "std")]
+mod os_pool {
+    use std::cell::RefCell;
+
+    const BLOCK: usize = 256;
+
+    struct Pool {
+        bytes: [u8; BLOCK],
+        used: usize,
+    }
+
+    std::thread_local! {
+        static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; BLOCK], used: BLOCK }) };
+    }
+
+    pub(super) fn fill(out: &mut [u8]) {
+        POOL.with_borrow_mut(|pool| {
+            for byte in out {
+                if pool.used == BLOCK {
+                    refill(&mut pool.bytes);
+                    pool.used = 0;
+                }
+                *byte = pool.bytes[pool.used];
+                pool.used += 1;
+            }
+        });
+    }
+
+    /// A new block from the operating system. Should its source ever fail (a sandbox that
+    /// forbids both `getrandom(2)` and `/dev/urandom`), SipHash of a counter under std's
+    /// OS-seeded `RandomState` stands in rather than failing the send.
+    fn refill(block: &mut [u8; BLOCK]) {
+        if getrandom::fill(block).is_ok() {
+            return;
+        }
+        use std::hash::{BuildHasher, Hasher};
+        let key = std::collections::hash_map::RandomState::new();
+        for (counter, chunk) in block.chunks_mut(8).enumerate() {
+            let mut hasher = key.build_hasher();
+            hasher.write_usize(counter);
+            chunk.copy_from_slice(&hasher.finish().to_ne_bytes());
+        }
     }
 }
 
