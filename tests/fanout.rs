@@ -527,3 +527,23 @@ async fn the_topic_hook_hears_first_and_last_subscribers() {
     );
     drop(sockets);
 }
+
+/// The engine's watches run under the toolkit too: a client whose maximum lifetime passed
+/// gets a 1001 Close, and a silent one is ended by the idle timeout.
+#[tokio::test]
+async fn the_toolkit_applies_the_idle_timeout_and_the_lifetime() {
+    let config = Config::default().max_lifetime(Duration::from_millis(150));
+    let (url, clients, _accepted) = start(Server::builder().config(config)).await;
+    let mut ws = connect_all(&url, &clients, 1, Config::default()).await.remove(0);
+    match ws.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
+        other => panic!("{other:?}"),
+    }
+    wait_for(|| clients.is_empty()).await;
+
+    // A client that stops reading (so answers no ping) is ended by the idle timeout.
+    let config = Config::default().idle_timeout(Duration::from_millis(100));
+    let (url, clients, _accepted) = start(Server::builder().config(config)).await;
+    let _silent = connect_all(&url, &clients, 1, Config::default()).await;
+    wait_for(|| clients.is_empty()).await;
+}
