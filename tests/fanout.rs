@@ -547,3 +547,55 @@ async fn the_toolkit_applies_the_idle_timeout_and_the_lifetime() {
     let _silent = connect_all(&url, &clients, 1, Config::default()).await;
     wait_for(|| clients.is_empty()).await;
 }
+
+/// A client the engine failed (it sent an unmasked frame): its reader reports the fault,
+/// and a later send names it — the Close the server sent, 1002 — rather than "already
+/// closed".
+#[tokio::test]
+async fn a_send_to_a_failed_client_names_the_failure() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = Server::builder().bind("127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let peer = tokio::spawn(async move {
+        let mut socket = TcpStream::connect(addr).await.unwrap();
+        socket
+            .write_all(
+                b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(socket.read_u8().await.unwrap());
+        }
+        socket.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap(); // unmasked
+                                                                    // Read the server's Close, answer it (masked), and wait for the end.
+        let mut close = [0u8; 2];
+        socket.read_exact(&mut close).await.unwrap();
+        let mut rest = vec![0u8; usize::from(close[1])];
+        socket.read_exact(&mut rest).await.unwrap();
+        socket
+            .write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xEA])
+            .await
+            .unwrap();
+        let _ = socket.read_to_end(&mut Vec::new()).await;
+        (close, rest)
+    });
+    let mut incoming = server.accept().await.unwrap();
+    match incoming.reader.next().await {
+        Some(Err(ferrosocket::Error::Protocol(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(incoming.reader.next().await.is_none());
+    match incoming.client.send(Message::text("late")) {
+        Err(ferrosocket::Error::Failed(frame)) => assert_eq!(frame.code, CloseCode::PROTOCOL_ERROR),
+        other => panic!("{other:?}"),
+    }
+    let (close, rest) = peer.await.unwrap();
+    assert_eq!(
+        (close[0], &rest[..2]),
+        (0x88, &[0x03, 0xEA][..]),
+        "the peer read 1002"
+    );
+}

@@ -387,12 +387,40 @@ pub struct SendingHalf {
 }
 
 /// What ended the connection on this side, besides the application.
-#[derive(Debug)]
-enum Cause {
+#[derive(Debug, Clone)]
+pub(crate) enum Cause {
     /// The peer broke the protocol or a limit; our Close said so.
     Failed(CloseFrame),
     /// A deadline passed.
     TimedOut(Timeout),
+}
+
+impl Cause {
+    /// The cause behind an error a connection's reading side reported, if it ended the
+    /// connection: a failure (with the Close it sent) or a deadline.
+    pub(crate) fn of(error: &Error) -> Option<Cause> {
+        match error {
+            Error::TimedOut(timeout) => Some(Cause::TimedOut(*timeout)),
+            Error::Failed(frame) => Some(Cause::Failed(frame.clone())),
+            error => {
+                let code = error.close_code()?;
+                let reason = error.to_string();
+                let reason = truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2);
+                Some(Cause::Failed(CloseFrame::new(
+                    code,
+                    crate::Utf8Bytes::from(reason),
+                )))
+            }
+        }
+    }
+
+    /// The error a send gets once this ended the connection.
+    pub(crate) fn error(&self) -> Error {
+        match self {
+            Cause::Failed(frame) => Error::Failed(frame.clone()),
+            Cause::TimedOut(timeout) => Error::TimedOut(*timeout),
+        }
+    }
 }
 
 impl SendingHalf {
@@ -468,8 +496,7 @@ impl SendingHalf {
     pub(super) fn closed_error(&self) -> Error {
         match self.cause.as_deref() {
             _ if self.encoder.peer_closed => Error::ConnectionClosed,
-            Some(Cause::Failed(frame)) => Error::Failed(frame.clone()),
-            Some(&Cause::TimedOut(timeout)) => Error::TimedOut(timeout),
+            Some(cause) => cause.error(),
             None => Error::AlreadyClosed,
         }
     }

@@ -18,6 +18,7 @@ use futures_core::Stream;
 use tokio::sync::Notify;
 
 use super::{Io, Peer};
+use crate::connection::halves::Cause;
 use crate::tokio::{WebSocketReceiver, WebSocketSender};
 use crate::{CloseCode, CloseFrame, Error, FrameEncoding, Message, PreparedFrame, PreparedMessage, Result};
 
@@ -114,6 +115,9 @@ pub(crate) struct Shared {
     finished: AtomicBool,
     /// The connection's reading side ended (closed, failed or terminated): the writer stops.
     read_done: AtomicBool,
+    /// Why the connection ended, when a failure or a deadline ended it: what sends then
+    /// report instead of `AlreadyClosed`.
+    cause: Mutex<Option<Cause>>,
     reader_waker: Mutex<Option<Waker>>,
     /// The registry that tracks this client, for topics and to leave it at the end.
     pub(crate) clients: Option<Box<dyn Membership>>,
@@ -170,6 +174,7 @@ impl Client {
             terminated: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             read_done: AtomicBool::new(false),
+            cause: Mutex::new(None),
             reader_waker: Mutex::new(None),
             clients,
         });
@@ -222,7 +227,7 @@ impl Client {
         {
             let mut queue = lock(&shared.queue);
             if queue.closing || shared.is_closed() {
-                return Err(Error::AlreadyClosed);
+                return Err(shared.closed_error());
             }
             if queue.bytes + cost > shared.policy.limit && queue.bytes > 0 {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -377,6 +382,14 @@ impl Client {
 }
 
 impl Shared {
+    /// What a send gets once the connection is over: the failure or deadline that ended
+    /// it, else `AlreadyClosed`.
+    fn closed_error(&self) -> Error {
+        lock(&self.cause)
+            .as_ref()
+            .map_or(Error::AlreadyClosed, Cause::error)
+    }
+
     fn is_closed(&self) -> bool {
         self.terminated.load(Ordering::Acquire)
             || self.finished.load(Ordering::Acquire)
@@ -544,7 +557,16 @@ impl Reader {
             }
         }
         let message = std::task::ready!(receiver.poll_message(cx));
-        if message.is_none() {
+        // A failure or a deadline is reported once the connection is over (the failure's
+        // Close went out and was answered, or its deadline passed): record why, and end.
+        let cause = match &message {
+            Some(Err(error)) => Cause::of(error),
+            _ => None,
+        };
+        if let Some(cause) = cause {
+            lock(&self.shared.cause).get_or_insert(cause);
+            self.end();
+        } else if message.is_none() {
             self.end();
         }
         Poll::Ready(message)
