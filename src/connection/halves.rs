@@ -397,7 +397,8 @@ pub(crate) enum Cause {
 
 impl Cause {
     /// The cause behind an error a connection's reading side reported, if it ended the
-    /// connection: a failure (with the Close it sent) or a deadline.
+    /// connection: a failure (with the Close it sent) or a deadline. (The server toolkit's.)
+    #[cfg(feature = "tokio")]
     pub(crate) fn of(error: &Error) -> Option<Cause> {
         match error {
             Error::TimedOut(timeout) => Some(Cause::TimedOut(*timeout)),
