@@ -83,15 +83,11 @@ fn tungstenite(data: &[u8], limit: usize) -> Outcome {
         .max_frame_size(Some(limit));
     let mut ws = WebSocket::from_raw_socket(pipe, TungsteniteRole::Server, Some(config));
     let mut messages = Vec::new();
-    let mut peer_code = None;
     let ending = loop {
         match ws.read() {
             Ok(Message::Text(text)) => messages.push((true, text.as_bytes().to_vec())),
             Ok(Message::Binary(data)) => messages.push((false, data.to_vec())),
-            Ok(Message::Close(frame)) => {
-                peer_code = frame.map(|frame| u16::from(frame.code));
-                break Ending::PeerClosed;
-            }
+            Ok(Message::Close(_)) => break Ending::PeerClosed,
             Ok(_) => {}
             Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break Ending::Reading,
             Err(Error::ConnectionClosed | Error::AlreadyClosed) => break Ending::PeerClosed,
@@ -105,6 +101,9 @@ fn tungstenite(data: &[u8], limit: usize) -> Outcome {
     // the peer's Close to the application: what it sent, unless it is the echo of the
     // peer's own code, is what counts. Its reply goes out with the next flush.
     let _ = ws.flush();
+    // The code as the peer sent it (tungstenite may hand over another in its place).
+    let peer_code = first_close_payload(data)
+        .and_then(|payload| Some(u16::from_be_bytes(payload.get(..2)?.try_into().ok()?)));
     let ending = match (ending, sent_close_code(&ws.get_ref().output)) {
         (Ending::PeerClosed, Some(code @ (1002 | 1007 | 1009))) if Some(code) != peer_code => Ending::Failed(code),
         (ending, _) => ending,
