@@ -145,6 +145,9 @@ fn sent_close_code(mut out: &[u8]) -> Option<u16> {
 /// 3. **A Close with two faults.** An invalid close code and a reason that is not UTF-8:
 ///    ferrosocket reports the code (1002), tungstenite the reason (1007). Checked: that
 ///    Close's code alone, with an empty reason, fails both with 1002.
+/// 4. **Close codes 1012–1014** (IANA-registered: service restart, try again later, bad
+///    gateway) are valid here, as in Node `ws`; tungstenite refuses them with 1002.
+///    Checked: the peer's Close carries one of them.
 fn divergence(data: &[u8], ours: &Outcome, theirs: &Outcome) -> Option<&'static str> {
     if ours.messages != theirs.messages {
         return None;
@@ -160,6 +163,11 @@ fn divergence(data: &[u8], ours: &Outcome, theirs: &Outcome) -> Option<&'static 
             let both_faults = unlimited.messages == ours.messages
                 && matches!(unlimited.ending, Ending::Failed(1002) | Ending::Reading);
             both_faults.then_some("two faults in one header, checked in another order")
+        }
+        (Ending::PeerClosed, Ending::Failed(1002)) => {
+            let payload = first_close_payload(data)?;
+            let code = u16::from_be_bytes(payload.get(..2)?.try_into().ok()?);
+            (1012..=1014).contains(&code).then_some("close codes 1012-1014")
         }
         (Ending::Failed(1002), Ending::Failed(1007)) => {
             let payload = first_close_payload(data)?;
