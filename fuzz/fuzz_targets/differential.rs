@@ -105,7 +105,9 @@ fn tungstenite(data: &[u8], limit: usize) -> Outcome {
     let peer_code = first_close_payload(data)
         .and_then(|payload| Some(u16::from_be_bytes(payload.get(..2)?.try_into().ok()?)));
     let ending = match (ending, sent_close_code(&ws.get_ref().output)) {
-        (Ending::PeerClosed, Some(code @ (1002 | 1007 | 1009))) if Some(code) != peer_code => Ending::Failed(code),
+        (Ending::PeerClosed, Some(code @ (1002 | 1007 | 1009))) if Some(code) != peer_code => {
+            Ending::Failed(code)
+        }
         (ending, _) => ending,
     };
     Outcome { messages, ending }
@@ -117,12 +119,17 @@ fn sent_close_code(mut out: &[u8]) -> Option<u16> {
         let (opcode, short) = (out[0] & 0x0F, usize::from(out[1] & 0x7F));
         let (start, length): (usize, usize) = match short {
             126 => (4, usize::from(u16::from_be_bytes([*out.get(2)?, *out.get(3)?]))),
-            127 => (10, usize::try_from(u64::from_be_bytes(out.get(2..10)?.try_into().ok()?)).ok()?),
+            127 => (
+                10,
+                usize::try_from(u64::from_be_bytes(out.get(2..10)?.try_into().ok()?)).ok()?,
+            ),
             n => (2, n),
         };
         let payload = out.get(start..start.checked_add(length)?)?;
         if opcode == 0x8 {
-            return payload.get(..2).map(|code| u16::from_be_bytes([code[0], code[1]]));
+            return payload
+                .get(..2)
+                .map(|code| u16::from_be_bytes([code[0], code[1]]));
         }
         out = &out[start + length..];
     }
@@ -188,7 +195,10 @@ fn first_close_payload(mut data: &[u8]) -> Option<Vec<u8>> {
         let (opcode, masked, short) = (data[0] & 0x0F, data[1] & 0x80 != 0, usize::from(data[1] & 0x7F));
         let (mut start, length): (usize, usize) = match short {
             126 => (4, usize::from(u16::from_be_bytes([*data.get(2)?, *data.get(3)?]))),
-            127 => (10, usize::try_from(u64::from_be_bytes(data.get(2..10)?.try_into().ok()?)).ok()?),
+            127 => (
+                10,
+                usize::try_from(u64::from_be_bytes(data.get(2..10)?.try_into().ok()?)).ok()?,
+            ),
             n => (2, n),
         };
         let key: [u8; 4] = if masked {
