@@ -226,7 +226,6 @@ impl Encoder {
         self.close_sent = true;
     }
 
-    /// Whether our Close frame was queued.
     /// Client or server: a client masks.
     pub(crate) fn role(&self) -> Role {
         if self.masking.is_some() {
@@ -236,6 +235,7 @@ impl Encoder {
         }
     }
 
+    /// Whether our Close frame was queued.
     pub(crate) fn close_sent(&self) -> bool {
         self.close_sent
     }

@@ -269,14 +269,12 @@ impl ReceivingHalf {
     /// Fails the connection for an error found in the peer's frames: asks for the Close the
     /// error calls for and drains the rest of the input.
     fn fail(&mut self, error: Error) -> Error {
-        let Some(code) = error.close_code() else {
+        let Some((code, reason)) = failure_close(&error) else {
             self.finish();
             return error;
         };
         crate::log::event!(warn, role = ?self.role, code = code.0, %error, "peer broke the protocol; closing");
-        let reason = error.to_string();
-        let reason = truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2);
-        self.replies.close = Some(Box::new(CloseReply::Fail(code, reason.into())));
+        self.replies.close = Some(Box::new(CloseReply::Fail(code, reason)));
         self.decoder.start_draining();
         self.reading = Reading::Draining;
         self.timers.start_close(self.config.close_timeout);
@@ -386,6 +384,14 @@ pub struct SendingHalf {
     pub(super) pair: usize,
 }
 
+/// The Close a failure with `error` sends: its code and, as the reason, the error's text cut
+/// to fit a control frame. `None` for errors that close with nothing.
+fn failure_close(error: &Error) -> Option<(CloseCode, String)> {
+    let code = error.close_code()?;
+    let reason = error.to_string();
+    Some((code, truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2).into()))
+}
+
 /// What ended the connection on this side, besides the application.
 #[derive(Debug, Clone)]
 pub(crate) enum Cause {
@@ -404,9 +410,7 @@ impl Cause {
             Error::TimedOut(timeout) => Some(Cause::TimedOut(*timeout)),
             Error::Failed(frame) => Some(Cause::Failed(frame.clone())),
             error => {
-                let code = error.close_code()?;
-                let reason = error.to_string();
-                let reason = truncate_utf8(&reason, MAX_CONTROL_PAYLOAD - 2);
+                let (code, reason) = failure_close(error)?;
                 Some(Cause::Failed(CloseFrame::new(
                     code,
                     crate::Utf8Bytes::from(reason),

@@ -444,15 +444,15 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
             finish(&shared);
             return;
         };
-        let before = {
+        let (before, after) = {
             let mut queue = lock(&shared.queue);
             let before = queue.bytes;
-            queue.bytes = queue.bytes.saturating_sub(cost);
-            before
+            queue.bytes = before.saturating_sub(cost);
+            (before, queue.bytes)
         };
         shared.progress.notify_waiters();
         if let Some((mark, hook)) = &shared.policy.hooks.drain {
-            if before >= *mark && before - cost.min(before) < *mark {
+            if before >= *mark && after < *mark {
                 hook(&Client {
                     shared: shared.clone(),
                 });
