@@ -102,38 +102,14 @@ fn tungstenite(data: &[u8], limit: usize) -> Outcome {
     // peer's own code, is what counts. Its reply goes out with the next flush.
     let _ = ws.flush();
     // The code as the peer sent it (tungstenite may hand over another in its place).
-    let peer_code = first_close_payload(data)
-        .and_then(|payload| Some(u16::from_be_bytes(payload.get(..2)?.try_into().ok()?)));
-    let ending = match (ending, sent_close_code(&ws.get_ref().output)) {
+    let peer_code = first_close_code(data);
+    let ending = match (ending, first_close_code(&ws.get_ref().output)) {
         (Ending::PeerClosed, Some(code @ (1002 | 1007 | 1009))) if Some(code) != peer_code => {
             Ending::Failed(code)
         }
         (ending, _) => ending,
     };
     Outcome { messages, ending }
-}
-
-/// The code of the first Close among unmasked server frames, if any.
-fn sent_close_code(mut out: &[u8]) -> Option<u16> {
-    while out.len() >= 2 {
-        let (opcode, short) = (out[0] & 0x0F, usize::from(out[1] & 0x7F));
-        let (start, length): (usize, usize) = match short {
-            126 => (4, usize::from(u16::from_be_bytes([*out.get(2)?, *out.get(3)?]))),
-            127 => (
-                10,
-                usize::try_from(u64::from_be_bytes(out.get(2..10)?.try_into().ok()?)).ok()?,
-            ),
-            n => (2, n),
-        };
-        let payload = out.get(start..start.checked_add(length)?)?;
-        if opcode == 0x8 {
-            return payload
-                .get(..2)
-                .map(|code| u16::from_be_bytes([code[0], code[1]]));
-        }
-        out = &out[start + length..];
-    }
-    None
 }
 
 /// Where the two differ by design, not by bug: which divergence, or `None`.
@@ -172,8 +148,7 @@ fn divergence(data: &[u8], ours: &Outcome, theirs: &Outcome) -> Option<&'static 
             both_faults.then_some("two faults in one header, checked in another order")
         }
         (Ending::PeerClosed, Ending::Failed(1002)) => {
-            let payload = first_close_payload(data)?;
-            let code = u16::from_be_bytes(payload.get(..2)?.try_into().ok()?);
+            let code = first_close_code(data)?;
             (1012..=1014).contains(&code).then_some("close codes 1012-1014")
         }
         (Ending::Failed(1002), Ending::Failed(1007)) => {
@@ -189,7 +164,14 @@ fn divergence(data: &[u8], ours: &Outcome, theirs: &Outcome) -> Option<&'static 
     }
 }
 
-/// The unmasked payload of the first Close frame among the peer's frames, if complete.
+/// The code of the first Close frame among `data`'s frames (masked or not), if any.
+fn first_close_code(data: &[u8]) -> Option<u16> {
+    let payload = first_close_payload(data)?;
+    Some(u16::from_be_bytes(payload.get(..2)?.try_into().ok()?))
+}
+
+/// The unmasked payload of the first Close frame among `data`'s frames (masked or not), if
+/// complete.
 fn first_close_payload(mut data: &[u8]) -> Option<Vec<u8>> {
     while data.len() >= 2 {
         let (opcode, masked, short) = (data[0] & 0x0F, data[1] & 0x80 != 0, usize::from(data[1] & 0x7F));
