@@ -52,7 +52,10 @@ pub fn feed(conn: &mut Connection, data: &[u8]) {
     conn.receive_eof();
     drain(conn, &mut last_state);
     assert_eq!(conn.state(), State::Closed, "EOF always ends the connection");
-    assert!(!conn.wants_read(), "EOF always ends reading, a failed connection's drain too");
+    assert!(
+        !conn.wants_read(),
+        "EOF always ends reading, a failed connection's drain too"
+    );
 }
 
 fn drain(conn: &mut Connection, last_state: &mut State) {

@@ -161,24 +161,12 @@ impl Client {
         clients: Option<Box<dyn Membership>>,
     ) -> (Client, Reader) {
         let (sender, receiver) = socket.into_split();
-        let wake_writer = Arc::new(Notify::new());
-        let shared = Arc::new(Shared {
-            id,
-            peer,
-            encoding: sender.frame_encoding(),
-            policy,
-            queue: Mutex::new(Queue::default()),
-            wake_writer: wake_writer.clone(),
-            progress: Notify::new(),
-            dropped: AtomicU64::new(0),
-            terminated: AtomicBool::new(false),
-            finished: AtomicBool::new(false),
-            read_done: AtomicBool::new(false),
-            cause: Mutex::new(None),
-            reader_waker: Mutex::new(None),
-            clients,
-        });
-        tokio::spawn(write_loop(Arc::downgrade(&shared), wake_writer, sender));
+        let shared = Arc::new(Shared::new(id, peer, sender.frame_encoding(), policy, clients));
+        tokio::spawn(write_loop(
+            Arc::downgrade(&shared),
+            shared.wake_writer.clone(),
+            sender,
+        ));
         let reader = Reader {
             receiver: Some(receiver),
             shared: shared.clone(),
@@ -382,6 +370,31 @@ impl Client {
 }
 
 impl Shared {
+    fn new(
+        id: u64,
+        peer: Peer,
+        encoding: FrameEncoding,
+        policy: QueuePolicy,
+        clients: Option<Box<dyn Membership>>,
+    ) -> Self {
+        Shared {
+            id,
+            peer,
+            encoding,
+            policy,
+            queue: Mutex::new(Queue::default()),
+            wake_writer: Arc::new(Notify::new()),
+            progress: Notify::new(),
+            dropped: AtomicU64::new(0),
+            terminated: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            read_done: AtomicBool::new(false),
+            cause: Mutex::new(None),
+            reader_waker: Mutex::new(None),
+            clients,
+        }
+    }
+
     /// What a send gets once the connection is over: the failure or deadline that ended
     /// it, else `AlreadyClosed`.
     fn closed_error(&self) -> Error {
@@ -588,6 +601,76 @@ impl Reader {
                 clients.remove(self.shared.id);
             }
         }
+    }
+}
+
+/// Clients with no connection behind them, for fuzzing and testing the registry without
+/// sockets (feature `unstable`): what is sent to one stays in its queue until
+/// [`take_queued`](Client::take_queued) takes it, as its writer would.
+#[cfg(feature = "unstable")]
+impl Client {
+    /// A client with no connection; `masked` gives it a client-role encoding (nothing
+    /// framed once can be shared with it), else a server's (it shares every frame).
+    pub(crate) fn detached(
+        id: u64,
+        masked: bool,
+        policy: QueuePolicy,
+        clients: Option<Box<dyn Membership>>,
+    ) -> Client {
+        let encoding = FrameEncoding {
+            masked,
+            compression: None,
+        };
+        let peer = Peer {
+            addr: None,
+            forwarded_for: None,
+            trusted: false,
+        };
+        let shared = Shared::new(id, peer, encoding, policy, clients);
+        Client {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Takes what is queued, as the writer would (frames framed once come back as the
+    /// messages they carry), and frees its room in the queue.
+    pub fn take_queued(&self) -> Vec<Message> {
+        let items = {
+            let mut queue = lock(&self.shared.queue);
+            queue.bytes = 0;
+            std::mem::take(&mut queue.items)
+        };
+        items
+            .into_iter()
+            .map(|item| match item {
+                Outbound::Message(message) => message,
+                Outbound::Close(frame) => Message::Close(Some(frame)),
+                Outbound::Frame(frame) => unframe(frame.as_bytes()),
+            })
+            .collect()
+    }
+
+    /// Ends the client as its reader does when the connection ends: nothing more can be
+    /// sent, and it leaves the registry and its topics.
+    pub fn end_detached(&self) {
+        self.shared.read_done.store(true, Ordering::Release);
+        if let Some(clients) = &self.shared.clients {
+            clients.remove(self.shared.id);
+        }
+    }
+}
+
+/// The message an unmasked, uncompressed data frame carries.
+#[cfg(feature = "unstable")]
+fn unframe(wire: &bytes::Bytes) -> Message {
+    use crate::frame::{Header, OpCode};
+    let Ok(Some((header, len))) = Header::parse(wire) else {
+        unreachable!("a prepared frame starts with a whole header")
+    };
+    let payload = wire.slice(len..);
+    match header.opcode {
+        OpCode::Text => Message::Text(crate::Utf8Bytes::from_validated(payload)),
+        _ => Message::Binary(payload),
     }
 }
 

@@ -256,6 +256,78 @@ impl Clients {
     }
 }
 
+/// The registry without sockets, for fuzzing and testing (feature `unstable`).
+#[cfg(feature = "unstable")]
+impl Clients {
+    /// Tracks a new client with no connection behind it (see [`Client::take_queued`] and
+    /// [`Client::end_detached`]); its queue holds `queue_limit` bytes and overflows as
+    /// `overflow` says. `masked` gives it a client-role encoding, so broadcasts cannot
+    /// share their frame with it.
+    pub fn add_detached(
+        &self,
+        id: u64,
+        masked: bool,
+        queue_limit: usize,
+        overflow: super::Overflow,
+    ) -> Client {
+        let policy = super::client::QueuePolicy {
+            limit: queue_limit,
+            overflow,
+            hooks: Default::default(),
+        };
+        let membership = Box::new(self.clone()) as Box<dyn super::client::Membership>;
+        let client = Client::detached(id, masked, policy, Some(membership));
+        self.insert(client.clone());
+        client
+    }
+
+    /// Calls `hook` whenever a topic gains its first subscriber or loses its last (what
+    /// [`ServerBuilder::on_topic`](super::ServerBuilder::on_topic) sets).
+    pub fn on_topic(&self, hook: impl Fn(&str, TopicChange) + Send + Sync + 'static) {
+        self.set_topic_hook(TopicHook(Arc::new(hook)));
+    }
+
+    /// Panics unless the registry's maps agree: every subscription a client made is in
+    /// the topic maps and nothing else is, no topic is kept without subscribers, and every
+    /// subscriber is an open client.
+    pub fn assert_consistent(&self) {
+        let registry = self.lock();
+        let mut listed = 0;
+        for (id, topics) in &registry.subscriptions {
+            assert!(
+                registry.clients.contains_key(id),
+                "subscriptions of a gone client {id}"
+            );
+            for topic in topics {
+                let (map, key) = match topic.strip_suffix('*') {
+                    Some(prefix) => (&registry.prefixes, prefix),
+                    None => (&registry.topics, topic.as_str()),
+                };
+                assert!(
+                    map.get(key).is_some_and(|ids| ids.contains(id)),
+                    "{topic} lost {id}"
+                );
+                listed += 1;
+            }
+        }
+        let stored: usize = registry
+            .topics
+            .values()
+            .chain(registry.prefixes.values())
+            .map(HashSet::len)
+            .sum();
+        assert_eq!(stored, listed, "the topic maps hold subscriptions no client made");
+        assert!(
+            registry
+                .topics
+                .values()
+                .chain(registry.prefixes.values())
+                .all(|ids| !ids.is_empty()),
+            "a topic without subscribers was kept"
+        );
+    }
+}
+
 /// Queues `message` for each recipient, framed once; how many queued it.
 fn deliver(recipients: &[Client], message: &Message) -> usize {
     let queued = |delivery| matches!(delivery, Ok(super::Delivery::Queued));
