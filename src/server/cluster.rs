@@ -385,6 +385,37 @@ mod redis_link {
     /// The most publishes sent in one round trip.
     const MAX_PIPELINE: u64 = 256;
 
+    /// Publishes what the outbox holds, several per round trip, in order, until the link
+    /// fails (false) or the cluster is dropped (true).
+    async fn publish_all(
+        outbox: &mut mpsc::Receiver<Bytes>,
+        publisher: &mut redis::aio::MultiplexedConnection,
+        channel: &str,
+        node: &Node,
+    ) -> bool {
+        while let Some(envelope) = outbox.recv().await {
+            let mut pipe = redis::pipe();
+            pipe.cmd("PUBLISH").arg(channel).arg(&envelope[..]).ignore();
+            let mut count = 1;
+            while count < MAX_PIPELINE {
+                let Ok(envelope) = outbox.try_recv() else { break };
+                pipe.cmd("PUBLISH").arg(channel).arg(&envelope[..]).ignore();
+                count += 1;
+            }
+            let published: redis::RedisResult<()> = pipe.query_async(publisher).await;
+            let counter = if published.is_ok() {
+                &node.counters.sent
+            } else {
+                &node.counters.lost
+            };
+            counter.fetch_add(count, Ordering::Relaxed);
+            if published.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// A subscription and a connection to publish on.
     pub(super) struct Link {
         messages: redis::aio::PubSubStream,
@@ -412,31 +443,21 @@ mod redis_link {
     ) {
         loop {
             node.set_connected(true);
-            loop {
-                tokio::select! {
-                    message = link.messages.next() => match message {
-                        Some(message) => node.deliver(message.get_payload_bytes()),
-                        None => break, // the connection is gone
-                    },
-                    envelope = outbox.recv() => {
-                        let Some(envelope) = envelope else { return };
-                        // What waits besides goes in the same round trip, in order.
-                        let mut pipe = redis::pipe();
-                        pipe.cmd("PUBLISH").arg(&channel).arg(&envelope[..]).ignore();
-                        let mut count = 1;
-                        while count < MAX_PIPELINE {
-                            let Ok(envelope) = outbox.try_recv() else { break };
-                            pipe.cmd("PUBLISH").arg(&channel).arg(&envelope[..]).ignore();
-                            count += 1;
-                        }
-                        let published: redis::RedisResult<()> = pipe.query_async(&mut link.publisher).await;
-                        let counter = if published.is_ok() { &node.counters.sent } else { &node.counters.lost };
-                        counter.fetch_add(count, Ordering::Relaxed);
-                        if published.is_err() {
-                            break;
-                        }
-                    }
+            // Both ways at once: a publish's round trip must not hold up the delivery of
+            // what arrives meanwhile (under load, the subscription would fall behind).
+            let Link {
+                mut messages,
+                mut publisher,
+            } = link;
+            let receiving = async {
+                while let Some(message) = messages.next().await {
+                    node.deliver(message.get_payload_bytes());
                 }
+            };
+            let publishing = publish_all(&mut outbox, &mut publisher, &channel, &node);
+            tokio::select! {
+                () = receiving => {} // the connection is gone
+                closed = publishing => if closed { return },
             }
             node.set_connected(false);
             crate::log::event!(warn, "cluster: lost the Redis connection; reconnecting");
