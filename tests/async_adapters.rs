@@ -666,3 +666,54 @@ async fn next_loses_nothing_when_cancelled_mid_message() {
     assert!(cancelled >= 1000, "only {cancelled} cancellations");
     drop(server.await.unwrap());
 }
+
+/// The engine's handshake deadline (`Config::handshake_timeout`) bounds a server's accept on
+/// tokio and on smol (futures-io) without anything else set: a request that stops halfway
+/// ends in `TimedOut(Handshake)`.
+#[test]
+fn the_handshake_deadline_bounds_accept_on_tokio_and_smol() {
+    let config = Config::default().handshake_timeout(Duration::from_millis(150));
+    let stall = |addr: std::net::SocketAddr| {
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+            tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgr").unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+        })
+    };
+    let expect_deadline = |result: ferrosocket::Result<()>, started: std::time::Instant| {
+        match result {
+            Err(Error::TimedOut(ferrosocket::Timeout::Handshake)) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = stall(listener.local_addr().unwrap());
+        let (stream, _) = listener.accept().await.unwrap();
+        let started = std::time::Instant::now();
+        let accepted = tws::accept_with(stream, config.clone(), |_| Ok(Accept::new())).await;
+        expect_deadline(accepted.map(drop), started);
+        drop(client);
+    });
+
+    smol::block_on(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = stall(listener.local_addr().unwrap());
+        let (stream, _) = listener.accept().await.unwrap();
+        let started = std::time::Instant::now();
+        let accepted = ferrosocket::smol::accept_with(stream, config.clone(), |_| Ok(Accept::new())).await;
+        expect_deadline(accepted.map(drop), started);
+        drop(client);
+    });
+}
