@@ -480,9 +480,10 @@ async fn misbehaving_clients_cost_nothing_once_gone_and_good_clients_lose_nothin
 
     let stats = cluster_a.stats();
     let total = published.load(Ordering::Relaxed);
-    // A second's worth on either side: a bridge notices the broker's death, and a node's
-    // subscription is back, a moment after the other's.
-    let window = (died.saturating_sub(200), back + 200);
+    // Two seconds' worth on either side: what node A had in flight to the broker when it
+    // died is lost (and counted), and one node's subscription is back a moment after the
+    // other's publisher; on a loaded machine both take longer.
+    let window = (died.saturating_sub(400), back + 400);
     for (i, owed) in owed.iter().enumerate() {
         assert_eq!(owed.echoes_back, owed.echoes_sent, "good client {i}: every echo");
         if i < 2 {

@@ -416,6 +416,16 @@ mod redis_link {
         true
     }
 
+    /// How long the subscription is read after the publisher failed, for what it holds.
+    const DRAIN_GRACE: Duration = Duration::from_secs(1);
+
+    /// Delivers what the subscription brings until it ends.
+    async fn deliver_all(messages: &mut redis::aio::PubSubStream, node: &Node) {
+        while let Some(message) = messages.next().await {
+            node.deliver(message.get_payload_bytes());
+        }
+    }
+
     /// A subscription and a connection to publish on.
     pub(super) struct Link {
         messages: redis::aio::PubSubStream,
@@ -449,17 +459,18 @@ mod redis_link {
                 mut messages,
                 mut publisher,
             } = link;
-            let receiving = async {
-                while let Some(message) = messages.next().await {
-                    node.deliver(message.get_payload_bytes());
-                }
-            };
             let publishing = publish_all(&mut outbox, &mut publisher, &channel, &node);
-            tokio::select! {
-                () = receiving => {} // the connection is gone
-                closed = publishing => if closed { return },
-            }
+            let publish_failed = tokio::select! {
+                () = deliver_all(&mut messages, &node) => false, // the connection is gone
+                closed = publishing => if closed { return } else { true },
+            };
             node.set_connected(false);
+            if publish_failed {
+                // What the subscription received before the broker went is still ours to
+                // deliver: a broker that died ends the stream right after it; a live one
+                // gets a moment before we reconnect.
+                let _ = tokio::time::timeout(DRAIN_GRACE, deliver_all(&mut messages, &node)).await;
+            }
             crate::log::event!(warn, "cluster: lost the Redis connection; reconnecting");
             let mut attempt = 0;
             link = loop {
