@@ -27,7 +27,9 @@ use ferrosocket::{tokio as tws, CloseCode, Config, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use ferrosocket::frame::{Header, OpCode};
 use util::broker::{find_binary, free_port, start_broker, Broker};
+use util::client_frame;
 
 /// Counts the bytes live on the heap, so the test can tell memory that came back.
 struct Counting;
@@ -232,45 +234,18 @@ async fn raw(url: &str) -> TcpStream {
     tcp
 }
 
-/// A masked frame (key zero, so the payload goes as is).
-fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![first];
-    match payload.len() {
-        n if n < 126 => frame.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&[0; 4]);
-    frame.extend_from_slice(payload);
-    frame
-}
-
 /// Reads the server's frames until the connection ends; the code of its Close, if any.
 async fn close_code(mut tcp: TcpStream) -> Option<u16> {
     let mut wire = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut wire)).await;
-    let mut at = 0;
-    while at + 2 <= wire.len() {
-        let (opcode, short) = (wire[at] & 0x0f, usize::from(wire[at + 1] & 0x7f));
-        let (len, head) = match short {
-            126 if at + 4 <= wire.len() => (usize::from(u16::from_be_bytes([wire[at + 2], wire[at + 3]])), 4),
-            127 if at + 10 <= wire.len() => (
-                u64::from_be_bytes(wire[at + 2..at + 10].try_into().unwrap()) as usize,
-                10,
-            ),
-            126 | 127 => return None,
-            n => (n, 2),
-        };
-        if opcode == 0x8 && len >= 2 && at + head + 2 <= wire.len() {
-            return Some(u16::from_be_bytes([wire[at + head], wire[at + head + 1]]));
+    let mut rest = &wire[..];
+    while let Ok(Some((header, head))) = Header::parse(rest) {
+        let payload = rest.get(head..)?;
+        if header.opcode == OpCode::Close {
+            let code = payload.get(..2).filter(|_| header.payload_len >= 2)?;
+            return Some(u16::from_be_bytes([code[0], code[1]]));
         }
-        at += head + len;
+        rest = payload.get(usize::try_from(header.payload_len).ok()?..)?;
     }
     None
 }
@@ -305,31 +280,31 @@ async fn misbehave(url: &str, fault: usize, rng: &mut Rng) {
             // Subscribed and silent: the queue overflows (1008) or the idle timeout ends it.
             let tcp = raw(url).await;
             let mut tcp = tcp;
-            tcp.write_all(&masked_frame(0x81, format!("sub {FEED}").as_bytes()))
+            tcp.write_all(&client_frame(0x81, format!("sub {FEED}").as_bytes()))
                 .await
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(500 + rng.below(4000))).await;
         }
         "abrupt disconnect" => {
             let mut tcp = raw(url).await;
-            let frame = masked_frame(0x82, &[7; 1000]);
+            let frame = client_frame(0x82, &[7; 1000]);
             let cut = rng.below(frame.len() as u64) as usize;
             tcp.write_all(&frame[..cut]).await.unwrap();
         }
         "oversized frame" => {
             let mut tcp = raw(url).await;
-            let frame = masked_frame(0x82, &vec![1; MAX_MESSAGE + 1 + rng.below(1000) as usize]);
+            let frame = client_frame(0x82, &vec![1; MAX_MESSAGE + 1 + rng.below(1000) as usize]);
             let _ = tcp.write_all(&frame).await; // the server may stop reading at the header
             assert_eq!(close_code(tcp).await, Some(1009), "oversized frame");
         }
         "invalid opcode" => {
             let mut tcp = raw(url).await;
-            tcp.write_all(&masked_frame(0x83, b"reserved")).await.unwrap();
+            tcp.write_all(&client_frame(0x83, b"reserved")).await.unwrap();
             assert_eq!(close_code(tcp).await, Some(1002), "reserved opcode");
         }
         "invalid utf-8" => {
             let mut tcp = raw(url).await;
-            tcp.write_all(&masked_frame(0x81, &[0xce, 0xba, 0xff, 0xfe]))
+            tcp.write_all(&client_frame(0x81, &[0xce, 0xba, 0xff, 0xfe]))
                 .await
                 .unwrap();
             assert_eq!(close_code(tcp).await, Some(1007), "invalid UTF-8");
@@ -337,7 +312,7 @@ async fn misbehave(url: &str, fault: usize, rng: &mut Rng) {
         "ping flood" => {
             // Pings without reading the pongs: the server's outgoing side stays bounded.
             let mut tcp = raw(url).await;
-            let ping = masked_frame(0x89, &[9; 125]);
+            let ping = client_frame(0x89, &[9; 125]);
             for _ in 0..2000 + rng.below(8000) {
                 if tcp.write_all(&ping).await.is_err() {
                     break;

@@ -38,6 +38,11 @@ impl std::fmt::Debug for TopicHook {
     }
 }
 
+/// The prefix a subscription stands for (`"prices.*"` → `"prices."`), if it is one.
+fn as_prefix(topic: &str) -> Option<&str> {
+    topic.strip_suffix('*')
+}
+
 /// Who is connected and who listens to what.
 #[derive(Debug, Default)]
 struct Registry {
@@ -54,7 +59,7 @@ struct Registry {
 impl Registry {
     /// The map and key a subscription lives under.
     fn slot<'a>(&mut self, topic: &'a str) -> (&mut HashMap<String, HashSet<u64>>, &'a str) {
-        match topic.strip_suffix('*') {
+        match as_prefix(topic) {
             Some(prefix) => (&mut self.prefixes, prefix),
             None => (&mut self.topics, topic),
         }
@@ -299,7 +304,7 @@ impl Clients {
                 "subscriptions of a gone client {id}"
             );
             for topic in topics {
-                let (map, key) = match topic.strip_suffix('*') {
+                let (map, key) = match as_prefix(topic) {
                     Some(prefix) => (&registry.prefixes, prefix),
                     None => (&registry.topics, topic.as_str()),
                 };
