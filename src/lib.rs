@@ -166,6 +166,9 @@ pub use adapters::*;
 #[cfg(feature = "tokio")]
 pub mod server;
 
+#[cfg(feature = "http3")]
+pub mod http3;
+
 #[cfg(any(
     feature = "blocking",
     feature = "tokio",
