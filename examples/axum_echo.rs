@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! cargo run --release --example axum_echo -- 127.0.0.1:9001 [--max-message-size BYTES]
-//!     [--tls CERT.pem KEY.pem]
+//!     [--tls CERT.pem KEY.pem [--http3]]
 //! ```
 //! Any valid permessage-deflate offer is accepted and the client's first subprotocol is
-//! selected. With `--tls` the same is served over TLS with ALPN `h2` and `http/1.1`. Prints
+//! selected. With `--tls` the same is served over TLS with ALPN `h2` and `http/1.1`; with
+//! `--http3` too, also over HTTP/3 (RFC 9220) on the same port number over UDP, ALPN `h3`,
+//! with the same certificate. Prints
 //! a `listening` line once bound, and one line per upgrade naming its HTTP version (HTTP/2
 //! upgrades arrive as `CONNECT` with `:protocol websocket`). The Autobahn|Testsuite and the
 //! interop suite drive it as the server under test.
@@ -19,7 +21,8 @@ use std::sync::Arc;
 use axum::{response::Response, Router};
 use ferrosocket::axum::{WebSocket, WebSocketUpgrade};
 use ferrosocket::deflate::DeflateConfig;
-use ferrosocket::{Config, Error};
+use ferrosocket::stream::{AsyncTransport, WebSocketStream};
+use ferrosocket::{http3, Accept, Config, Error};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -31,10 +34,11 @@ struct Options {
     addr: SocketAddr,
     max_message_size: usize,
     tls: Option<(String, String)>,
+    http3: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: axum_echo ADDR [--max-message-size BYTES] [--tls CERT.pem KEY.pem]");
+    eprintln!("usage: axum_echo ADDR [--max-message-size BYTES] [--tls CERT.pem KEY.pem [--http3]]");
     std::process::exit(2);
 }
 
@@ -42,6 +46,7 @@ fn options() -> Options {
     let mut addr = None;
     let mut max_message_size = 256 << 20;
     let mut tls = None;
+    let mut http3 = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -55,13 +60,18 @@ fn options() -> Options {
                 (Some(cert), Some(key)) => tls = Some((cert, key)),
                 _ => usage(),
             },
+            "--http3" => http3 = true,
             _ => addr = Some(arg.parse().unwrap_or_else(|_| usage())),
         }
+    }
+    if http3 && tls.is_none() {
+        usage(); // HTTP/3 needs the certificate of --tls
     }
     Options {
         addr: addr.unwrap_or_else(|| usage()),
         max_message_size,
         tls,
+        http3,
     }
 }
 
@@ -75,16 +85,48 @@ async fn upgrade(upgrade: WebSocketUpgrade, max_message_size: usize) -> Response
     let first_offered = upgrade.offered_protocols().next().map(str::to_owned);
     upgrade
         .protocols(first_offered)
-        .config(
-            Config::default()
-                .max_message_size(max_message_size)
-                .permessage_deflate(DeflateConfig::default()),
-        )
+        .config(config(max_message_size))
         .on_failed_upgrade(|error| eprintln!("upgrade failed: {error}"))
-        .on_upgrade(echo)
+        .on_upgrade(|socket: WebSocket| echo(socket))
 }
 
-async fn echo(mut socket: WebSocket) {
+fn config(max_message_size: usize) -> Config {
+    Config::default()
+        .max_message_size(max_message_size)
+        .permessage_deflate(DeflateConfig::default())
+}
+
+/// Serves HTTP/3 WebSockets on UDP `addr` with the certificate and key of `--tls`.
+fn serve_http3(
+    addr: SocketAddr,
+    cert: &Path,
+    key: &Path,
+    max_message_size: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key)?;
+    let limits = http3::Limits::default();
+    let endpoint = quinn::Endpoint::server(http3::server_config(certs, key, &limits)?, addr)?;
+    let first_offered = |request: &ferrosocket::Request| {
+        println!(
+            "upgrade over HTTP/3 CONNECT :protocol websocket at {}",
+            request.path()
+        );
+        let first = request.protocols().next().map(str::to_owned);
+        Ok(first.map_or_else(Accept::new, |protocol| Accept::new().protocol(protocol)))
+    };
+    let serving = http3::serve(
+        endpoint,
+        config(max_message_size),
+        limits,
+        first_offered,
+        |socket, _| echo(socket),
+    );
+    tokio::spawn(serving);
+    Ok(())
+}
+
+async fn echo<T: AsyncTransport>(mut socket: WebSocketStream<T>) {
     let result = async {
         while let Some(message) = socket.next().await {
             let message = message?;
@@ -126,7 +168,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // axum::serve takes plain listeners; over TLS each connection is handed to hyper's
     // HTTP/1.1-or-HTTP/2 server after its own handshake, with extended CONNECT enabled.
     let acceptor = tls_acceptor(Path::new(&cert), Path::new(&key))?;
-    println!("axum_echo listening on wss://{local} (ALPN h2, http/1.1)");
+    if options.http3 {
+        serve_http3(local, Path::new(&cert), Path::new(&key), max_message_size)?;
+        println!(
+            "axum_echo listening on wss://{local} (ALPN h2, http/1.1) and HTTP/3 on udp/{}",
+            local.port()
+        );
+    } else {
+        println!("axum_echo listening on wss://{local} (ALPN h2, http/1.1)");
+    }
     loop {
         let (tcp, _) = listener.accept().await?;
         let (acceptor, service) = (acceptor.clone(), TowerToHyperService::new(app.clone()));

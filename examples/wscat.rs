@@ -2,10 +2,11 @@
 //!
 //! ```text
 //! cargo run --example wscat -- ws://127.0.0.1:9001/path [--header 'Name: value']... [--subprotocol NAME]... [--deflate]
-//!     [--ca CERTS.pem] [--proxy http://HOST:PORT]
+//!     [--ca CERTS.pem] [--proxy http://HOST:PORT] [--http3]
 //! ```
 //! `wss://` URLs trust Mozilla's roots plus the PEM certificates given with `--ca`; `--proxy`
-//! tunnels through an HTTP proxy with `CONNECT`.
+//! tunnels through an HTTP proxy with `CONNECT`; `--http3` connects over HTTP/3 (RFC 9220,
+//! QUIC on the URL's port over UDP) instead of TCP.
 //! Sends each line of standard input as a text message and prints each received text message
 //! on its own line (binary messages as hex). At the end of input it sends Close 1000, waits for
 //! the close handshake, and exits 0. A refused upgrade prints the status and body and exits 1.
@@ -13,16 +14,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrosocket::stream::{AsyncTransport, WebSocketStream};
 use ferrosocket::tls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+use ferrosocket::tls::ClientTls;
 use ferrosocket::tokio::Connector;
 
-use ferrosocket::{deflate::DeflateConfig, ClientRequest, CloseCode, Config, Error, HandshakeError, Message};
+use ferrosocket::{
+    deflate::DeflateConfig, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Response,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: wscat URL [--header 'Name: value']... [--subprotocol NAME]... [--deflate] [--ca CERTS.pem] [--proxy http://HOST:PORT]"
+        "usage: wscat URL [--header 'Name: value']... [--subprotocol NAME]... [--deflate] [--ca CERTS.pem] [--proxy http://HOST:PORT] [--http3]"
     );
     std::process::exit(2);
 }
@@ -41,6 +46,7 @@ async fn main() {
             "--proxy" => options.proxy = Some(args.next().unwrap_or_else(|| usage())),
             "--header" | "-H" => headers.push(args.next().unwrap_or_else(|| usage())),
             "--subprotocol" | "-s" => protocols.push(args.next().unwrap_or_else(|| usage())),
+            "--http3" => options.http3 = true,
             "--deflate" => config = config.permessage_deflate(DeflateConfig::default()),
             _ if url.is_none() => url = Some(arg),
             _ => usage(),
@@ -77,6 +83,8 @@ struct Options {
     ca: Option<String>,
     /// `http://HOST:PORT` of a proxy to tunnel through.
     proxy: Option<String>,
+    /// Over HTTP/3 instead of TCP.
+    http3: bool,
 }
 
 impl Options {
@@ -98,20 +106,33 @@ impl Options {
     }
 }
 
+/// Mozilla's roots plus the certificates in the PEM file at `path`, if any.
+fn roots(path: Option<&str>) -> Arc<rustls::ClientConfig> {
+    match path {
+        Some(path) => with_extra_roots(path),
+        None => with_extra_roots_from(Vec::new()),
+    }
+}
+
 /// Mozilla's roots plus the certificates in the PEM file at `path`.
 fn with_extra_roots(path: &str) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let certs = CertificateDer::pem_file_iter(path).unwrap_or_else(|e| {
         eprintln!("error: cannot read {path}: {e}");
         std::process::exit(2);
     });
+    let certs = certs.collect::<Result<Vec<_>, _>>().unwrap_or_else(|e| {
+        eprintln!("error: bad certificate in {path}: {e}");
+        std::process::exit(2);
+    });
+    with_extra_roots_from(certs)
+}
+
+fn with_extra_roots_from(certs: Vec<CertificateDer<'static>>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     for cert in certs {
-        let added = cert
-            .map_err(|e| e.to_string())
-            .and_then(|cert| roots.add(cert).map_err(|e| e.to_string()));
-        if let Err(e) = added {
-            eprintln!("error: bad certificate in {path}: {e}");
+        if let Err(e) = roots.add(cert) {
+            eprintln!("error: bad certificate: {e}");
             std::process::exit(2);
         }
     }
@@ -137,7 +158,21 @@ async fn run(
     for protocol in protocols {
         request = request.protocol(protocol);
     }
+    if options.http3 {
+        let tls = ClientTls::Rustls(roots(options.ca.as_deref()));
+        let config = config.handshake_timeout(Duration::from_secs(30));
+        let (ws, response) = ferrosocket::http3::connect_with(request, config, Some(tls)).await?;
+        return session(ws, response).await;
+    }
     let (ws, response) = options.connector(request, config).connect().await?;
+    session(ws, response).await
+}
+
+/// Sends standard input's lines and prints what arrives, over any transport.
+async fn session<T>(ws: WebSocketStream<T>, response: Response) -> ferrosocket::Result<()>
+where
+    T: AsyncTransport + Send + 'static,
+{
     if let Some(protocol) = response.protocol() {
         eprintln!("connected (subprotocol {protocol})");
     }
