@@ -95,7 +95,9 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nex
     -extfile "$OUT/leaf.ext" -out "$OUT/cert.pem"; } >"$OUT/openssl.log" 2>&1 || { cat "$OUT/openssl.log"; exit 2; }
 AXUM_TLS_PORT=$(free_port)
 start_server "$OUT/axum_echo-tls.log" target/release/examples/axum_echo "127.0.0.1:$AXUM_TLS_PORT" \
-  --tls "$OUT/cert.pem" "$OUT/key.pem" || exit 2
+  --tls "$OUT/cert.pem" "$OUT/key.pem" --http3 || exit 2
+# WebSocket over HTTP/3 (RFC 9220) on the same port over UDP: aioquic + wsproto as the client.
+run_checks labelled "axum h3" "$VENV/bin/python" "$HERE/h3_peer.py" client "127.0.0.1:$AXUM_TLS_PORT" "$OUT/ca.pem"
 
 # --- our client (wscat) against their servers -------------------------------------------
 WSCAT=target/release/examples/wscat
@@ -132,6 +134,13 @@ for peer in node:$NODE_PORT python:$PY_PORT; do
 done
 EXPECT_ERR=401 client_check "wscat vs node server: 401 refusal reported" 1 '' '' "ws://127.0.0.1:$NODE_PORT/reject"
 EXPECT_ERR=403 client_check "wscat vs python server: 403 refusal reported" 1 '' '' "ws://127.0.0.1:$PY_PORT/reject"
+# Our HTTP/3 client against aioquic's HTTP/3 server (wsproto frames).
+H3_PORT=$(free_port)
+start_server "$OUT/h3_peer_server.log" "$VENV/bin/python" "$HERE/h3_peer.py" server "$H3_PORT" "$OUT/cert.pem" "$OUT/key.pem" || exit 2
+client_check "wscat --http3 vs aioquic: echo" 0 'one\ntwo' 'one\ntwo\n' --http3 "wss://localhost:$H3_PORT/echo" --ca "$OUT/ca.pem"
+client_check "wscat --http3 vs aioquic: subprotocol and deflate offer" 0 'chat' 'chat\n' --http3 "wss://localhost:$H3_PORT/chat" \
+  --ca "$OUT/ca.pem" --subprotocol chat --deflate
+EXPECT_ERR=403 client_check "wscat --http3 vs aioquic: 403 refusal reported" 1 '' '' --http3 "wss://localhost:$H3_PORT/reject" --ca "$OUT/ca.pem"
 # wss:// with a CA file, against axum_echo --tls (HTTP/1.1 over TLS through ALPN).
 client_check "wscat vs axum_echo --tls: wss echo (--ca)" 0 'over TLS\n' 'over TLS\n' \
   "wss://127.0.0.1:$AXUM_TLS_PORT/tls" --ca "$OUT/ca.pem" --deflate
