@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 AGENT [--runtime tokio|smol|async-std|std|compio]
+//! cargo run --release --example autobahn_client -- wss://localhost:4434 AGENT --runtime http3 --ca CA.pem
 //! ```
 //! Offers permessage-deflate. Exits 0 once the reports are updated.
 
@@ -20,6 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runtime" => runtime = args.next().unwrap_or_default(),
+            "--ca" => {
+                let path = args.next().unwrap_or_default();
+                CA.set(path).expect("one --ca");
+            }
             _ => positional.push(arg),
         }
     }
@@ -45,9 +50,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Opens `url` and echoes data messages until the connection closes; returns the first
 /// message (what `getCaseCount` answers).
+/// The runtime of the HTTP/3 cases.
+static HTTP3_RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+
+/// The CA to trust over HTTP/3 (`--ca`).
+static CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Trusts the certificates of `--ca` only.
+fn http3_tls() -> ferrosocket::Result<ferrosocket::tls::ClientTls> {
+    use ferrosocket::tls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    let path = CA.get().map_or("", String::as_str);
+    for cert in CertificateDer::pem_file_iter(path).map_err(std::io::Error::other)? {
+        roots
+            .add(cert.map_err(std::io::Error::other)?)
+            .map_err(std::io::Error::other)?;
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(ferrosocket::tls::ClientTls::Rustls(std::sync::Arc::new(config)))
+}
+
 fn run(runtime: &str, url: &str) -> ferrosocket::Result<Option<Message>> {
     let request = ClientRequest::new(url)?;
     match runtime {
+        // Over HTTP/3 (RFC 9220), a QUIC connection per case; the fuzzing server speaks
+        // HTTP/1.1, so it is reached through `h3_relay to-tcp`. One runtime for all cases:
+        // a QUIC connection lingers on it until the peer has the last bytes of a case.
+        "http3" => HTTP3_RUNTIME
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime")
+            })
+            .block_on(async {
+                let config = config().handshake_timeout(std::time::Duration::from_secs(30));
+                let (ws, _) = ferrosocket::http3::connect_with(request, config, Some(http3_tls()?)).await?;
+                echo(ws).await
+            }),
         "std" => {
             let (mut ws, _) = ferrosocket::blocking::connect_request(request, config(), None)?;
             let mut first = None;

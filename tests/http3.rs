@@ -399,3 +399,49 @@ async fn an_oversized_request_is_answered_431_and_an_oversized_offer_fails_local
     assert_eq!(answer[0], 0x01);
     assert!(answer.windows(3).any(|w| w == b"431"), "{answer:?}");
 }
+
+#[tokio::test]
+async fn a_close_from_the_server_is_answered_before_the_client_goes() {
+    let pki = pki();
+    let endpoint = endpoint(&pki, &Limits::default());
+    let addr = endpoint.local_addr().unwrap();
+    let (ended, mut server_end) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(http3::serve(
+        endpoint,
+        Config::default(),
+        Limits::default(),
+        |_| Ok(Accept::new()),
+        move |mut ws, _| {
+            let ended = ended.clone();
+            async move {
+                ws.close(CloseCode::NORMAL, "server first").await.unwrap();
+                let mut seen = Vec::new();
+                while let Some(item) = ws.next().await {
+                    seen.push(item.map_err(|e| e.to_string()));
+                }
+                ended.send(seen).unwrap();
+            }
+        },
+    ));
+    // The client drops everything (and so closes the QUIC connection) as soon as its
+    // stream ends: its Close reply must have reached the server by then.
+    {
+        let request = ClientRequest::new(&url(addr, "/")).unwrap();
+        let (mut ws, _) = http3::connect_with(request, Config::default(), Some(client_tls(&pki)))
+            .await
+            .unwrap();
+        match ws.next().await {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.reason, "server first"),
+            other => panic!("{other:?}"),
+        }
+        assert!(ws.next().await.is_none());
+    }
+    let seen = tokio::time::timeout(Duration::from_secs(5), server_end.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(seen.as_slice(), [Ok(Message::Close(Some(frame)))] if frame.code == CloseCode::NORMAL),
+        "{seen:?}"
+    );
+}

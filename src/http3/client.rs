@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quinn::VarInt;
+use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 use super::control::{self, read_frame_header, read_payload, skip};
 use super::frame::{self, Settings};
 use super::{field_section, qpack, Fields, H3Error, H3Stream, WebSocket, ALPN};
+use crate::handshake::Headers;
 use crate::tls::ClientTls;
 use crate::{ClientRequest, Config, Connection, Error, HandshakeError, Response, Result, TlsError};
 
@@ -161,6 +163,45 @@ impl Client {
     }
 
     async fn open_inner(&self, request: &ClientRequest, config: Config) -> Result<(WebSocket, Response)> {
+        let offer = config.permessage_deflate.as_ref().map(|deflate| deflate.offer());
+        let headers = request.extended_connect_headers(offer.as_deref())?;
+        let host = request.host();
+        let authority = if host.contains(':') {
+            format!("[{host}]:{}", request.port())
+        } else {
+            format!("{host}:{}", request.port())
+        };
+        let (mut response, mut stream) = self
+            .open_raw(
+                &authority,
+                request.target(),
+                &headers,
+                config.max_header_bytes as u64,
+            )
+            .await?;
+        if !(200..300).contains(&response.status) {
+            // The refusal's body: the DATA of the stream, as much as we keep.
+            let mut body = Vec::new();
+            let _ = (&mut stream).take(MAX_REFUSAL_BODY).read_to_end(&mut body).await;
+            response.body = body.into();
+            return Err(Error::Handshake(HandshakeError::Rejected(Box::new(response))));
+        }
+        let conn = Connection::open_extended_connect(request, &response, config)?;
+        Ok((crate::tokio::from_connection(stream, conn), response))
+    }
+
+    /// Sends an extended CONNECT for a WebSocket at `authority` and `target` with `headers`
+    /// as they are, and returns the response with its stream, unchecked and without an
+    /// engine: for relays and proxies that pass a WebSocket's bytes through (the stream
+    /// carries the refusal's body when the status is not 2xx). `max_field_section` bounds
+    /// the response's fields. [`open`](Self::open) is this plus the checks and the engine.
+    pub async fn open_raw(
+        &self,
+        authority: &str,
+        target: &str,
+        headers: &Headers,
+        max_field_section: u64,
+    ) -> Result<(Response, H3Stream)> {
         let mut settings = self.shared.settings.clone();
         let peer = settings
             .wait_for(Option::is_some)
@@ -170,22 +211,14 @@ impl Client {
         if !peer.enable_connect_protocol {
             return Err(H3Error::ExtendedConnectDisabled.into());
         }
-        let offer = config.permessage_deflate.as_ref().map(|deflate| deflate.offer());
-        let headers = request.extended_connect_headers(offer.as_deref())?;
-        let host = request.host();
-        let authority = if host.contains(':') {
-            format!("[{host}]:{}", request.port())
-        } else {
-            format!("{host}:{}", request.port())
-        };
         let pseudo = [
             (":method", "CONNECT"),
             (":protocol", "websocket"),
             (":scheme", "https"),
-            (":authority", authority.as_str()),
-            (":path", request.target()),
+            (":authority", authority),
+            (":path", target),
         ];
-        let block = field_section(&pseudo, &headers);
+        let block = field_section(&pseudo, headers);
         if peer
             .max_field_section_size
             .is_some_and(|max| (block.len() as u64) > max)
@@ -196,14 +229,8 @@ impl Client {
         send.write_all(&frame::frame(frame::HEADERS, &block))
             .await
             .map_err(std::io::Error::from)?;
-        let mut response = read_response(&mut recv, config.max_header_bytes as u64).await?;
-        if !(200..300).contains(&response.status) {
-            response.body = read_body(&mut recv).await.into();
-            return Err(Error::Handshake(HandshakeError::Rejected(Box::new(response))));
-        }
-        let conn = Connection::open_extended_connect(request, &response, config)?;
-        let stream = H3Stream::new(send, recv).keeping(self.shared.clone());
-        Ok((crate::tokio::from_connection(stream, conn), response))
+        let response = read_response(&mut recv, max_field_section).await?;
+        Ok((response, H3Stream::new(send, recv).keeping(self.shared.clone())))
     }
 }
 
@@ -236,24 +263,4 @@ async fn read_response(recv: &mut quinn::RecvStream, limit: u64) -> Result<Respo
             _ => skip(recv, len).await?,
         }
     }
-}
-
-/// Reads a refusal's body: its DATA frames up to the stream's end, keeping at most
-/// [`MAX_REFUSAL_BODY`] bytes; whatever goes wrong just ends it.
-async fn read_body(recv: &mut quinn::RecvStream) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some((frame_type, len))) = read_frame_header(recv).await {
-        let keep = frame_type == frame::DATA && body.len() as u64 + len <= MAX_REFUSAL_BODY;
-        let read = if keep {
-            read_payload(recv, len, MAX_REFUSAL_BODY)
-                .await
-                .map(|data| body.extend_from_slice(&data))
-        } else {
-            skip(recv, len).await
-        };
-        if read.is_err() {
-            break;
-        }
-    }
-    body
 }

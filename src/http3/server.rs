@@ -271,6 +271,16 @@ async fn read_request(recv: &mut RecvStream, limit: u64) -> std::result::Result<
     Ok((request, websocket))
 }
 
+/// Writes the HEADERS of an accepting `response`; the stream goes on.
+async fn write_head(send: &mut SendStream, response: &Response) -> std::io::Result<()> {
+    let status = response.status.to_string();
+    let head = frame::frame(
+        frame::HEADERS,
+        &field_section(&[(":status", &status)], &response.headers),
+    );
+    send.write_all(&head).await.map_err(std::io::Error::from)
+}
+
 /// Writes `response` — its HEADERS, its body as DATA — and finishes the stream.
 async fn respond(send: &mut SendStream, response: &Response) -> std::io::Result<()> {
     let status = response.status.to_string();
@@ -325,6 +335,18 @@ impl Upgrade {
             .ok_or(Error::Handshake(HandshakeError::Rejected(Box::new(
                 Response::new(400),
             ))))
+    }
+
+    /// Answers with `response` (a 2xx) as it is and returns the stream without an engine:
+    /// for relays and proxies that pass a WebSocket's bytes through. [`accept`](Self::accept)
+    /// is this with the negotiation and the engine.
+    pub async fn accept_raw(mut self, response: Response) -> Result<H3Stream> {
+        response.check_outgoing()?;
+        if !(200..300).contains(&response.status) {
+            return Err(Error::Handshake(HandshakeError::Rejected(Box::new(response))));
+        }
+        write_head(&mut self.send, &response).await?;
+        Ok(H3Stream::new(self.send, self.recv))
     }
 
     /// Refuses with `response` (status, headers, body).

@@ -3,10 +3,12 @@
 //! of the stream (FIN) is the end of the connection, a reset an abnormal one.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use quinn::{ReadError, RecvStream, SendStream, VarInt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -40,16 +42,32 @@ struct Reading {
     data_left: u64,
     /// Payload bytes left of a frame being skipped (unknown types, trailers).
     skip_left: u64,
+    /// A read failed: the stream is over, later reads see its end (as TCP's do after a
+    /// reset), so a reader does not meet the same error again and again.
+    failed: bool,
 }
 
-/// Where the writer is in the DATA frame it began.
+/// Where the writer is in the DATA frame it began, and in finishing the stream.
 #[derive(Debug, Default)]
 struct Writing {
+    /// After FIN: until the peer acknowledged everything (or stopped reading).
+    finishing: Option<Acknowledged>,
+    /// The peer has everything, FIN included.
+    finished: bool,
     /// The frame header, and how much of it is written.
     header: Vec<u8>,
     header_written: usize,
     /// Payload bytes the header promised and not yet written.
     frame_left: usize,
+}
+
+/// The peer's acknowledgement of all we sent (quinn's `SendStream::stopped`).
+struct Acknowledged(Pin<Box<dyn Future<Output = Result<Option<VarInt>, quinn::StoppedError>> + Send + Sync>>);
+
+impl fmt::Debug for Acknowledged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Acknowledged")
+    }
 }
 
 /// The largest DATA frame one write makes: bigger writes become several frames.
@@ -103,6 +121,22 @@ fn protocol_error(error: H3Error) -> io::Error {
 impl AsyncRead for H3Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.reading.failed {
+            return Poll::Ready(Ok(()));
+        }
+        match this.poll_read_frames(cx, buf) {
+            Poll::Ready(Err(error)) => {
+                this.reading.failed = true;
+                Poll::Ready(Err(error))
+            }
+            other => other,
+        }
+    }
+}
+
+impl H3Stream {
+    fn poll_read_frames(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self;
         let state = &mut this.reading;
         loop {
             if state.data_left > 0 {
@@ -165,6 +199,30 @@ impl AsyncRead for H3Stream {
     }
 }
 
+/// How long a client's stream dropped without its end acknowledged keeps the QUIC
+/// connection open for the peer to receive it.
+const LINGER: Duration = Duration::from_secs(5);
+
+impl Drop for H3Stream {
+    fn drop(&mut self) {
+        // A client's connection closes when its last stream goes, and closing a QUIC
+        // connection discards what is still unsent — such as the Close reply the engine
+        // just wrote. So the stream is finished and the connection kept open (on the
+        // runtime, in the background) until the peer acknowledged it all, within LINGER.
+        // A server's connection is the client's to close: nothing to do there.
+        let Some(keep) = self._keep.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let _ = self.send.finish();
+        let acknowledged = self.send.stopped();
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(LINGER, acknowledged).await;
+            drop(keep);
+        });
+    }
+}
+
 /// How many more bytes the frame header that starts `header` needs: 0 when complete.
 fn header_bytes_needed(header: &[u8]) -> usize {
     let Some(&first) = header.first() else { return 1 };
@@ -204,8 +262,25 @@ impl AsyncWrite for H3Stream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // FIN: RFC 9220 maps it to closing the TCP connection.
-        Pin::new(&mut self.get_mut().send).poll_shutdown(cx)
+        // FIN: RFC 9220 maps it to closing the TCP connection. Done once the peer has
+        // acknowledged all of it, like a TCP close that lingers: closing the QUIC connection
+        // right after (the last WebSocket of a client gone) would otherwise discard the
+        // last bytes — typically the Close frame — still unsent.
+        let this = self.get_mut();
+        if this.writing.finished {
+            return Poll::Ready(Ok(()));
+        }
+        if this.writing.finishing.is_none() {
+            ready!(Pin::new(&mut this.send).poll_shutdown(cx))?;
+            this.writing.finishing = Some(Acknowledged(Box::pin(this.send.stopped())));
+        }
+        if let Some(Acknowledged(acknowledged)) = this.writing.finishing.as_mut() {
+            // Acknowledged, stopped by the peer, or the connection gone: nothing more to wait for.
+            let _ = ready!(acknowledged.as_mut().poll(cx));
+        }
+        this.writing.finishing = None;
+        this.writing.finished = true;
+        Poll::Ready(Ok(()))
     }
 }
 
