@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SHARED=${SHARED:-../shared}
 ROLE=${1:-both}
 BASE=${H3_BASE_PORT:-9300}
-OUT=target/autobahn/http3-certs
+OUT=target/autobahn/http3-certs-$ROLE
 BIN=${H3_BIN:-target/release/examples}
 mkdir -p "$OUT"
 PIDS=()
