@@ -445,3 +445,75 @@ async fn a_close_from_the_server_is_answered_before_the_client_goes() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn the_stream_limit_holds_and_frees_up_when_a_websocket_ends() {
+    let pki = pki();
+    let addr = echo_server(
+        &pki,
+        Limits::default().max_streams_per_connection(2),
+        Config::default(),
+    );
+    let request = ClientRequest::new(&url(addr, "/")).unwrap();
+    let client = Client::connect(&request, Some(client_tls(&pki)), Some(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let (mut first, _) = client.open(&request, Config::default()).await.unwrap();
+    let (_second, _) = client.open(&request, Config::default()).await.unwrap();
+    // A third stream is over QUIC's limit: the peer cannot even open it.
+    let short = Config::default().handshake_timeout(Duration::from_millis(300));
+    assert!(matches!(
+        client.open(&request, short.clone()).await,
+        Err(Error::TimedOut(ferrosocket::Timeout::Handshake))
+    ));
+    first.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(matches!(first.next().await, Some(Ok(Message::Close(_)))));
+    assert!(first.next().await.is_none());
+    drop(first);
+    let (mut third, _) = client.open(&request, Config::default()).await.unwrap();
+    third.send(Message::text("room again")).await.unwrap();
+    assert_eq!(third.next().await.unwrap().unwrap(), Message::text("room again"));
+}
+
+#[tokio::test]
+async fn the_message_size_limit_holds_over_quic() {
+    let pki = pki();
+    let addr = echo_server(&pki, Limits::default(), Config::default().max_message_size(1024));
+    let request = ClientRequest::new(&url(addr, "/")).unwrap();
+    let (mut ws, _) = http3::connect_with(request, Config::default(), Some(client_tls(&pki)))
+        .await
+        .unwrap();
+    ws.send(Message::binary(vec![0u8; 1024])).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::binary(vec![0u8; 1024])
+    );
+    ws.send(Message::binary(vec![0u8; 1025])).await.unwrap();
+    match ws.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_refuses_a_server_without_extended_connect() {
+    // A bare HTTP/3 server (raw quinn) whose SETTINGS do not enable extended CONNECT.
+    let pki = pki();
+    let endpoint = endpoint(&pki, &Limits::default());
+    let addr = endpoint.local_addr().unwrap();
+    tokio::spawn(async move {
+        let conn = endpoint.accept().await.unwrap().await.unwrap();
+        let mut control = conn.open_uni().await.unwrap();
+        control.write_all(&[0x00, 0x04, 0x00]).await.unwrap(); // control stream, empty SETTINGS
+        let _ = conn.closed().await;
+        drop(control);
+    });
+    let request = ClientRequest::new(&url(addr, "/")).unwrap();
+    match http3::connect_with(request, Config::default(), Some(client_tls(&pki))).await {
+        Err(Error::Io(error)) => {
+            let cause = error.get_ref().and_then(|e| e.downcast_ref::<H3Error>());
+            assert_eq!(cause, Some(&H3Error::ExtendedConnectDisabled));
+        }
+        other => panic!("{other:?}"),
+    }
+}
