@@ -55,6 +55,34 @@ pub use client::{client_config, connect, connect_with, Client};
 pub use server::{serve, server_config, server_config_with, Limits, ServerConnection, Upgrade};
 pub use stream::H3Stream;
 
+/// The HTTP/3 layer's parsers of peer input, for the fuzz targets (feature `unstable`: no
+/// stability promise).
+#[cfg(feature = "unstable")]
+pub mod fuzzing {
+    use super::{frame, qpack, server, H3Error};
+    use crate::Request;
+
+    /// A QPACK field section: its fields as name and value bytes.
+    pub fn field_section(block: &[u8], limit: u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>, H3Error> {
+        qpack::decode(block, limit)
+    }
+
+    /// A field section as this crate writes it (literals, no Huffman).
+    pub fn encode_field_section<'a>(fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Vec<u8> {
+        qpack::encode(fields)
+    }
+
+    /// A request's field section as the server reads it, and whether it asks for a WebSocket.
+    pub fn request(block: &[u8], limit: u64) -> Result<(Request, bool), H3Error> {
+        server::request_from_fields(block, limit)
+    }
+
+    /// A SETTINGS payload: whether extended CONNECT is enabled, and the field section limit.
+    pub fn settings(payload: &[u8]) -> Result<(bool, Option<u64>), H3Error> {
+        frame::Settings::decode(payload).map(|s| (s.enable_connect_protocol, s.max_field_section_size))
+    }
+}
+
 /// A WebSocket over an HTTP/3 stream: the tokio adapter's stream, so everything it offers
 /// (split halves, heartbeat, the server toolkit's `adopt`) works here too.
 pub type WebSocket = crate::tokio::WebSocketStream<H3Stream>;

@@ -240,8 +240,14 @@ async fn read_request(recv: &mut RecvStream, limit: u64) -> std::result::Result<
             _ => skip(recv, len).await?,
         }
     };
+    request_from_fields(&block, limit)
+}
+
+/// A request's field section as a [`Request`], checked as RFC 9114 §4.3.1 and RFC 8441 §4
+/// ask; also whether it is an extended CONNECT for a WebSocket.
+pub(crate) fn request_from_fields(block: &[u8], limit: u64) -> std::result::Result<(Request, bool), H3Error> {
     let fields = Fields::parse(
-        qpack::decode(&block, limit)?,
+        qpack::decode(block, limit)?,
         &["method", "scheme", "authority", "path", "protocol"],
     )?;
     let method = fields.pseudo(":method").ok_or(H3Error::Message)?;
