@@ -23,13 +23,7 @@ PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null' EXIT
 
 # A CA and a certificate for localhost it signs.
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$OUT/leaf.ext"
-{ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ferrosocket-h3-ca \
-    -keyout "$OUT/ca.key" -out "$OUT/ca.pem" &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
-    -keyout "$OUT/key.pem" -out "$OUT/leaf.csr" &&
-  openssl x509 -req -in "$OUT/leaf.csr" -CA "$OUT/ca.pem" -CAkey "$OUT/ca.key" -CAcreateserial -days 2 \
-    -extfile "$OUT/leaf.ext" -out "$OUT/cert.pem"; } >"$OUT/openssl.log" 2>&1 || { cat "$OUT/openssl.log"; exit 2; }
+bash tests/make_certs.sh "$OUT" || exit 2
 
 wait_listening() {
   for _ in $(seq 100); do grep -q listening "$1" 2>/dev/null && return 0; sleep 0.1; done

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use ferrosocket::deflate::DeflateConfig;
@@ -15,30 +14,12 @@ use ferrosocket::server::Server;
 use ferrosocket::tls::ClientTls;
 use ferrosocket::{Accept, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Response};
 
-struct Pki {
-    ca: CertificateDer<'static>,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivatePkcs8KeyDer<'static>,
-}
+mod util;
+
+use util::pki::TestCa as Pki;
 
 fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "ferrosocket HTTP/3 test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        chain: vec![leaf.der().clone(), ca.der().clone()],
-        key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
-    }
+    Pki::new()
 }
 
 /// Trusts only the test CA.
@@ -53,12 +34,7 @@ fn client_tls(pki: &Pki) -> ClientTls {
 }
 
 fn endpoint(pki: &Pki, limits: &Limits) -> quinn::Endpoint {
-    let config = http3::server_config(
-        pki.chain.clone(),
-        PrivateKeyDer::Pkcs8(pki.key.clone_key()),
-        limits,
-    )
-    .unwrap();
+    let config = http3::server_config(pki.chain.clone(), pki.key(), limits).unwrap();
     quinn::Endpoint::server(config, "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
@@ -187,12 +163,12 @@ async fn two_websockets_share_one_quic_connection() {
     assert!(client.connection().close_reason().is_none());
 }
 
-#[tokio::test]
-async fn the_close_handshake_ends_with_fin_on_both_sides() {
-    let pki = pki();
-    let endpoint = endpoint(&pki, &Limits::default());
+/// A server that reads each WebSocket to its end (closing first when `close_first`) and
+/// reports everything it read; its address and the reports.
+fn recording_server(pki: &Pki, close_first: bool) -> (SocketAddr, Reports) {
+    let endpoint = endpoint(pki, &Limits::default());
     let addr = endpoint.local_addr().unwrap();
-    let (ended, mut server_end) = tokio::sync::mpsc::unbounded_channel();
+    let (ended, reports) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(http3::serve(
         endpoint,
         Config::default(),
@@ -201,6 +177,9 @@ async fn the_close_handshake_ends_with_fin_on_both_sides() {
         move |mut ws, _| {
             let ended = ended.clone();
             async move {
+                if close_first {
+                    ws.close(CloseCode::NORMAL, "server first").await.unwrap();
+                }
                 let mut seen = Vec::new();
                 while let Some(item) = ws.next().await {
                     seen.push(item.map_err(|e| e.to_string()));
@@ -209,6 +188,15 @@ async fn the_close_handshake_ends_with_fin_on_both_sides() {
             }
         },
     ));
+    (addr, reports)
+}
+
+type Reports = tokio::sync::mpsc::UnboundedReceiver<Vec<Result<Message, String>>>;
+
+#[tokio::test]
+async fn the_close_handshake_ends_with_fin_on_both_sides() {
+    let pki = pki();
+    let (addr, mut server_end) = recording_server(&pki, false);
     let request = ClientRequest::new(&url(addr, "/bye")).unwrap();
     let (mut ws, _) = http3::connect_with(request, Config::default(), Some(client_tls(&pki)))
         .await
@@ -403,26 +391,7 @@ async fn an_oversized_request_is_answered_431_and_an_oversized_offer_fails_local
 #[tokio::test]
 async fn a_close_from_the_server_is_answered_before_the_client_goes() {
     let pki = pki();
-    let endpoint = endpoint(&pki, &Limits::default());
-    let addr = endpoint.local_addr().unwrap();
-    let (ended, mut server_end) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(http3::serve(
-        endpoint,
-        Config::default(),
-        Limits::default(),
-        |_| Ok(Accept::new()),
-        move |mut ws, _| {
-            let ended = ended.clone();
-            async move {
-                ws.close(CloseCode::NORMAL, "server first").await.unwrap();
-                let mut seen = Vec::new();
-                while let Some(item) = ws.next().await {
-                    seen.push(item.map_err(|e| e.to_string()));
-                }
-                ended.send(seen).unwrap();
-            }
-        },
-    ));
+    let (addr, mut server_end) = recording_server(&pki, true);
     // The client drops everything (and so closes the QUIC connection) as soon as its
     // stream ends: its Close reply must have reached the server by then.
     {

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+mod util;
+
 use ferrosocket::deflate::DeflateConfig;
 use ferrosocket::tokio::{Connector, MaybeTlsStream};
 use ferrosocket::{ClientRequest, Config, Error, Message};
@@ -71,27 +73,14 @@ struct TestPki {
 }
 
 fn test_pki() -> TestPki {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    // A name of its own: OpenSSL takes a leaf whose issuer equals its subject for self-signed.
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "ferrosocket test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let ca = util::pki::TestCa::new();
     let server = ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
+        .with_single_cert(ca.chain.clone(), ca.key())
         .unwrap();
     TestPki {
-        ca: ca.der().clone(),
-        ca_pem: ca.pem(),
+        ca: ca.ca,
+        ca_pem: ca.ca_pem,
         server,
     }
 }

@@ -86,13 +86,7 @@ start_server "$OUT/axum_echo-limit.log" target/release/examples/axum_echo "127.0
 run_checks labelled axum node "$HERE/node_oversize.mjs" "ws://127.0.0.1:$AXUM_LIMIT_PORT" $((64 << 20))
 # The same over TLS (ALPN h2 and http/1.1) with a certificate made for this run, for Chromium.
 # A CA, and a server certificate for 127.0.0.1 and localhost it signs (wscat trusts the CA).
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$OUT/leaf.ext"
-{ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ferrosocket-interop-ca \
-    -keyout "$OUT/ca.key" -out "$OUT/ca.pem" &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
-    -keyout "$OUT/key.pem" -out "$OUT/leaf.csr" &&
-  openssl x509 -req -in "$OUT/leaf.csr" -CA "$OUT/ca.pem" -CAkey "$OUT/ca.key" -CAcreateserial -days 2 \
-    -extfile "$OUT/leaf.ext" -out "$OUT/cert.pem"; } >"$OUT/openssl.log" 2>&1 || { cat "$OUT/openssl.log"; exit 2; }
+bash "$HERE/../make_certs.sh" "$OUT" || exit 2
 AXUM_TLS_PORT=$(free_port)
 start_server "$OUT/axum_echo-tls.log" target/release/examples/axum_echo "127.0.0.1:$AXUM_TLS_PORT" \
   --tls "$OUT/cert.pem" "$OUT/key.pem" --http3 || exit 2

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod pki;
 
 use ferrosocket::{
     Accept, CapacityError, ClientRequest, Config, Connection, Error, Event, HandshakeError, ProtocolError,
