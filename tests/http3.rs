@@ -486,3 +486,21 @@ async fn a_client_refuses_a_server_without_extended_connect() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_quiet_websocket_outlives_the_quic_idle_timeout() {
+    let pki = pki();
+    let addr = echo_server(
+        &pki,
+        Limits::default().idle_timeout(Duration::from_millis(600)),
+        Config::default(),
+    );
+    let request = ClientRequest::new(&url(addr, "/quiet")).unwrap();
+    let (mut ws, _) = http3::connect_with(request, Config::default(), Some(client_tls(&pki)))
+        .await
+        .unwrap();
+    // Three idle timeouts of silence: QUIC keep-alives hold the connection.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("still here"));
+}

@@ -41,7 +41,9 @@ pub fn client_config(tls: ClientTls) -> Result<quinn::ClientConfig> {
     // The server's control and QPACK streams; a server opens no request streams.
     transport
         .max_concurrent_uni_streams(VarInt::from_u32(8))
-        .max_concurrent_bidi_streams(VarInt::from_u32(0));
+        .max_concurrent_bidi_streams(VarInt::from_u32(0))
+        // Quiet WebSockets must outlive QUIC's idle timeout (30 s): keep-alives well within it.
+        .keep_alive_interval(Some(Duration::from_secs(10)));
     config.transport_config(Arc::new(transport));
     Ok(config)
 }

@@ -30,6 +30,10 @@ pub struct Limits {
     /// their request arrived, over its life; one more closes the connection with
     /// `H3_EXCESSIVE_LOAD`. Bounds the "rapid reset" pattern. 200 by default.
     pub max_cancelled_requests: u32,
+    /// QUIC's idle timeout: a connection with no packets for this long is gone (a peer that
+    /// vanished). We send QUIC keep-alives at a third of it, so a quiet WebSocket to a live
+    /// peer is never mistaken for one. 30 s by default.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +42,7 @@ impl Default for Limits {
             max_field_section_size: 16 << 10,
             max_streams_per_connection: 100,
             max_cancelled_requests: 200,
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -52,6 +57,12 @@ impl Limits {
     /// Sets [`max_streams_per_connection`](Self::max_streams_per_connection).
     pub fn max_streams_per_connection(mut self, streams: u32) -> Self {
         self.max_streams_per_connection = streams;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -90,7 +101,9 @@ pub fn server_config_with(mut tls: rustls::ServerConfig, limits: &Limits) -> Res
     transport
         .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_streams_per_connection))
         // The peer's control and QPACK streams, and room for grease.
-        .max_concurrent_uni_streams(VarInt::from_u32(8));
+        .max_concurrent_uni_streams(VarInt::from_u32(8))
+        .max_idle_timeout(limits.idle_timeout.try_into().ok())
+        .keep_alive_interval(Some(limits.idle_timeout / 3));
     config.transport_config(Arc::new(transport));
     Ok(config)
 }
