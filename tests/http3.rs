@@ -118,7 +118,7 @@ async fn without_deflate_or_subprotocols_nothing_is_negotiated() {
         .unwrap();
     assert_eq!(response.protocol(), None);
     assert!(!response.headers.contains("sec-websocket-extensions"));
-    assert!(!ws.connection().permessage_deflate().is_some());
+    assert!(ws.connection().permessage_deflate().is_none());
     ws.send(Message::text("plain")).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("plain"));
 }

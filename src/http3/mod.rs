@@ -62,8 +62,11 @@ pub mod fuzzing {
     use super::{frame, qpack, server, H3Error};
     use crate::Request;
 
-    /// A QPACK field section: its fields as name and value bytes.
-    pub fn field_section(block: &[u8], limit: u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>, H3Error> {
+    /// A field line: name and value bytes.
+    pub type Field = (Vec<u8>, Vec<u8>);
+
+    /// A QPACK field section: its fields.
+    pub fn field_section(block: &[u8], limit: u64) -> Result<Vec<Field>, H3Error> {
         qpack::decode(block, limit)
     }
 

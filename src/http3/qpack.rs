@@ -428,8 +428,8 @@ mod tests {
     #[test]
     fn every_byte_decodes_from_its_canonical_code() {
         // Encode each symbol with the canonical code, padded with ones, and decode it back.
-        for symbol in 0..256usize {
-            let len = HUFFMAN_LENGTHS[symbol] as usize;
+        for (symbol, &len) in HUFFMAN_LENGTHS[..256].iter().enumerate() {
+            let len = usize::from(len);
             let offset = HUFFMAN.symbols[usize::from(HUFFMAN.start[len])..]
                 .iter()
                 .position(|&s| s as usize == symbol)
