@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::control::{self, read_frame_header, read_payload, skip};
 use super::frame::{self, Settings};
-use super::{field_section, qpack, Fields, H3Error, H3Stream, WebSocket, ALPN};
+use super::{field_section, qpack, within_handshake, Fields, H3Error, H3Stream, WebSocket, ALPN};
 use crate::handshake::Headers;
 use crate::tls::ClientTls;
 use crate::{ClientRequest, Config, Connection, Error, HandshakeError, Response, Result, TlsError};
@@ -121,12 +121,7 @@ impl Client {
                 .map_err(std::io::Error::from)?;
             Ok::<_, Error>(Client::over(endpoint, conn))
         };
-        match timeout {
-            Some(deadline) => tokio::time::timeout(deadline, connecting)
-                .await
-                .map_err(|_| Error::TimedOut(crate::Timeout::Handshake))?,
-            None => connecting.await,
-        }
+        within_handshake(timeout, connecting).await?
     }
 
     /// Runs HTTP/3 on a QUIC connection you made (ALPN `h3`) from `endpoint`.
@@ -156,12 +151,7 @@ impl Client {
     pub async fn open(&self, request: &ClientRequest, config: Config) -> Result<(WebSocket, Response)> {
         let deadline = config.handshake_timeout;
         let opening = self.open_inner(request, config);
-        match deadline {
-            Some(deadline) => tokio::time::timeout(deadline, opening)
-                .await
-                .map_err(|_| Error::TimedOut(crate::Timeout::Handshake))?,
-            None => opening.await,
-        }
+        within_handshake(deadline, opening).await?
     }
 
     async fn open_inner(&self, request: &ClientRequest, config: Config) -> Result<(WebSocket, Response)> {

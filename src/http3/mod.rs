@@ -216,6 +216,27 @@ impl From<H3Error> for crate::Error {
     }
 }
 
+/// Runs `future` within `deadline`, if there is one: `None` when the deadline passed first.
+async fn within<F: std::future::Future>(
+    deadline: Option<std::time::Duration>,
+    future: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout(deadline, future).await.ok(),
+        None => Some(future.await),
+    }
+}
+
+/// [`within`] for a handshake step: its deadline passing is [`Timeout::Handshake`](crate::Timeout::Handshake).
+async fn within_handshake<F: std::future::Future>(
+    deadline: Option<std::time::Duration>,
+    future: F,
+) -> crate::Result<F::Output> {
+    within(deadline, future)
+        .await
+        .ok_or(crate::Error::TimedOut(crate::Timeout::Handshake))
+}
+
 /// A field section as HTTP/3 sends it: pseudo-fields first, then the regular ones with
 /// lowercase names, without the fields HTTP/3 forbids (RFC 9114 §4.2).
 fn field_section<'a>(pseudo: &'a [(&'a str, &'a str)], headers: &'a crate::handshake::Headers) -> Vec<u8> {

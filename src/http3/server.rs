@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::control::{self, read_frame_header, read_payload, skip};
 use super::frame::{self, Settings};
-use super::{field_section, qpack, Fields, H3Error, H3Stream, WebSocket, ALPN};
+use super::{field_section, qpack, within, within_handshake, Fields, H3Error, H3Stream, WebSocket, ALPN};
 use crate::{Accept, Config, Connection, Error, HandshakeError, Request, Response, Result, TlsError};
 
 /// What one QUIC connection may ask of an HTTP/3 server.
@@ -125,13 +125,9 @@ impl ServerConnection {
         limits: &Limits,
     ) -> Result<ServerConnection> {
         let connecting = incoming.accept().map_err(std::io::Error::from)?;
-        let conn = match config.handshake_timeout {
-            Some(deadline) => tokio::time::timeout(deadline, connecting)
-                .await
-                .map_err(|_| Error::TimedOut(crate::Timeout::Handshake))?,
-            None => connecting.await,
-        }
-        .map_err(std::io::Error::from)?;
+        let conn = within_handshake(config.handshake_timeout, connecting)
+            .await?
+            .map_err(std::io::Error::from)?;
         Ok(ServerConnection::new(conn, config.handshake_timeout, limits))
     }
 
@@ -193,12 +189,9 @@ async fn accept_requests(
             (conn.clone(), upgrades.clone(), limits.clone(), cancelled.clone());
         tokio::spawn(async move {
             let read = read_request(&mut recv, limits.max_field_section_size);
-            let outcome = match deadline {
-                Some(deadline) => tokio::time::timeout(deadline, read)
-                    .await
-                    .unwrap_or(Err(H3Error::RequestTimeout)),
-                None => read.await,
-            };
+            let outcome = within(deadline, read)
+                .await
+                .unwrap_or(Err(H3Error::RequestTimeout));
             match outcome {
                 Ok((request, websocket)) => {
                     let upgrade = Upgrade {
