@@ -244,6 +244,9 @@ pub enum Error {
     /// A `wss://` connection could not be set up (the TLS handshake's own failures, such as
     /// an untrusted certificate, arrive as [`Error::Io`]).
     Tls(TlsError),
+    /// The proxy could not be used: a bad proxy URL, or a SOCKS5 proxy that refused (an HTTP
+    /// proxy's refusal is [`HandshakeError::Rejected`] with its status and headers).
+    Proxy(ProxyError),
     /// An I/O error from the transport (adapters only; the engine does no I/O).
     #[cfg(feature = "std")]
     Io(std::io::Error),
@@ -280,6 +283,67 @@ impl fmt::Display for TlsError {
 
 impl core::error::Error for TlsError {}
 
+/// Why a proxy could not be used (see `client::Proxy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The proxy URL (given, or from the environment) could not be parsed: what is wrong.
+    InvalidUrl(&'static str),
+    /// A proxy scheme the crate does not speak (`https`, `socks4`, …): `http`, `socks5` and
+    /// `socks5h` are.
+    UnsupportedScheme(String),
+    /// The SOCKS5 proxy accepted none of the authentication methods offered (no
+    /// authentication, and username/password when credentials were given).
+    NoAcceptableMethod,
+    /// The SOCKS5 proxy refused the username and password (RFC 1929).
+    AuthenticationFailed,
+    /// The SOCKS5 proxy refused the connection, with its reply code (RFC 1928 §6): 1 general
+    /// failure, 2 not allowed by its rules, 3 network unreachable, 4 host unreachable,
+    /// 5 connection refused, 6 TTL expired, 7 command not supported, 8 address type not
+    /// supported.
+    Refused(u8),
+    /// A field does not fit SOCKS5's one-byte length (a host name, username or password
+    /// over 255 bytes): which one.
+    TooLong(&'static str),
+    /// The proxy's answer was not SOCKS5, or it closed the connection midway: what was wrong.
+    Malformed(&'static str),
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl(why) => write!(f, "invalid proxy URL: {why}"),
+            Self::UnsupportedScheme(scheme) => write!(f, "proxy scheme {scheme:?} is not supported"),
+            Self::NoAcceptableMethod => f.write_str("the SOCKS5 proxy accepts none of the offered methods"),
+            Self::AuthenticationFailed => f.write_str("the SOCKS5 proxy refused the username and password"),
+            Self::Refused(code) => {
+                let why = match code {
+                    1 => "general failure",
+                    2 => "not allowed by its rules",
+                    3 => "network unreachable",
+                    4 => "host unreachable",
+                    5 => "connection refused",
+                    6 => "TTL expired",
+                    7 => "command not supported",
+                    8 => "address type not supported",
+                    _ => "unknown reply",
+                };
+                write!(f, "the SOCKS5 proxy refused the connection: {why} ({code})")
+            }
+            Self::TooLong(field) => write!(f, "the {field} is too long for SOCKS5 (over 255 bytes)"),
+            Self::Malformed(why) => write!(f, "bad SOCKS5 answer: {why}"),
+        }
+    }
+}
+
+impl core::error::Error for ProxyError {}
+
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Self {
+        Error::Proxy(e)
+    }
+}
+
 impl From<TlsError> for Error {
     fn from(e: TlsError) -> Self {
         Error::Tls(e)
@@ -315,6 +379,10 @@ impl Error {
             | Self::NotData
             | Self::PreparedFrameMismatch => ErrorKind::Local,
             Self::Tls(_) => ErrorKind::Local, // the handshake's own failures arrive as `Io`
+            Self::Proxy(
+                ProxyError::InvalidUrl(_) | ProxyError::UnsupportedScheme(_) | ProxyError::TooLong(_),
+            ) => ErrorKind::Local,
+            Self::Proxy(_) => ErrorKind::Remote,
             #[cfg(feature = "std")]
             Self::Io(_) => ErrorKind::Io,
         }
@@ -361,6 +429,7 @@ impl fmt::Display for Error {
             }
             Self::TimedOut(timeout) => write!(f, "timed out: {timeout}"),
             Self::Tls(e) => write!(f, "TLS: {e}"),
+            Self::Proxy(e) => write!(f, "proxy: {e}"),
             #[cfg(feature = "std")]
             Self::Io(e) => write!(f, "I/O error: {e}"),
         }
@@ -371,6 +440,7 @@ impl core::error::Error for Error {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Tls(e) => Some(e),
+            Self::Proxy(e) => Some(e),
             #[cfg(feature = "std")]
             Self::Io(e) => Some(e),
             _ => None,

@@ -188,7 +188,7 @@ mod tls;
 pub use config::Config;
 pub use connection::{Connection, ReceivingHalf, Replies, Role, SendingHalf, State, Timeout};
 pub use error::{
-    CapacityError, CloseCode, Error, ErrorKind, HandshakeError, ProtocolError, Result, TlsError,
+    CapacityError, CloseCode, Error, ErrorKind, HandshakeError, ProtocolError, ProxyError, Result, TlsError,
 };
 pub use handshake::{Accept, ClientRequest, Request, Response};
 pub use message::{CloseFrame, Event, Fragment, Message, MessageKind, Utf8Bytes};

@@ -1,11 +1,10 @@
 //! The [`Connector`] on blocking sockets.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::proxy::HttpConnect;
-use super::Connector;
+use super::{no_address, Connector, Step, Tunnel, MAX_WANTED};
 use crate::adapters::blocking::websocket::{client, WebSocket};
 use crate::tls::blocking::MaybeTlsStream;
 use crate::{Response, Result};
@@ -18,9 +17,18 @@ impl Connector {
         let mut request = self.request.clone();
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
-            let mut tcp = tcp_connect(&self.dial_address(&request), self.timeout)?;
-            if let Some((exchange, bytes)) = self.tunnel(&request)? {
-                tunnel(&mut tcp, exchange, &bytes)?;
+            let proxy = self.proxy_for(&request)?;
+            let address = proxy
+                .as_ref()
+                .map_or_else(|| request.authority(), |p| p.address().to_owned());
+            let mut tcp = tcp_connect(&address, self.timeout)?;
+            if let Some(proxy) = proxy {
+                let resolved = match proxy.resolves_locally(&request) {
+                    true => Some(resolve(&request.authority())?),
+                    false => None,
+                };
+                let (exchange, bytes) = proxy.tunnel(&request, resolved)?;
+                tunnel(&mut tcp, exchange, bytes)?;
             }
             let stream = if request.is_secure() {
                 crate::tls::blocking::secure(tcp, request.host(), &self.tls)?
@@ -46,7 +54,7 @@ impl Connector {
 /// TCP to `address` (`host:port`, any address it resolves to), Nagle off; the connect,
 /// reads and writes bounded by `timeout`.
 fn tcp_connect(address: &str, timeout: Option<Duration>) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
+    let mut last = no_address();
     for addr in address.to_socket_addrs()? {
         let attempt = match timeout {
             Some(t) => TcpStream::connect_timeout(&addr, t),
@@ -65,14 +73,25 @@ fn tcp_connect(address: &str, timeout: Option<Duration>) -> io::Result<TcpStream
     Err(last)
 }
 
-/// Runs the proxy's `CONNECT` exchange over `stream`.
-fn tunnel(stream: &mut TcpStream, mut exchange: HttpConnect, request: &[u8]) -> Result<()> {
-    stream.write_all(request)?;
-    let mut buf = [0u8; 4];
+/// Runs the proxy's exchange over `stream`, starting with `first`.
+fn tunnel(stream: &mut TcpStream, mut exchange: Tunnel, first: Vec<u8>) -> Result<()> {
+    stream.write_all(&first)?;
+    let mut buf = [0u8; MAX_WANTED];
     loop {
         let n = stream.read(&mut buf[..exchange.wanted()])?;
-        if exchange.receive(&buf[..n])? {
-            return Ok(());
+        match exchange.receive(&buf[..n])? {
+            Step::Read => {}
+            Step::Write(bytes) => stream.write_all(&bytes)?,
+            Step::Open => return Ok(()),
         }
     }
+}
+
+/// The first address `authority` (`host:port`) resolves to.
+fn resolve(authority: &str) -> io::Result<IpAddr> {
+    authority
+        .to_socket_addrs()?
+        .next()
+        .map(|a| a.ip())
+        .ok_or_else(no_address)
 }

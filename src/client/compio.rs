@@ -5,11 +5,10 @@ use std::io;
 use std::time::Duration;
 
 use ::compio::io::{AsyncRead, AsyncWriteExt};
-use ::compio::net::TcpStream;
+use ::compio::net::{TcpStream, ToSocketAddrsAsync};
 use ::compio::BufResult;
 
-use super::proxy::HttpConnect;
-use super::Connector;
+use super::{no_address, Connector, Step, Tunnel};
 use crate::adapters::compio::websocket::{client, WebSocket};
 use crate::tls::compio::MaybeTlsStream;
 use crate::{Response, Result};
@@ -25,9 +24,18 @@ impl Connector {
         let mut request = self.request.clone();
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
-            let tcp = TcpStream::connect(self.dial_address(&request)).await?;
+            let proxy = self.proxy_for(&request)?;
+            let address = proxy
+                .as_ref()
+                .map_or_else(|| request.authority(), |p| p.address().to_owned());
+            let tcp = TcpStream::connect(address).await?;
             tcp.set_nodelay(true)?;
-            if let Some((exchange, bytes)) = self.tunnel(&request)? {
+            if let Some(proxy) = proxy {
+                let resolved = match proxy.resolves_locally(&request) {
+                    true => Some(resolve(&request.authority()).await?),
+                    false => None,
+                };
+                let (exchange, bytes) = proxy.tunnel(&request, resolved)?;
                 tunnel(&tcp, exchange, bytes).await?;
             }
             let stream = if request.is_secure() {
@@ -47,17 +55,25 @@ impl Connector {
     }
 }
 
-/// Runs the proxy's `CONNECT` exchange over `stream`.
-async fn tunnel(mut stream: &TcpStream, mut exchange: HttpConnect, request: Vec<u8>) -> Result<()> {
-    stream.write_all(request).await.0?;
+/// Runs the proxy's exchange over `stream`, starting with `first`.
+async fn tunnel(mut stream: &TcpStream, mut exchange: Tunnel, first: Vec<u8>) -> Result<()> {
+    stream.write_all(first).await.0?;
     loop {
-        // Room for exactly what the answer's head can still need: nothing past it is read.
+        // Room for exactly what the answer can still need: nothing past it is read.
         let BufResult(read, buf) = stream.read(Vec::with_capacity(exchange.wanted())).await;
         let n = read?;
-        if exchange.receive(&buf[..n])? {
-            return Ok(());
+        match exchange.receive(&buf[..n])? {
+            Step::Read => {}
+            Step::Write(bytes) => stream.write_all(bytes).await.0?,
+            Step::Open => return Ok(()),
         }
     }
+}
+
+/// The first address `authority` (`host:port`) resolves to.
+async fn resolve(authority: &str) -> io::Result<std::net::IpAddr> {
+    let mut addresses = authority.to_socket_addrs_async().await?;
+    addresses.next().map(|a| a.ip()).ok_or_else(no_address)
 }
 
 /// `work`, bounded by `timeout` (a `TimedOut` I/O error when it passes).

@@ -1,11 +1,12 @@
 //! The client toolkit, beside the server one: a [`Connector`] (proxy, redirects, timeout,
 //! TLS) for every runtime, and the tokio [`Reconnecting`] client.
 //!
-//! The protocol parts are sans-IO and written once — the proxy's `CONNECT` exchange
-//! (`proxy`), which request to try after a redirect ([`Connector`]'s policy) — and each
-//! runtime's file (`tokio`, `futures_io`, `blocking`) only dials, moves the bytes and
-//! sequences the steps: TCP to the proxy or the host, the tunnel, TLS for `wss://`, the
-//! handshake, and again after a redirect.
+//! The protocol parts are sans-IO and written once — the proxies' tunnel exchanges, HTTP
+//! `CONNECT` and SOCKS5, and the proxy settings from the environment (`proxy`), which request
+//! to try after a redirect ([`Connector`]'s policy) — and each runtime's file (`tokio`,
+//! `futures_io`, `blocking`, `compio`) only dials, resolves, moves the bytes and sequences the
+//! steps: TCP to the proxy or the host, the tunnel, TLS for `wss://`, the handshake, and again
+//! after a redirect.
 
 #[cfg(feature = "blocking")]
 mod blocking;
@@ -22,13 +23,16 @@ mod tokio;
 use std::time::Duration;
 
 use crate::{ClientRequest, Config, Error, HandshakeError, Result};
-use proxy::HttpConnect;
+pub use proxy::Proxy;
+#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+pub(crate) use proxy::MAX_WANTED;
+pub(crate) use proxy::{Step, Tunnel};
 
 #[cfg(feature = "tokio")]
 pub use reconnecting::{Backoff, Reconnect, Reconnecting};
 
-/// A client connection with every option: an HTTP proxy (`CONNECT` tunnel, with TLS inside it
-/// for `wss://`), redirects (off by default, like `ws`'s `followRedirects`), a timeout, the TLS
+/// A client connection with every option: a proxy (HTTP `CONNECT` or SOCKS5, given or from
+/// the environment, with TLS inside the tunnel for `wss://`), redirects (off by default, like `ws`'s `followRedirects`), a timeout, the TLS
 /// configuration. The same options connect on every runtime: [`connect`](Self::connect)
 /// (tokio), [`connect_blocking`](Self::connect_blocking), [`connect_smol`](Self::connect_smol),
 /// [`connect_async_std`](Self::connect_async_std).
@@ -50,7 +54,7 @@ pub struct Connector {
     pub(crate) request: ClientRequest,
     pub(crate) config: Config,
     pub(crate) timeout: Option<Duration>,
-    proxy: Option<(String, Option<String>)>,
+    proxy: ProxySetting,
     max_redirects: usize,
     pub(crate) tls: crate::tls::TlsChoice,
 }
@@ -62,7 +66,7 @@ impl Connector {
             request,
             config: Config::default(),
             timeout: Some(Duration::from_secs(30)),
-            proxy: None,
+            proxy: ProxySetting::Direct,
             max_redirects: 0,
             tls: None,
         }
@@ -92,9 +96,31 @@ impl Connector {
     }
 
     /// Tunnels through an HTTP proxy at `address` (`host:port`) with `CONNECT`, sending
-    /// `Proxy-Authorization` when given.
-    pub fn proxy(mut self, address: impl Into<String>, authorization: Option<&str>) -> Self {
-        self.proxy = Some((address.into(), authorization.map(str::to_owned)));
+    /// `Proxy-Authorization` when given (shorthand for [`via`](Self::via)).
+    pub fn proxy(self, address: impl Into<String>, authorization: Option<&str>) -> Self {
+        let proxy = Proxy::http(address);
+        self.via(match authorization {
+            Some(value) => proxy.authorization(value),
+            None => proxy,
+        })
+    }
+
+    /// Tunnels through `proxy`: HTTP `CONNECT` or SOCKS5 (`"socks5h://127.0.0.1:1080".parse()?`).
+    pub fn via(mut self, proxy: Proxy) -> Self {
+        self.proxy = ProxySetting::Given(proxy);
+        self
+    }
+
+    /// Takes the proxy from the environment, as curl does, for each connection it opens
+    /// (after a redirect, for the new host): `https_proxy` for `wss://`, `http_proxy` for
+    /// `ws://`, else `all_proxy` (each lowercase first, then uppercase; `HTTP_PROXY` is
+    /// ignored inside a CGI request), unless `no_proxy` names the host (`*`, domains and their
+    /// subdomains, addresses, CIDR blocks, `host:port`). The values are proxy URLs, as
+    /// [`Proxy::from_url`] reads them; a bad one fails the connection with
+    /// [`ProxyError`](crate::ProxyError) rather than going direct. Opt-in: without it the
+    /// environment is not read.
+    pub fn proxy_from_env(mut self) -> Self {
+        self.proxy = ProxySetting::FromEnvironment;
         self
     }
 
@@ -105,22 +131,23 @@ impl Connector {
     }
 }
 
+/// Where a connector's proxy comes from.
+#[derive(Debug, Clone)]
+enum ProxySetting {
+    Direct,
+    Given(Proxy),
+    FromEnvironment,
+}
+
 /// What one connection attempt does, as the runtimes' loops carry it out.
 impl Connector {
-    /// Where to open the TCP connection for `request`: the proxy, or the host itself.
-    pub(crate) fn dial_address(&self, request: &ClientRequest) -> String {
-        match &self.proxy {
-            Some((proxy, _)) => proxy.clone(),
-            None => request.authority(),
-        }
-    }
-
-    /// The `CONNECT` exchange to run first through a proxy, and its request bytes.
-    fn tunnel(&self, request: &ClientRequest) -> Result<Option<(HttpConnect, Vec<u8>)>> {
-        self.proxy
-            .as_ref()
-            .map(|(_, authorization)| HttpConnect::start(&request.authority(), authorization.as_deref()))
-            .transpose()
+    /// The proxy to reach `request`'s host through, if any.
+    pub(crate) fn proxy_for(&self, request: &ClientRequest) -> Result<Option<Proxy>> {
+        Ok(match &self.proxy {
+            ProxySetting::Direct => None,
+            ProxySetting::Given(proxy) => Some(proxy.clone()),
+            ProxySetting::FromEnvironment => proxy::proxy_from_env(request, |name| std::env::var(name).ok())?,
+        })
     }
 
     /// The request to try after `error` ended attempt number `redirects`: the target of a
@@ -143,6 +170,11 @@ impl Connector {
             None => Err(HandshakeError::MissingHeader("Location").into()),
         })
     }
+}
+
+/// The error for a name that resolved to no address.
+pub(crate) fn no_address() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::NotFound, "host resolved to no address")
 }
 
 #[cfg(test)]
@@ -186,14 +218,12 @@ mod tests {
     }
 
     #[test]
-    fn a_proxy_is_dialled_and_tunnelled_through() {
+    fn the_proxy_is_given_or_none() {
         let request = ClientRequest::new("wss://b.example:8443/").unwrap();
         let direct = Connector::new(request.clone());
-        assert_eq!(direct.dial_address(&request), "b.example:8443");
-        assert!(direct.tunnel(&request).unwrap().is_none());
-        let proxied = direct.proxy("127.0.0.1:3128", None);
-        assert_eq!(proxied.dial_address(&request), "127.0.0.1:3128");
-        let (_, bytes) = proxied.tunnel(&request).unwrap().unwrap();
-        assert!(bytes.starts_with(b"CONNECT b.example:8443 HTTP/1.1\r\n"));
+        assert_eq!(direct.proxy_for(&request).unwrap(), None);
+        let proxied = direct.proxy("127.0.0.1:3128", Some("Basic dTpw"));
+        let expected = Proxy::http("127.0.0.1:3128").authorization("Basic dTpw");
+        assert_eq!(proxied.proxy_for(&request).unwrap(), Some(expected));
     }
 }

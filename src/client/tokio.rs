@@ -6,8 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::proxy::HttpConnect;
-use super::Connector;
+use super::{no_address, Connector, Step, Tunnel, MAX_WANTED};
 use crate::adapters::tokio::transport::TokioTransport;
 use crate::stream::{self, WebSocketStream};
 use crate::tls::tokio::MaybeTlsStream;
@@ -27,10 +26,19 @@ impl Connector {
         let mut request = self.request.clone();
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
-            let mut tcp = TcpStream::connect(self.dial_address(&request)).await?;
+            let proxy = self.proxy_for(&request)?;
+            let address = proxy
+                .as_ref()
+                .map_or_else(|| request.authority(), |p| p.address().to_owned());
+            let mut tcp = TcpStream::connect(address).await?;
             tcp.set_nodelay(true)?;
-            if let Some((exchange, bytes)) = self.tunnel(&request)? {
-                tunnel(&mut tcp, exchange, &bytes).await?;
+            if let Some(proxy) = proxy {
+                let resolved = match proxy.resolves_locally(&request) {
+                    true => Some(resolve(&request.authority()).await?),
+                    false => None,
+                };
+                let (exchange, bytes) = proxy.tunnel(&request, resolved)?;
+                tunnel(&mut tcp, exchange, bytes).await?;
             }
             let stream = if request.is_secure() {
                 crate::tls::tokio::secure(tcp, request.host(), &self.tls).await?
@@ -49,16 +57,24 @@ impl Connector {
     }
 }
 
-/// Runs the proxy's `CONNECT` exchange over `stream`.
-async fn tunnel(stream: &mut TcpStream, mut exchange: HttpConnect, request: &[u8]) -> Result<()> {
-    stream.write_all(request).await?;
-    let mut buf = [0u8; 4];
+/// Runs the proxy's exchange over `stream`, starting with `first`.
+async fn tunnel(stream: &mut TcpStream, mut exchange: Tunnel, first: Vec<u8>) -> Result<()> {
+    stream.write_all(&first).await?;
+    let mut buf = [0u8; MAX_WANTED];
     loop {
         let n = stream.read(&mut buf[..exchange.wanted()]).await?;
-        if exchange.receive(&buf[..n])? {
-            return Ok(());
+        match exchange.receive(&buf[..n])? {
+            Step::Read => {}
+            Step::Write(bytes) => stream.write_all(&bytes).await?,
+            Step::Open => return Ok(()),
         }
     }
+}
+
+/// The first address `authority` (`host:port`) resolves to.
+async fn resolve(authority: &str) -> io::Result<std::net::IpAddr> {
+    let mut addresses = tokio::net::lookup_host(authority).await?;
+    addresses.next().map(|a| a.ip()).ok_or_else(no_address)
 }
 
 /// `work`, bounded by `timeout` (a `TimedOut` I/O error when it passes).

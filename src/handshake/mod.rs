@@ -17,7 +17,9 @@ mod http_interop;
 pub(crate) mod server;
 
 pub use client::ClientRequest;
-pub(crate) use client::{check_chosen_protocol, PendingClientHandshake};
+pub(crate) use client::{
+    bracket, check_chosen_protocol, percent_decode, split_host_port, PendingClientHandshake,
+};
 pub use error::HandshakeError;
 #[cfg(feature = "http")]
 pub use http_interop::HttpConversionError;

@@ -3,6 +3,7 @@
 //! bytes ([`HttpConnect::wanted`] says how many to read so that none of the tunnel's own
 //! bytes are taken).
 
+use super::Step;
 use crate::handshake::http::{find_head_end, parse_head, HeadLimits};
 use crate::{HandshakeError, Response, Result};
 
@@ -48,16 +49,16 @@ impl HttpConnect {
         }
     }
 
-    /// Takes bytes read from the proxy (`&[]` at the end of its stream): `Ok(true)` once the
-    /// tunnel is open (a 2xx); a refusal is [`HandshakeError::Rejected`] with the proxy's
+    /// Takes bytes read from the proxy (`&[]` at the end of its stream): [`Step::Open`] once
+    /// the tunnel is open (a 2xx); a refusal is [`HandshakeError::Rejected`] with the proxy's
     /// status and headers (a 407's `Proxy-Authenticate`).
-    pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<bool> {
+    pub(crate) fn receive(&mut self, bytes: &[u8]) -> Result<Step> {
         if bytes.is_empty() {
             return Err(HandshakeError::Incomplete.into());
         }
         self.answer.extend_from_slice(bytes);
         let Some(end) = find_head_end(&self.answer, &mut self.scanned, LIMITS)? else {
-            return Ok(false);
+            return Ok(Step::Read);
         };
         let head = parse_head(&self.answer[..end], LIMITS)?;
         let status = head.start[1]
@@ -66,7 +67,7 @@ impl HttpConnect {
             .filter(|_| head.start[0].starts_with("HTTP/1."))
             .ok_or(HandshakeError::MalformedHttp("bad proxy response"))?;
         if (200..300).contains(&status) {
-            return Ok(true);
+            return Ok(Step::Open);
         }
         let mut response = Response::new(status);
         response.headers = head.headers;
@@ -80,14 +81,14 @@ mod tests {
     use crate::Error;
 
     /// Feeds `answer` as a runtime would: never more than `wanted` bytes at a time.
-    fn exchange(answer: &[u8]) -> (Result<bool>, usize) {
+    fn exchange(answer: &[u8]) -> (Result<Step>, usize) {
         let (mut connect, _) = HttpConnect::start("example.com:443", None).unwrap();
         let mut at = 0;
         loop {
             let n = connect.wanted().min(answer.len() - at);
             let result = connect.receive(&answer[at..at + n]);
             at += n;
-            if !matches!(result, Ok(false)) {
+            if !matches!(result, Ok(Step::Read)) {
                 return (result, at);
             }
         }
@@ -107,7 +108,7 @@ mod tests {
     fn an_open_tunnel_consumes_exactly_the_answer() {
         let answer = b"HTTP/1.1 200 Connection established\r\nVia: p\r\n\r\n\x16\x03\x01";
         let (result, taken) = exchange(answer);
-        assert!(result.unwrap());
+        assert_eq!(result.unwrap(), Step::Open);
         assert_eq!(taken, answer.len() - 3, "the tunnel's first bytes stay unread");
     }
 
