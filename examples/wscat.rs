@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! cargo run --example wscat -- ws://127.0.0.1:9001/path [--header 'Name: value']... [--subprotocol NAME]... [--deflate]
-//!     [--ca CERTS.pem] [--proxy http://HOST:PORT] [--http3]
+//!     [--ca CERTS.pem] [--proxy URL] [--http3]
 //! ```
 //! `wss://` URLs trust Mozilla's roots plus the PEM certificates given with `--ca`; `--proxy`
-//! tunnels through an HTTP proxy with `CONNECT`; `--http3` connects over HTTP/3 (RFC 9220,
+//! tunnels through a proxy: `http://[USER:PASS@]HOST:PORT` (`CONNECT`),
+//! `socks5://[USER:PASS@]HOST:PORT` (names resolved here) or `socks5h://…` (by the proxy);
+//! `--http3` connects over HTTP/3 (RFC 9220,
 //! QUIC on the URL's port over UDP) instead of TCP.
 //! Sends each line of standard input as a text message and prints each received text message
 //! on its own line (binary messages as hex). At the end of input it sends Close 1000, waits for
@@ -14,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrosocket::client::Proxy;
 use ferrosocket::stream::{AsyncTransport, WebSocketStream};
 use ferrosocket::tls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
 use ferrosocket::tls::ClientTls;
@@ -27,7 +30,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: wscat URL [--header 'Name: value']... [--subprotocol NAME]... [--deflate] [--ca CERTS.pem] [--proxy http://HOST:PORT] [--http3]"
+        "usage: wscat URL [--header 'Name: value']... [--subprotocol NAME]... [--deflate] [--ca CERTS.pem] [--proxy http://|socks5://|socks5h://HOST:PORT] [--http3]"
     );
     std::process::exit(2);
 }
@@ -81,7 +84,7 @@ async fn main() {
 struct Options {
     /// PEM certificates to trust besides the default roots.
     ca: Option<String>,
-    /// `http://HOST:PORT` of a proxy to tunnel through.
+    /// The URL of a proxy to tunnel through (http, socks5, socks5h).
     proxy: Option<String>,
     /// Over HTTP/3 instead of TCP.
     http3: bool,
@@ -93,11 +96,11 @@ impl Options {
             .config(config)
             .timeout(Some(Duration::from_secs(30)));
         if let Some(proxy) = self.proxy {
-            let address = proxy
-                .strip_prefix("http://")
-                .unwrap_or(&proxy)
-                .trim_end_matches('/');
-            connector = connector.proxy(address, None);
+            let proxy = Proxy::from_url(&proxy).unwrap_or_else(|e| {
+                eprintln!("error: --proxy {proxy}: {e}");
+                std::process::exit(2);
+            });
+            connector = connector.via(proxy);
         }
         if let Some(path) = self.ca {
             connector = connector.tls(with_extra_roots(&path));

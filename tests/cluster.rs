@@ -14,7 +14,8 @@ use ferrosocket::server::{Client, Server};
 use ferrosocket::{tokio as tws, Message};
 use tokio::net::TcpStream;
 
-use util::broker::{find_binary, free_port, start_broker, Broker};
+use util::broker::{start_broker, Broker};
+use util::process::{find_binary, free_port};
 
 type Ws = tws::WebSocketStream<tws::MaybeTlsStream<TcpStream>>;
 
@@ -74,7 +75,7 @@ async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 }
 
 async fn two_nodes_through(broker: Broker) {
-    let Some(binary) = find_binary(broker.binary()) else {
+    let Some(binary) = find_binary(broker.binary(), broker.binary()) else {
         return;
     };
     let port = free_port();

@@ -6,20 +6,12 @@
 mod util;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use ferrosocket::{tokio as tws, ClientRequest, Config, Error, HandshakeError, Message};
 
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
+use util::process::example;
 
 /// A running example; killed on drop.
 struct Running {
@@ -455,8 +447,9 @@ async fn custom_event_loop_serves_several_clients() {
 /// both nodes, in order; a client that stops reading is closed with 1013 and the others go on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_chat_spans_nodes_and_drops_slow_consumers() {
-    use util::broker::{find_binary, free_port, start_broker, Broker};
-    let Some(binary) = find_binary("redis-server") else {
+    use util::broker::{start_broker, Broker};
+    use util::process::{find_binary, free_port};
+    let Some(binary) = find_binary("redis-server", "redis-server") else {
         return;
     };
     let port = free_port();

@@ -28,8 +28,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use ferrosocket::frame::{Header, OpCode};
-use util::broker::{find_binary, free_port, start_broker, Broker};
+use util::broker::{start_broker, Broker};
 use util::client_frame;
+use util::process::{find_binary, free_port};
 
 /// Counts the bytes live on the heap, so the test can tell memory that came back.
 struct Counting;
@@ -356,7 +357,7 @@ async fn settles(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_clients_cost_nothing_once_gone_and_good_clients_lose_nothing() {
-    let Some(binary) = find_binary(Broker::Redis.binary()) else {
+    let Some(binary) = find_binary("redis-server", "redis-server") else {
         return;
     };
     let seconds = env_or("SOAK_SECONDS", 40);

@@ -1,12 +1,12 @@
 //! Real brokers for the cluster tests: `redis-server` and `nats-server` on free ports,
 //! installed with apt-get if missing, killed by PID when dropped.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
+
+use super::process::Process;
 
 /// Which broker.
 #[derive(Clone, Copy, Debug)]
@@ -33,58 +33,6 @@ impl Broker {
     }
 }
 
-/// The broker's binary: on the PATH, in the usual places, or installed with apt-get (once)
-/// if it can be. `None` (with the reason printed) skips the test.
-pub fn find_binary(name: &str) -> Option<String> {
-    let look = || {
-        let path = std::env::var("PATH").unwrap_or_default();
-        let found = path
-            .split(':')
-            .chain(["/usr/sbin", "/usr/bin", "/sbin"])
-            .map(|dir| format!("{dir}/{name}"))
-            .find(|candidate| std::path::Path::new(candidate).exists());
-        found
-    };
-    if let Some(found) = look() {
-        return Some(found);
-    }
-    static INSTALL: OnceLock<bool> = OnceLock::new();
-    let installed = *INSTALL.get_or_init(|| {
-        eprintln!("installing redis-server and nats-server with apt-get");
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "redis-server", "nats-server"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    });
-    let found = look();
-    if found.is_none() {
-        eprintln!("SKIPPED: {name} is not installed and could not be installed (installed: {installed})");
-    }
-    found
-}
-
-/// A broker process, killed by PID when dropped.
-pub struct Process {
-    child: Child,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 pub async fn start_broker(broker: Broker, binary: &str, port: u16) -> Process {
     let port_arg = port.to_string();
     let args: Vec<&str> = match broker {
@@ -106,7 +54,7 @@ pub async fn start_broker(broker: Broker, binary: &str, port: u16) -> Process {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-    let process = Process { child };
+    let process = Process::new(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(Instant::now() < deadline, "{binary} did not listen on {port}");

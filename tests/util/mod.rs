@@ -4,6 +4,8 @@
 
 pub mod broker;
 pub mod pki;
+pub mod process;
+pub mod proxies;
 
 use ferrosocket::{
     Accept, CapacityError, ClientRequest, Config, Connection, Error, Event, HandshakeError, ProtocolError,
