@@ -147,6 +147,15 @@ pub enum CapacityError {
         /// The configured limit.
         max: usize,
     },
+    /// An adapter's `ping()` kept the messages that arrived while it waited for its pong,
+    /// and they would grow past `max_message_size` in all: it stopped waiting (the messages
+    /// are still read next; the connection goes on).
+    HeldWhilePinging {
+        /// The bytes the held messages would reach.
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for CapacityError {
@@ -164,6 +173,10 @@ impl fmt::Display for CapacityError {
                     "outgoing buffer would reach {size} bytes, over max_write_buffer_size {max}"
                 )
             }
+            Self::HeldWhilePinging { size, max } => write!(
+                f,
+                "messages held while waiting for a pong would reach {size} bytes, over max_message_size {max}"
+            ),
         }
     }
 }
@@ -363,7 +376,9 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Protocol(_) | Self::InvalidUtf8 | Self::InvalidCompressedData => ErrorKind::Remote,
-            Self::Capacity(CapacityError::WriteBufferFull { .. }) => ErrorKind::Local,
+            Self::Capacity(
+                CapacityError::WriteBufferFull { .. } | CapacityError::HeldWhilePinging { .. },
+            ) => ErrorKind::Local,
             Self::Capacity(_) => ErrorKind::Remote,
             Self::Handshake(e) if e.is_local() => ErrorKind::Local,
             Self::Handshake(_) | Self::TimedOut(_) => ErrorKind::Remote,

@@ -1,10 +1,13 @@
 //! Adapters: move bytes between a transport and a [`Connection`](crate::Connection).
 
 #[cfg(any(feature = "blocking", feature = "async", feature = "compio"))]
-mod clock;
+pub(crate) mod clock;
 
 #[cfg(any(feature = "async", feature = "compio"))]
 mod read_room;
+
+#[cfg(any(feature = "blocking", feature = "async", feature = "compio"))]
+mod held;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;

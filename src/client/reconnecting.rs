@@ -150,6 +150,23 @@ impl Reconnecting {
         }
     }
 
+    /// Pings on the current connection and waits for the pong: the round-trip time (see
+    /// [`WebSocketStream::ping`](crate::stream::WebSocketStream::ping): messages arriving
+    /// meanwhile are kept for [`next`](Self::next)); [`Error::NotOpen`](crate::Error::NotOpen)
+    /// while disconnected.
+    pub async fn ping(&mut self) -> Result<Duration> {
+        match self.ws.as_mut() {
+            Some(ws) => ws.ping().await,
+            None => Err(crate::Error::NotOpen),
+        }
+    }
+
+    /// The current connection's last round trip: a [`ping`](Self::ping)'s or its
+    /// heartbeat's; `None` while disconnected or before the first.
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.ws.as_ref()?.round_trip_time()
+    }
+
     /// Stops reconnecting and closes the current connection (waiting up to 5 s for the
     /// close handshake).
     ///

@@ -18,6 +18,7 @@ use core::time::Duration;
 
 use super::decoder::{Decoder, Received};
 use super::encoder::{Encoder, Payload};
+use super::round_trip;
 use super::timers::{Expired, Timeout, Timers};
 use crate::config::Config;
 use crate::deflate::DeflateParams;
@@ -101,6 +102,8 @@ pub struct ReceivingHalf {
     /// The connection ended without a closing handshake (terminated, or a deadline passed):
     /// the transport's write side goes down whatever the role.
     ended_abruptly: bool,
+    /// The last round trip measured from a pong.
+    round_trip: Option<Duration>,
 }
 
 impl ReceivingHalf {
@@ -116,6 +119,7 @@ impl ReceivingHalf {
             timers: Timers::default(),
             timed_out: None,
             ended_abruptly: false,
+            round_trip: None,
         }
     }
 
@@ -358,6 +362,26 @@ impl ReceivingHalf {
         }
     }
 
+    /// Measures the round trip a pong closes, given the time it arrived (on the clock
+    /// `handle_timeout` and [`SendingHalf::ping_at`] use): a pong to a ping from `ping_at`
+    /// carries its send time; an empty one answers the heartbeat's ping. The result is kept
+    /// as [`round_trip_time`](Self::round_trip_time); `None` for other pongs.
+    pub fn measure_pong(&mut self, payload: &[u8], now: Duration) -> Option<Duration> {
+        let sent = match round_trip::sent_at(payload) {
+            Some(sent) => sent,
+            None if payload.is_empty() => self.timers.take_answered_ping()?,
+            None => return None,
+        };
+        let round_trip = now.checked_sub(sent)?;
+        self.round_trip = Some(round_trip);
+        Some(round_trip)
+    }
+
+    /// The last round trip [`measure_pong`](Self::measure_pong) measured.
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.round_trip
+    }
+
     /// The timeout that ended the connection, once.
     pub(super) fn take_timeout(&mut self) -> Option<Error> {
         self.timed_out.take().map(Error::TimedOut)
@@ -541,6 +565,12 @@ impl SendingHalf {
     pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
         self.check_can_send()?;
         self.encoder.control(OpCode::Ping, payload)
+    }
+
+    /// Queues a ping stamped with `now` (the clock of `handle_timeout`): handed to
+    /// [`ReceivingHalf::measure_pong`] when it arrives, its pong gives the round trip.
+    pub fn ping_at(&mut self, now: Duration) -> Result<()> {
+        self.ping(&round_trip::stamp(now))
     }
 
     /// Queues an unsolicited pong (at most 125 bytes).

@@ -11,6 +11,7 @@
 //!   the outgoing queue);
 //! - `timers`: the deadlines — handshake, heartbeat, close — as values, driven by
 //!   [`Connection::poll_timeout`] and [`Connection::handle_timeout`];
+//! - `round_trip`: the stamp a timed ping carries, for the round-trip time;
 //! - `outbound`: the send verbs and the outgoing bytes.
 //!
 //! `ARCHITECTURE.md` walks through the parts.
@@ -21,6 +22,7 @@ mod encoder;
 pub(crate) mod halves;
 mod opening;
 mod outbound;
+pub(crate) mod round_trip;
 pub(crate) mod timers;
 
 use alloc::boxed::Box;
@@ -452,6 +454,37 @@ impl Connection {
         // Set while connecting, it starts with the open connection: no ping before the 101.
         let open = self.opening.is_none();
         self.receiving.start_heartbeat(interval, timeout, open);
+    }
+
+    /// Measures the round trip a pong closes, given the time it arrived on the clock of
+    /// [`handle_timeout`](Self::handle_timeout): a pong to [`ping_at`](Self::ping_at)'s ping
+    /// carries its send time; an empty one answers the heartbeat's. Adapters call it for
+    /// every [`Event::Pong`]; the result is kept as [`round_trip_time`](Self::round_trip_time).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ferrosocket::{Config, Connection, Event, Role};
+    ///
+    /// let mut client = Connection::open(Role::Client, Config::default(), None);
+    /// let mut server = Connection::open(Role::Server, Config::default(), None);
+    /// client.ping_at(Duration::from_millis(1_000))?;
+    /// server.receive(&client.take_outgoing());
+    /// assert!(matches!(server.next_event()?, Some(Event::Ping(_)))); // answered at once
+    /// client.receive(&server.take_outgoing());
+    /// let Some(Event::Pong(payload)) = client.next_event()? else { panic!() };
+    /// let rtt = client.measure_pong(&payload, Duration::from_millis(1_042));
+    /// assert_eq!(rtt, Some(Duration::from_millis(42)));
+    /// assert_eq!(client.round_trip_time(), rtt);
+    /// # Ok::<(), ferrosocket::Error>(())
+    /// ```
+    pub fn measure_pong(&mut self, payload: &[u8], now: Duration) -> Option<Duration> {
+        self.receiving.measure_pong(payload, now)
+    }
+
+    /// The last round trip [`measure_pong`](Self::measure_pong) measured (Python
+    /// websockets' `latency`).
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.receiving.round_trip_time()
     }
 
     /// When the engine next needs [`handle_timeout`](Self::handle_timeout), as a time since

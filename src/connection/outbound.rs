@@ -2,6 +2,7 @@
 //! half's, once the connection is open) and the outgoing bytes.
 
 use bytes::Bytes;
+use core::time::Duration;
 
 use super::{Connection, State};
 use crate::error::{CloseCode, Error, Result};
@@ -43,6 +44,10 @@ impl Connection {
         send_fragment(kind: MessageKind, data: &[u8], is_last: bool);
         /// Queues a ping (at most 125 bytes).
         ping(payload: &[u8]);
+        /// Queues a ping stamped with `now` (the clock of
+        /// [`handle_timeout`](Self::handle_timeout)): its pong, handed to
+        /// [`measure_pong`](Self::measure_pong), gives the round-trip time.
+        ping_at(now: Duration);
         /// Queues an unsolicited pong (at most 125 bytes), e.g. a unidirectional heartbeat.
         pong(payload: &[u8]);
         /// Queues a message framed once for many connections: the [`PreparedMessage`]'s shared

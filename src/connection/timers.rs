@@ -104,6 +104,8 @@ struct Heartbeat {
     timer: Timer<()>,
     /// When the last ping went out, while its pong is awaited.
     awaiting_pong: Option<Duration>,
+    /// When the ping the last pong answered went out, until the round trip is measured.
+    answered: Option<Duration>,
 }
 
 /// Ends a connection the peer has gone quiet on (uWebSockets' `idleTimeout` with its
@@ -209,6 +211,7 @@ impl Timers {
             timeout,
             timer: Timer::start((), interval),
             awaiting_pong: None,
+            answered: None,
         });
         watch.waiting_for_open = !open;
     }
@@ -225,8 +228,15 @@ impl Timers {
         if let Some(beat) = self.watch.as_mut().and_then(|watch| watch.heartbeat.as_mut()) {
             if let Some(sent) = beat.awaiting_pong.take() {
                 beat.timer = Timer::at((), sent.saturating_add(beat.interval));
+                beat.answered = Some(sent);
             }
         }
+    }
+
+    /// When the heartbeat ping the last pong answered went out (once), for its round trip.
+    pub(crate) fn take_answered_ping(&mut self) -> Option<Duration> {
+        let beat = self.watch.as_mut()?.heartbeat.as_mut()?;
+        beat.answered.take()
     }
 
     /// The closing handshake began (our Close, or the one a failure sent): bound the wait

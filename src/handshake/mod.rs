@@ -17,9 +17,15 @@ mod http_interop;
 pub(crate) mod server;
 
 pub use client::ClientRequest;
-pub(crate) use client::{
-    bracket, check_chosen_protocol, percent_decode, split_host_port, PendingClientHandshake,
-};
+/// URL pieces the client toolkit's proxy URLs share with `ws://` URLs.
+#[cfg(any(
+    feature = "blocking",
+    feature = "tokio",
+    feature = "futures-io",
+    feature = "compio"
+))]
+pub(crate) use client::{bracket, percent_decode, split_host_port};
+pub(crate) use client::{check_chosen_protocol, PendingClientHandshake};
 pub use error::HandshakeError;
 #[cfg(feature = "http")]
 pub use http_interop::HttpConversionError;

@@ -119,6 +119,8 @@ pub(crate) struct Shared {
     /// report instead of `AlreadyClosed`.
     cause: Mutex<Option<Cause>>,
     reader_waker: Mutex<Option<Waker>>,
+    /// The last round trip the reader measured, in nanoseconds; 0 before the first.
+    round_trip: AtomicU64,
     /// The registry that tracks this client, for topics and to leave it at the end.
     pub(crate) clients: Option<Box<dyn Membership>>,
 }
@@ -297,6 +299,23 @@ impl Client {
         lock(&self.shared.queue).bytes
     }
 
+    /// Queues a ping stamped with the time: when the client's [`Reader`] reads the pong, the
+    /// round trip — queueing and the network, as this client sees the server — is measured
+    /// ([`round_trip_time`](Self::round_trip_time)).
+    pub fn timed_ping(&self) -> Result<Delivery> {
+        let stamp = crate::connection::round_trip::stamp(crate::adapters::clock::now());
+        self.send(Message::Ping(bytes::Bytes::copy_from_slice(&stamp)))
+    }
+
+    /// The last round trip measured from a pong the [`Reader`] read: to a
+    /// [`timed_ping`](Self::timed_ping), or to the server's heartbeat ping.
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        match self.shared.round_trip.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
     /// Messages dropped for this client because its queue was full.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
@@ -391,6 +410,7 @@ impl Shared {
             read_done: AtomicBool::new(false),
             cause: Mutex::new(None),
             reader_waker: Mutex::new(None),
+            round_trip: AtomicU64::new(0),
             clients,
         }
     }
@@ -570,6 +590,10 @@ impl Reader {
             }
         }
         let message = std::task::ready!(receiver.poll_message(cx));
+        if let (Some(Ok(Message::Pong(_))), Some(rtt)) = (&message, receiver.round_trip_time()) {
+            let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX).max(1);
+            self.shared.round_trip.store(nanos, Ordering::Relaxed);
+        }
         // A failure or a deadline is reported once the connection is over (the failure's
         // Close went out and was answered, or its deadline passed): record why, and end.
         let cause = match &message {

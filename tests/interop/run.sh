@@ -126,6 +126,17 @@ for peer in node:$NODE_PORT python:$PY_PORT; do
   done
   client_check "wscat vs $name server: server closes first" 0 'bye\n' '' "ws://127.0.0.1:$port/close-first"
 done
+# ping() against their servers: their pongs carry our stamped payload back, and the round
+# trip is measured from it (examples/round_trip_time.rs).
+for peer in node:$NODE_PORT python:$PY_PORT; do
+  name=${peer%%:*}; port=${peer#*:}
+  out=$(timeout 30 target/release/examples/round_trip_time "ws://127.0.0.1:$port/echo" --count 3 2>&1)
+  if [ "$(grep -c '^ping [0-9]: [0-9.]* ms$' <<<"$out")" = 3 ] && grep -q '^rtt min/avg/max' <<<"$out"; then
+    echo "PASS round_trip_time vs $name server: 3 pings measured" | tee -a "$RESULTS"
+  else
+    echo "FAIL round_trip_time vs $name server: $(tr '\n' ' ' <<<"$out")" | tee -a "$RESULTS"
+  fi
+done
 EXPECT_ERR=401 client_check "wscat vs node server: 401 refusal reported" 1 '' '' "ws://127.0.0.1:$NODE_PORT/reject"
 EXPECT_ERR=403 client_check "wscat vs python server: 403 refusal reported" 1 '' '' "ws://127.0.0.1:$PY_PORT/reject"
 # Our HTTP/3 client against aioquic's HTTP/3 server (wsproto frames).

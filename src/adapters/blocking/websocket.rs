@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::socket::Socket;
 use crate::adapters::clock;
+use crate::adapters::held::Held;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, HandshakeError, Message, Request,
@@ -37,6 +38,8 @@ pub struct WebSocket<S> {
     read_timeout: Option<Duration>,
     /// The transport's write side was shut down.
     shut_down: bool,
+    /// Events read while [`ping`](Self::ping) waited for its pong, for the next reads.
+    held: Held,
 }
 
 impl<S: Socket> WebSocket<S> {
@@ -48,6 +51,7 @@ impl<S: Socket> WebSocket<S> {
             conn,
             read_buf: Vec::new(),
             end_reported: false,
+            held: Held::default(),
             read_timeout: None,
             shut_down: false,
         }
@@ -68,9 +72,44 @@ impl<S: Socket> WebSocket<S> {
     /// Reads the next [`Event`] of the engine, reading the transport as needed, writing
     /// every reply (pong, close) the engine queues, and running its deadlines.
     pub fn read_event(&mut self) -> Result<Event> {
+        match self.held.pop() {
+            Some(event) => Ok(event),
+            None => self.read_fresh_event(),
+        }
+    }
+
+    /// Pings the peer and waits for its pong: the round-trip time. Messages that arrive
+    /// meanwhile are kept, in order, for the next reads, up to `max_message_size` bytes in
+    /// all; past that the wait gives up with
+    /// [`CapacityError::HeldWhilePinging`](crate::CapacityError::HeldWhilePinging). A Close
+    /// arriving first ends it with [`Error::ConnectionClosed`] (the Close is read next).
+    pub fn ping(&mut self) -> Result<Duration> {
+        let sent = clock::now();
+        self.conn.ping_at(sent)?;
+        self.flush()?;
+        let max = self.conn.config().max_message_size;
+        loop {
+            let event = self.read_fresh_event()?;
+            if self.held.while_pinging(event, sent, max)? {
+                return Ok(self.conn.round_trip_time().unwrap_or_else(|| clock::now() - sent));
+            }
+        }
+    }
+
+    /// The last round trip measured: a [`ping`](Self::ping)'s, or the heartbeat's (its
+    /// pings are timed too), as pongs are read.
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.conn.round_trip_time()
+    }
+
+    /// The next event read from the transport (not one kept by a `ping`).
+    fn read_fresh_event(&mut self) -> Result<Event> {
         loop {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
+                    if let Event::Pong(payload) = &event {
+                        self.conn.measure_pong(payload, clock::now());
+                    }
                     if matches!(event, Event::Ping(_) | Event::Close(_)) {
                         self.flush_quietly();
                     }

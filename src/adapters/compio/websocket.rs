@@ -5,6 +5,7 @@
 
 use std::io;
 use std::pin::pin;
+use std::time::Duration;
 
 use ::compio::buf::BufResult;
 use ::compio::io::util::Splittable;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use futures_util::future::{select, Either};
 
 use crate::adapters::clock;
+use crate::adapters::held::Held;
 use crate::adapters::read_room::ReadRoom;
 use crate::outgoing::MAX_IO_SLICES;
 use crate::{
@@ -39,6 +41,8 @@ pub struct WebSocket<S: Splittable> {
     end_reported: bool,
     /// The transport's write side was shut down.
     shut_down: bool,
+    /// Events read while [`ping`](Self::ping) waited for its pong, for the next reads.
+    held: Held,
 }
 
 impl<S: Splittable> std::fmt::Debug for WebSocket<S> {
@@ -67,6 +71,7 @@ where
             runs: Vec::new(),
             read_room: ReadRoom::default(),
             end_reported: false,
+            held: Held::default(),
             shut_down: false,
         }
     }
@@ -87,9 +92,44 @@ where
     /// every reply (pong, close) the engine queues, and running its deadlines (the
     /// heartbeat, the handshake and close deadlines) on compio's timer.
     pub async fn read_event(&mut self) -> Result<Event> {
+        match self.held.pop() {
+            Some(event) => Ok(event),
+            None => self.read_fresh_event().await,
+        }
+    }
+
+    /// Pings the peer and waits for its pong: the round-trip time. Messages that arrive
+    /// meanwhile are kept, in order, for the next reads, up to `max_message_size` bytes in
+    /// all; past that the wait gives up with
+    /// [`CapacityError::HeldWhilePinging`](crate::CapacityError::HeldWhilePinging). A Close
+    /// arriving first ends it with [`Error::ConnectionClosed`] (the Close is read next).
+    pub async fn ping(&mut self) -> Result<Duration> {
+        let sent = clock::now();
+        self.conn.ping_at(sent)?;
+        self.flush().await?;
+        let max = self.conn.config().max_message_size;
+        loop {
+            let event = self.read_fresh_event().await?;
+            if self.held.while_pinging(event, sent, max)? {
+                return Ok(self.conn.round_trip_time().unwrap_or_else(|| clock::now() - sent));
+            }
+        }
+    }
+
+    /// The last round trip measured: a [`ping`](Self::ping)'s, or the heartbeat's (its
+    /// pings are timed too), as pongs are read.
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.conn.round_trip_time()
+    }
+
+    /// The next event read from the transport (not one kept by a `ping`).
+    async fn read_fresh_event(&mut self) -> Result<Event> {
         loop {
             match self.conn.next_event() {
                 Ok(Some(event)) => {
+                    if let Event::Pong(payload) = &event {
+                        self.conn.measure_pong(payload, clock::now());
+                    }
                     if matches!(event, Event::Ping(_) | Event::Close(_)) {
                         self.flush_quietly().await;
                     }

@@ -11,6 +11,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use super::transport::Sleep;
+use crate::adapters::held::Held;
 use crate::adapters::read_room::ReadRoom;
 use crate::{CloseCode, CloseFrame, Connection, Error, Event, Message, ReceivingHalf, Result, State};
 
@@ -27,6 +28,9 @@ pub(crate) trait Engine {
     fn has_replies_after(&self, event: &Event) -> bool;
     fn poll_timeout(&self) -> Option<Duration>;
     fn handle_timeout(&mut self, now: Duration);
+    fn measure_pong(&mut self, payload: &[u8], now: Duration) -> Option<Duration>;
+    fn round_trip_time(&self) -> Option<Duration>;
+    fn max_message_size(&self) -> usize;
     fn terminate(&mut self);
 }
 
@@ -54,6 +58,15 @@ impl Engine for Connection {
     fn handle_timeout(&mut self, now: Duration) {
         Connection::handle_timeout(self, now)
     }
+    fn measure_pong(&mut self, payload: &[u8], now: Duration) -> Option<Duration> {
+        Connection::measure_pong(self, payload, now)
+    }
+    fn round_trip_time(&self) -> Option<Duration> {
+        Connection::round_trip_time(self)
+    }
+    fn max_message_size(&self) -> usize {
+        self.config().max_message_size
+    }
     fn terminate(&mut self) {
         Connection::terminate(self)
     }
@@ -80,6 +93,15 @@ impl Engine for ReceivingHalf {
     }
     fn handle_timeout(&mut self, now: Duration) {
         ReceivingHalf::handle_timeout(self, now)
+    }
+    fn measure_pong(&mut self, payload: &[u8], now: Duration) -> Option<Duration> {
+        ReceivingHalf::measure_pong(self, payload, now)
+    }
+    fn round_trip_time(&self) -> Option<Duration> {
+        ReceivingHalf::round_trip_time(self)
+    }
+    fn max_message_size(&self) -> usize {
+        self.config().max_message_size
     }
     fn terminate(&mut self) {
         ReceivingHalf::terminate(self)
@@ -112,6 +134,8 @@ pub(crate) struct ReadState {
     /// the close deadline passed), so the peer reads the Close before the transport goes.
     pub(crate) failure: Option<Error>,
     pub(crate) clock: Clock,
+    /// Events read while a `ping()` waited for its pong, for the next reads.
+    pub(crate) held: Held,
 }
 
 /// A reader the loop drives: its engine, its state, and the transport operations, which
@@ -160,14 +184,51 @@ fn poll_timers<R: Reader>(reader: &mut R, cx: &mut Context<'_>) {
     }
 }
 
-/// The next engine event, reading and writing the transport as needed; `None` once the
-/// connection is over (after a failure: its error first, once the peer answered).
+/// The next engine event — first those a `ping()` kept while it waited — reading and
+/// writing the transport as needed; `None` once the connection is over (after a failure: its
+/// error first, once the peer answered).
 pub(crate) fn poll_event<R: Reader>(reader: &mut R, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
+    if let Some(event) = reader.state().held.pop() {
+        return Poll::Ready(Some(Ok(event)));
+    }
+    poll_fresh_event(reader, cx)
+}
+
+/// Waits for the pong to the ping stamped `sent`, keeping the events read meanwhile for the
+/// next reads: the round trip it measured.
+pub(crate) fn poll_pong<R: Reader>(
+    reader: &mut R,
+    sent: Duration,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Duration>> {
+    let max = reader.engine().max_message_size();
+    loop {
+        let event = match ready!(poll_fresh_event(reader, cx)) {
+            Some(Ok(event)) => event,
+            Some(Err(e)) => return Poll::Ready(Err(e)),
+            None => return Poll::Ready(Err(Error::ConnectionClosed)),
+        };
+        if reader.state().held.while_pinging(event, sent, max)? {
+            let measured = reader.engine().round_trip_time();
+            return Poll::Ready(Ok(
+                measured.unwrap_or_else(|| crate::adapters::clock::now() - sent)
+            ));
+        }
+    }
+}
+
+/// The next event read from the transport (not one kept by a `ping()`).
+fn poll_fresh_event<R: Reader>(reader: &mut R, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
     loop {
         reader.sync();
         poll_timers(reader, cx);
         match reader.engine().next_event() {
             Ok(Some(event)) => {
+                if let Event::Pong(payload) = &event {
+                    reader
+                        .engine()
+                        .measure_pong(payload, crate::adapters::clock::now());
+                }
                 if reader.engine().has_replies_after(&event) {
                     // Start writing the reply; it completes on later polls if it must wait.
                     let _ = reader.poll_write(cx);

@@ -285,6 +285,18 @@ impl<T: AsyncTransport> WebSocketSender<T> {
         poll_fn(|cx| self.shared.poll_write_out(Half::Sender, cx)).await
     }
 
+    /// Sends a ping stamped with the time it left: when the receiver reads its pong, the
+    /// round trip is measured there ([`WebSocketReceiver::round_trip_time`]). (A whole
+    /// stream's [`ping`](WebSocketStream::ping) waits for the pong itself; a sender cannot,
+    /// since the receiver reads.)
+    pub async fn timed_ping(&mut self) -> Result<()> {
+        {
+            let mut writer = lock(&self.shared.writer);
+            writer.sending.ping_at(crate::adapters::clock::now())?;
+        }
+        self.flush().await
+    }
+
     /// Starts the closing handshake and flushes the Close frame; the receiver then reads
     /// on until the peer's reply ends its stream.
     ///
@@ -490,6 +502,12 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
     /// The next message (skipping raw events that are not messages).
     pub fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
         driver::poll_message(self, cx)
+    }
+
+    /// The last round trip measured from a pong this receiver read: to the sender's
+    /// [`timed_ping`](WebSocketSender::timed_ping), or to the heartbeat's ping.
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.receiving.round_trip_time()
     }
 
     /// Pings every `interval` while the receiver is read, and ends the connection (the

@@ -83,6 +83,29 @@ impl<T: AsyncTransport> WebSocketStream<T> {
         self.conn.buffered_amount()
     }
 
+    /// Pings the peer and waits for its pong: the round-trip time (Python websockets'
+    /// `await ws.ping()`). Messages that arrive meanwhile are kept, in order, for the next
+    /// reads, up to `max_message_size` bytes in all; past that the wait gives up with
+    /// [`CapacityError::HeldWhilePinging`](crate::CapacityError::HeldWhilePinging). A Close
+    /// arriving first ends it with [`Error::ConnectionClosed`] (the Close is read next).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled, nothing is lost: the messages kept are read next, and the pong, when it
+    /// comes, is read as a `Message::Pong` (its round trip measured all the same).
+    pub async fn ping(&mut self) -> Result<Duration> {
+        let sent = crate::adapters::clock::now();
+        self.conn.ping_at(sent)?;
+        poll_fn(|cx| self.poll_write_out(cx)).await?;
+        poll_fn(|cx| driver::poll_pong(self, sent, cx)).await
+    }
+
+    /// The last round trip measured: a [`ping`](Self::ping)'s, or the heartbeat's (its pings
+    /// are timed too), as pongs are read (Python websockets' `latency`).
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.conn.round_trip_time()
+    }
+
     /// The engine.
     pub fn connection(&self) -> &Connection {
         &self.conn
