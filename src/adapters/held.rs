@@ -9,9 +9,13 @@ use std::time::Duration;
 use crate::connection::round_trip;
 use crate::{CapacityError, Error, Event, Result};
 
-/// Events read while a ping waited, for the reads that follow.
+/// Events read while a ping waited, for the reads that follow. Boxed when first used:
+/// every connection carries the slot, few ever hold anything.
 #[derive(Debug, Default)]
-pub(crate) struct Held {
+pub(crate) struct Held(Option<Box<Kept>>);
+
+#[derive(Debug, Default)]
+struct Kept {
     events: VecDeque<Event>,
     /// Payload bytes of the events kept.
     bytes: usize,
@@ -20,8 +24,9 @@ pub(crate) struct Held {
 impl Held {
     /// The oldest event kept, for a read.
     pub(crate) fn pop(&mut self) -> Option<Event> {
-        let event = self.events.pop_front()?;
-        self.bytes -= payload_len(&event);
+        let kept = self.0.as_mut()?;
+        let event = kept.events.pop_front()?;
+        kept.bytes -= payload_len(&event);
         Some(event)
     }
 
@@ -36,14 +41,15 @@ impl Held {
             }
         }
         let closed = matches!(event, Event::Close(_));
-        self.bytes += payload_len(&event);
-        self.events.push_back(event);
+        let kept = self.0.get_or_insert_with(Box::default);
+        kept.bytes += payload_len(&event);
+        kept.events.push_back(event);
         if closed {
             return Err(Error::ConnectionClosed);
         }
-        if self.bytes > max {
+        if kept.bytes > max {
             return Err(CapacityError::HeldWhilePinging {
-                size: self.bytes,
+                size: kept.bytes,
                 max,
             }
             .into());
@@ -79,7 +85,7 @@ mod tests {
         assert_eq!(held.pop(), Some(Event::Text("a".into())));
         assert_eq!(held.pop(), Some(Event::Pong(other)));
         assert_eq!(held.pop(), None);
-        assert_eq!(held.bytes, 0);
+        assert_eq!(held.0.unwrap().bytes, 0);
     }
 
     #[test]

@@ -102,8 +102,6 @@ pub struct ReceivingHalf {
     /// The connection ended without a closing handshake (terminated, or a deadline passed):
     /// the transport's write side goes down whatever the role.
     ended_abruptly: bool,
-    /// The last round trip measured from a pong.
-    round_trip: Option<Duration>,
 }
 
 impl ReceivingHalf {
@@ -119,7 +117,6 @@ impl ReceivingHalf {
             timers: Timers::default(),
             timed_out: None,
             ended_abruptly: false,
-            round_trip: None,
         }
     }
 
@@ -373,13 +370,14 @@ impl ReceivingHalf {
             None => return None,
         };
         let round_trip = now.checked_sub(sent)?;
-        self.round_trip = Some(round_trip);
+        self.timers.set_round_trip(round_trip);
         Some(round_trip)
     }
 
-    /// The last round trip [`measure_pong`](Self::measure_pong) measured.
+    /// The last round trip [`measure_pong`](Self::measure_pong) measured, while the
+    /// connection is open.
     pub fn round_trip_time(&self) -> Option<Duration> {
-        self.round_trip
+        self.timers.round_trip()
     }
 
     /// The timeout that ended the connection, once.

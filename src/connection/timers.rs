@@ -132,6 +132,9 @@ struct Watch {
     lifetime: Option<Timer<()>>,
     /// Set before the connection opened: the heartbeat starts when the handshake is done.
     waiting_for_open: bool,
+    /// The last round trip measured from a pong (here, not on every connection: few time
+    /// their pings).
+    round_trip: Option<Duration>,
 }
 
 impl Watch {
@@ -231,6 +234,20 @@ impl Timers {
                 beat.answered = Some(sent);
             }
         }
+    }
+
+    /// Keeps the last round trip measured (while the connection is open: the watches go
+    /// when it closes).
+    pub(crate) fn set_round_trip(&mut self, round_trip: Duration) {
+        if self.end.is_some_and(|end| end.kind == Timeout::Close) {
+            return;
+        }
+        self.watch.get_or_insert_with(Box::default).round_trip = Some(round_trip);
+    }
+
+    /// The last round trip measured.
+    pub(crate) fn round_trip(&self) -> Option<Duration> {
+        self.watch.as_ref()?.round_trip
     }
 
     /// When the heartbeat ping the last pong answered went out (once), for its round trip.
