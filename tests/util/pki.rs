@@ -10,6 +10,9 @@ pub struct TestCa {
     /// The server's chain (its certificate, then the CA's) and key.
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivatePkcs8KeyDer<'static>,
+    /// The same chain and key as PEM, for servers that read files.
+    pub chain_pem: String,
+    pub key_pem: String,
 }
 
 impl TestCa {
@@ -32,6 +35,8 @@ impl TestCa {
             ca_pem: ca.pem(),
             chain: vec![leaf.der().clone(), ca.der().clone()],
             key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+            chain_pem: format!("{}{}", leaf.pem(), ca.pem()),
+            key_pem: leaf_key.serialize_pem(),
         }
     }
 

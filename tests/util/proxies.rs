@@ -83,7 +83,7 @@ impl RealProxy {
 pub struct TempDir(std::path::PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> TempDir {
+    pub fn new(name: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!(
             "ferrosocket-{name}-{}-{}",
             std::process::id(),
@@ -93,11 +93,11 @@ impl TempDir {
         TempDir(dir)
     }
 
-    fn path(&self, file: &str) -> String {
+    pub fn path(&self, file: &str) -> String {
         self.0.join(file).to_string_lossy().into_owned()
     }
 
-    fn write(&self, file: &str, contents: &str) -> String {
+    pub fn write(&self, file: &str, contents: &str) -> String {
         let path = self.path(file);
         std::fs::write(&path, contents).unwrap();
         path
