@@ -169,6 +169,9 @@ pub mod server;
 #[cfg(feature = "http3")]
 pub mod http3;
 
+#[cfg(all(feature = "web", target_arch = "wasm32"))]
+pub mod web;
+
 #[cfg(any(
     feature = "blocking",
     feature = "tokio",
