@@ -23,6 +23,8 @@ mod tokio;
 use std::time::Duration;
 
 use crate::{ClientRequest, Config, Error, HandshakeError, Result};
+#[cfg(feature = "unstable")]
+pub use proxy::fuzzing;
 pub use proxy::Proxy;
 #[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
 pub(crate) use proxy::MAX_WANTED;

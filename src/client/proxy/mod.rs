@@ -248,8 +248,57 @@ impl Tunnel {
 }
 
 /// The most a single read in a tunnel exchange asks for (a SOCKS5 reply's name and port).
-#[cfg(any(feature = "blocking", feature = "tokio", feature = "futures-io"))]
+#[cfg(any(
+    feature = "blocking",
+    feature = "tokio",
+    feature = "futures-io",
+    feature = "unstable"
+))]
 pub(crate) const MAX_WANTED: usize = 257;
+
+/// The proxy code's parsers of untrusted input, for the fuzz targets (feature `unstable`: no
+/// stability promise): proxy answers, proxy URLs, `no_proxy` lists.
+#[cfg(feature = "unstable")]
+pub mod fuzzing {
+    use super::{Proxy, Step};
+    use crate::{ClientRequest, Result};
+
+    /// Plays `answer` as the proxy's bytes in a tunnel exchange through `proxy` to
+    /// `request`, reading never more than the exchange asks for: whether the tunnel opened,
+    /// and how many bytes of `answer` it took. Panics if a read was asked to overrun.
+    pub fn tunnel(proxy: &Proxy, request: &ClientRequest, answer: &[u8]) -> (Result<bool>, usize) {
+        let (mut exchange, _) = match proxy.tunnel(request, None) {
+            Ok(started) => started,
+            Err(error) => return (Err(error), 0),
+        };
+        let mut taken = 0;
+        loop {
+            let wanted = exchange.wanted();
+            assert!((1..=super::MAX_WANTED).contains(&wanted), "wanted {wanted}");
+            let n = wanted.min(answer.len() - taken);
+            match exchange.receive(&answer[taken..taken + n]) {
+                Ok(Step::Open) => return (Ok(true), taken + n),
+                Ok(Step::Read | Step::Write(_)) => taken += n,
+                Err(error) => return (Err(error), taken + n),
+            }
+        }
+    }
+
+    /// Whether the `no_proxy` list names `host:port`, as `proxy_from_env` decides.
+    pub fn bypasses(list: &str, request: &ClientRequest) -> bool {
+        let vars = |name: &str| match name {
+            "no_proxy" => Some(list.to_owned()),
+            "all_proxy" => Some("http://proxy:1".to_owned()),
+            _ => None,
+        };
+        matches!(super::proxy_from_env(request, vars), Ok(None))
+    }
+
+    /// A proxy URL, read as the connector reads `--proxy` and the environment.
+    pub fn proxy_url(url: &str) -> Option<Proxy> {
+        Proxy::from_url(url).ok()
+    }
+}
 
 #[cfg(test)]
 mod tests {
