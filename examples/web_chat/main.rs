@@ -66,7 +66,8 @@ async fn main() -> Result<(), Error> {
     chat(ws, Box::pin(typed), |text| println!("{text}")).await
 }
 
-/// The browser build: the page's form in, its log out; the server from `?server=`.
+/// The browser build: the page's form in, its log out (and the last line in the tab's
+/// title); the server from `?server=`, and `?say=` sends a first line by itself.
 #[cfg(target_arch = "wasm32")]
 fn main() {
     wasm_bindgen_futures::spawn_local(async {
@@ -84,16 +85,19 @@ async fn browser() -> Result<(), Error> {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    let url = search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("server="))
-        .unwrap_or("ws://127.0.0.1:8080")
-        .to_owned();
+    let param = |name: &str| {
+        let mut pairs = search.trim_start_matches('?').split('&');
+        let value = pairs.find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))?;
+        js_sys::decode_uri_component(value).ok()?.as_string()
+    };
+    let url = param("server").unwrap_or_else(|| "ws://127.0.0.1:8080".to_owned());
     let ws = ferrosocket::web::connect(&url).await?;
     show(&format!("* connected to {url}"));
     // Each submit of the form puts the input's line on the channel the chat reads.
     let (typed, lines) = futures_channel::mpsc::unbounded::<String>();
+    if let Some(first) = param("say") {
+        let _ = typed.unbounded_send(first);
+    }
     let form: web_sys::HtmlFormElement = document
         .get_element_by_id("form")
         .expect("#form")
@@ -120,4 +124,5 @@ fn show(text: &str) {
     let line = document.create_element("div").expect("a div");
     line.set_text_content(Some(text));
     let _ = log.append_child(&line);
+    document.set_title(&format!("web chat: {text}"));
 }
