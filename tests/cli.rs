@@ -146,13 +146,28 @@ fn broadcast_reaches_every_client() {
     });
 }
 
+/// The test PKI's files: the server's chain and key, the CA to trust.
+struct Pem {
+    chain: String,
+    key: String,
+    ca: String,
+}
+
+/// Writes `pki`'s PEM files into a directory of their own (removed when it is dropped).
+fn pem_files(pki: &Pki, name: &str) -> (TempDir, Pem) {
+    let dir = TempDir::new(name);
+    let pem = Pem {
+        chain: dir.write("chain.pem", &pki.ca.chain_pem),
+        key: dir.write("key.pem", &pki.ca.key_pem),
+        ca: dir.write("ca.pem", &pki.ca.ca_pem),
+    };
+    (dir, pem)
+}
+
 #[test]
 fn wss_serve_and_client_with_a_ca_file_and_a_progress_line() {
     let pki = Pki::new();
-    let dir = TempDir::new("cli-wss");
-    let chain = dir.write("chain.pem", &pki.ca.chain_pem);
-    let key = dir.write("key.pem", &pki.ca.key_pem);
-    let ca = dir.write("ca.pem", &pki.ca.ca_pem);
+    let (_dir, Pem { chain, key, ca }) = pem_files(&pki, "cli-wss");
     let server = Serving::start(&["127.0.0.1:0", "--tls-cert", &chain, "--tls-key", &key]);
     let url = server.url.replace("wss://127.0.0.1", "wss://localhost");
     assert!(url.starts_with("wss://"), "{url}");
@@ -201,10 +216,7 @@ fn proxies_socks5_and_http() {
 #[test]
 fn http2_and_http3_against_the_axum_example() {
     let pki = Pki::new();
-    let dir = TempDir::new("cli-h2");
-    let chain = dir.write("chain.pem", &pki.ca.chain_pem);
-    let key = dir.write("key.pem", &pki.ca.key_pem);
-    let ca = dir.write("ca.pem", &pki.ca.ca_pem);
+    let (_dir, Pem { chain, key, ca }) = pem_files(&pki, "cli-h2");
     let port = util::process::free_port();
     let mut axum = Command::new(util::process::example("axum_echo"))
         .args([&format!("127.0.0.1:{port}"), "--tls", &chain, &key, "--http3"])
