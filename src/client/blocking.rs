@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{no_address, Connector, Step, Tunnel, MAX_WANTED};
+use super::{dial_address, no_address, Connector, Step, Tunnel, MAX_WANTED};
 use crate::adapters::blocking::websocket::{client, WebSocket};
 use crate::tls::blocking::MaybeTlsStream;
 use crate::{Response, Result};
@@ -18,9 +18,7 @@ impl Connector {
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
             let proxy = self.proxy_for(&request)?;
-            let address = proxy
-                .as_ref()
-                .map_or_else(|| request.authority(), |p| p.address().to_owned());
+            let address = dial_address(proxy.as_ref(), &request);
             let mut tcp = tcp_connect(&address, self.timeout)?;
             if let Some(proxy) = proxy {
                 let resolved = match proxy.resolves_locally(&request) {

@@ -8,7 +8,7 @@ use ::compio::io::{AsyncRead, AsyncWriteExt};
 use ::compio::net::{TcpStream, ToSocketAddrsAsync};
 use ::compio::BufResult;
 
-use super::{no_address, Connector, Step, Tunnel};
+use super::{dial_address, no_address, Connector, Step, Tunnel};
 use crate::adapters::compio::websocket::{client, WebSocket};
 use crate::tls::compio::MaybeTlsStream;
 use crate::{Response, Result};
@@ -25,9 +25,7 @@ impl Connector {
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
             let proxy = self.proxy_for(&request)?;
-            let address = proxy
-                .as_ref()
-                .map_or_else(|| request.authority(), |p| p.address().to_owned());
+            let address = dial_address(proxy.as_ref(), &request);
             let tcp = TcpStream::connect(address).await?;
             tcp.set_nodelay(true)?;
             if let Some(proxy) = proxy {

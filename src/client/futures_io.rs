@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{no_address, Connector, Step, Tunnel, MAX_WANTED};
+use super::{dial_address, no_address, Connector, Step, Tunnel, MAX_WANTED};
 use crate::futures_io::{client, WebSocketStream};
 use crate::tls::futures_io::MaybeTlsStream;
 use crate::{Response, Result};
@@ -104,9 +104,7 @@ where
     for redirects in 0.. {
         crate::tls::check_enabled(&request)?;
         let proxy = connector.proxy_for(&request)?;
-        let address = proxy
-            .as_ref()
-            .map_or_else(|| request.authority(), |p| p.address().to_owned());
+        let address = dial_address(proxy.as_ref(), &request);
         let mut tcp = (net.dial)(address).await?;
         if let Some(proxy) = proxy {
             let resolved = match proxy.resolves_locally(&request) {

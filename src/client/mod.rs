@@ -174,6 +174,14 @@ impl Connector {
     }
 }
 
+/// Where to open the TCP connection for `request`: the proxy, or the host itself.
+pub(crate) fn dial_address(proxy: Option<&Proxy>, request: &ClientRequest) -> String {
+    match proxy {
+        Some(proxy) => proxy.address().to_owned(),
+        None => request.authority(),
+    }
+}
+
 /// The error for a name that resolved to no address.
 pub(crate) fn no_address() -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::NotFound, "host resolved to no address")

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{no_address, Connector, Step, Tunnel, MAX_WANTED};
+use super::{dial_address, no_address, Connector, Step, Tunnel, MAX_WANTED};
 use crate::adapters::tokio::transport::TokioTransport;
 use crate::stream::{self, WebSocketStream};
 use crate::tls::tokio::MaybeTlsStream;
@@ -27,9 +27,7 @@ impl Connector {
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
             let proxy = self.proxy_for(&request)?;
-            let address = proxy
-                .as_ref()
-                .map_or_else(|| request.authority(), |p| p.address().to_owned());
+            let address = dial_address(proxy.as_ref(), &request);
             let mut tcp = TcpStream::connect(address).await?;
             tcp.set_nodelay(true)?;
             if let Some(proxy) = proxy {
