@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server -- 127.0.0.1:9001
-//!     [--runtime tokio|tokio-split|smol|async-std|std|compio] [--max-message-size BYTES]
+//!     [--runtime tokio|tokio-split|toolkit|smol|async-std|std|compio] [--max-message-size BYTES]
 //!     [--deflate-memory dedicated|shared|minimal]
 //! ```
 //! `tokio-split` splits each connection (`into_split`): a reader task hands messages over a
-//! channel to a writer task, the shape of most real servers. `compio` serves on one thread
+//! channel to a writer task, the shape of most real servers. `toolkit` is the server toolkit
+//! (`server::Server`): each echo is queued with `Client::send` for the client's writer task.
+//! `compio` serves on one thread
 //! with completion-based I/O (io_uring on Linux).
 //! The message limit defaults to 256 MiB, which Autobahn's chapter 9 needs. `--deflate-memory`
 //! picks the permessage-deflate memory profile (default `shared`, see `deflate::Memory`).
@@ -75,12 +77,15 @@ fn main() -> std::io::Result<()> {
     match runtime.as_str() {
         "tokio" => tokio_server(&addr),
         "tokio-split" => tokio_split_server(&addr),
+        "toolkit" => toolkit_server(&addr),
         "smol" => smol::block_on(smol_server(&addr)),
         "async-std" => async_std::task::block_on(async_std_server(&addr)),
         "std" => std_server(&addr),
         "compio" => compio::runtime::Runtime::new()?.block_on(compio_server(&addr)),
         other => {
-            eprintln!("unknown runtime {other:?}: use tokio, tokio-split, smol, async-std, std or compio");
+            eprintln!(
+                "unknown runtime {other:?}: use tokio, tokio-split, toolkit, smol, async-std, std or compio"
+            );
             std::process::exit(2);
         }
     }
@@ -126,6 +131,38 @@ fn tokio_split_server(addr: &str) -> std::io::Result<()> {
         }
         drop(tx);
         writer.await.expect("the writer task")
+    })
+}
+
+fn toolkit_server(addr: &str) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut server = ferrosocket::server::Server::builder()
+            .config(config())
+            .verify(|request, _peer| decide(request))
+            // A queue that holds the largest message twice: an echo server drops nothing.
+            .send_queue_limit(config().max_message_size.saturating_mul(2))
+            .track_clients(false)
+            .bind(addr)
+            .await?;
+        let local = server.local_addr().expect("a TCP listener");
+        println!("echo_server (server toolkit) listening on ws://{local}");
+        while let Some(mut incoming) = server.accept().await {
+            tokio::spawn(async move {
+                while let Some(message) = incoming.reader.next().await {
+                    match message {
+                        Ok(message) if message.is_data() => {
+                            if incoming.client.send(message).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => return report(Err(error)),
+                    }
+                }
+            });
+        }
+        Ok(())
     })
 }
 

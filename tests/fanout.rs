@@ -599,3 +599,67 @@ async fn a_send_to_a_failed_client_names_the_failure() {
         "the peer read 1002"
     );
 }
+
+/// An echo server over the toolkit, and a client that sends a burst and its Close in one
+/// write: every echo queued before the server read the Close arrives before the close reply
+/// (RFC 6455 lets an endpoint finish what it is sending first; `ws` does), with compression
+/// on and off; a send after the Close was read is refused.
+async fn echoes_then_the_close_reply() {
+    for compression in [None, Some(DeflateConfig::default())] {
+        let mut config = Config::default();
+        config.permessage_deflate = compression.clone();
+        let mut server = Server::builder()
+            .config(config.clone())
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let url = format!("ws://{}", server.local_addr().unwrap());
+        let (after_close, mut refused) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(mut incoming) = server.accept().await {
+                let after_close = after_close.clone();
+                tokio::spawn(async move {
+                    while let Some(Ok(message)) = incoming.reader.next().await {
+                        if message.is_data() {
+                            assert_eq!(incoming.client.send(message).unwrap(), Delivery::Queued);
+                        }
+                    }
+                    let _ = after_close.send(incoming.client.send(Message::text("late")));
+                });
+            }
+        });
+        let mut ws = connect(&url, config).await;
+        let sizes = [3, 70_000, 10, 200_000, 1];
+        for (n, size) in sizes.iter().enumerate() {
+            futures_util::SinkExt::feed(&mut ws, Message::binary(vec![n as u8; *size]))
+                .await
+                .unwrap();
+        }
+        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        for (n, size) in sizes.iter().enumerate() {
+            let echo = ws.next().await.expect("an echo").expect("no error");
+            assert_eq!(echo, Message::binary(vec![n as u8; *size]), "echo {n}");
+        }
+        match ws.next().await {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::NORMAL),
+            other => panic!("expected the close reply, got {other:?}"),
+        }
+        assert!(ws.next().await.is_none());
+        let late = refused.recv().await.unwrap();
+        assert!(matches!(late, Err(ferrosocket::Error::AlreadyClosed)), "{late:?}");
+    }
+}
+
+#[tokio::test]
+async fn echoes_queued_before_the_peers_close_go_out_before_the_reply() {
+    for _ in 0..10 {
+        echoes_then_the_close_reply().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoes_queued_before_the_peers_close_go_out_before_the_reply_on_two_threads() {
+    for _ in 0..10 {
+        echoes_then_the_close_reply().await;
+    }
+}

@@ -78,6 +78,13 @@ impl Replies {
     pub fn is_empty(&self) -> bool {
         self.pong.is_none() && self.close.is_none() && !self.ping
     }
+
+    /// Whether these replies answer the peer's Close: whatever is to go out before the
+    /// reply (messages a writer of the caller's holds) must be queued first, since after it
+    /// the sending half takes nothing more.
+    pub fn echoes_close(&self) -> bool {
+        matches!(self.close.as_deref(), Some(CloseReply::Echo(_)))
+    }
 }
 
 /// The receiving half of an open connection: bytes in, events out.

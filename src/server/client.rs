@@ -20,7 +20,9 @@ use tokio::sync::Notify;
 use super::{Io, Peer};
 use crate::connection::halves::Cause;
 use crate::tokio::{WebSocketReceiver, WebSocketSender};
-use crate::{CloseCode, CloseFrame, Error, FrameEncoding, Message, PreparedFrame, PreparedMessage, Result};
+use crate::{
+    CloseCode, CloseFrame, Error, FrameEncoding, Message, PreparedFrame, PreparedMessage, Result, SendingHalf,
+};
 
 /// What a [`Client`] whose send queue is full does with one more message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +166,15 @@ impl Client {
     ) -> (Client, Reader) {
         let (sender, receiver) = socket.into_split();
         let shared = Arc::new(Shared::new(id, peer, sender.frame_encoding(), policy, clients));
+        // What `send` accepted before the peer's Close was read goes out ahead of the reply;
+        // after it, sends are refused.
+        let queue_owner = Arc::downgrade(&shared);
+        receiver.before_close_reply(Box::new(move |sending| {
+            if let Some(shared) = queue_owner.upgrade() {
+                lock(&shared.queue).closing = true;
+                move_queued(&shared, sending, None);
+            }
+        }));
         tokio::spawn(write_loop(
             Arc::downgrade(&shared),
             shared.wake_writer.clone(),
@@ -437,11 +448,10 @@ impl Drop for Shared {
     }
 }
 
-/// The client's writer: takes what is queued, writes it in one go, repeats. Holds the
-/// client weakly, so it ends when every handle is gone, and ends too after the Close went
-/// out, on termination, or when a write fails.
+/// The client's writer: moves what is queued into the connection and writes it, repeats.
+/// Holds the client weakly, so it ends when every handle is gone, and ends too after the
+/// Close went out, on termination, or when a write fails.
 async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSocketSender<Box<dyn Io>>) {
-    let mut batch = VecDeque::new();
     loop {
         let woken = wake.notified();
         tokio::pin!(woken);
@@ -458,21 +468,14 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
             finish(&shared); // the connection is over: nothing more can go out
             return;
         }
-        let cost = {
-            let mut queue = lock(&shared.queue);
-            std::mem::swap(&mut queue.items, &mut batch);
-            batch.iter().map(Outbound::cost).sum::<usize>()
-        };
-        if batch.is_empty() {
+        if lock(&shared.queue).items.is_empty() {
             drop(shared); // wait without keeping the client alive
             woken.await;
             continue;
         }
         // A slow client can keep this write waiting for ever: a termination cuts it short.
-        let Some((closed, written)) =
-            or_terminated(write_batch(&mut sender, &mut batch), &shared, &wake).await
+        let Some((moved, done)) = or_terminated(write_some(&mut sender, &shared), &shared, &wake).await
         else {
-            batch.clear();
             terminate(&mut sender).await;
             finish(&shared);
             return;
@@ -480,7 +483,7 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
         let (before, after) = {
             let mut queue = lock(&shared.queue);
             let before = queue.bytes;
-            queue.bytes = before.saturating_sub(cost);
+            queue.bytes = before.saturating_sub(moved);
             (before, queue.bytes)
         };
         shared.progress.notify_waiters();
@@ -491,36 +494,51 @@ async fn write_loop(client: Weak<Shared>, wake: Arc<Notify>, mut sender: WebSock
                 });
             }
         }
-        if closed || written.is_err() {
+        if done {
             finish(&shared);
             return;
         }
     }
 }
 
-/// Feeds `batch` to the sender and flushes once; whether a Close went out (or the
-/// connection refused more), and how the flush went.
-async fn write_batch(
-    sender: &mut WebSocketSender<Box<dyn Io>>,
-    batch: &mut VecDeque<Outbound>,
-) -> (bool, Result<()>) {
-    let mut closed = false;
-    for item in batch.drain(..) {
-        let queued = match item {
-            Outbound::Message(message) => sender.feed(message).await,
-            Outbound::Frame(frame) => sender.feed_prepared_frame(&frame),
-            Outbound::Close(frame) => {
-                closed = true;
-                sender.feed(Message::Close(Some(frame))).await
-            }
+/// Waits for room under the sender's high-water mark, moves what is queued into it up to
+/// that mark, and writes it out: the cost moved, and whether the writer is done (a Close
+/// went out, the connection refused more, or the write failed).
+async fn write_some(sender: &mut WebSocketSender<Box<dyn Io>>, shared: &Shared) -> (usize, bool) {
+    if sender.ready().await.is_err() {
+        return (0, true);
+    }
+    let room = sender.high_water();
+    let (moved, closed) = sender.queue_with(|sending| move_queued(shared, sending, Some(room)));
+    let flushed = sender.flush().await;
+    (moved, closed || flushed.is_err())
+}
+
+/// Moves queued items, in order, into the connection's sending engine while it holds at
+/// most `room` bytes (`None`: all of them; the first always fits): their cost, and whether
+/// nothing more can follow (a Close was queued, or the connection refused a message).
+fn move_queued(shared: &Shared, sending: &mut SendingHalf, room: Option<usize>) -> (usize, bool) {
+    let mut queue = lock(&shared.queue);
+    let mut moved = 0;
+    while room.is_none_or(|room| sending.buffered_amount() <= room) {
+        let Some(item) = queue.items.pop_front() else {
+            break;
+        };
+        moved += item.cost();
+        let (queued, closing) = match item {
+            Outbound::Message(message) => (sending.send(&message), false),
+            Outbound::Frame(frame) => (sending.send_prepared_frame(&frame), false),
+            Outbound::Close(frame) => (sending.close(frame.code, frame.reason.as_str()), true),
         };
         if queued.is_err() {
             crate::log::event!(debug, error = ?queued, "client writer stops");
-            closed = true;
-            break;
+            return (moved, true);
+        }
+        if closing {
+            return (moved, true);
         }
     }
-    (closed, sender.flush().await)
+    (moved, false)
 }
 
 /// Runs `work` unless the client is terminated first (`None`).

@@ -17,7 +17,7 @@
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -96,7 +96,13 @@ struct Shared<T> {
     waker: Waker,
     /// Our Close went out: the receiver bounds its wait for the peer's.
     close_sent: AtomicBool,
+    /// Queues, ahead of the reply to the peer's Close, what a writer of the owner's still
+    /// holds (the server toolkit's send queue).
+    before_close_reply: OnceLock<Box<BeforeCloseReply>>,
 }
+
+/// See [`WebSocketReceiver::before_close_reply`].
+pub(crate) type BeforeCloseReply = dyn Fn(&mut SendingHalf) + Send + Sync;
 
 impl<T: AsyncTransport> Shared<T> {
     /// Runs one transport call for `half` with the shared waker; a call that completes
@@ -154,6 +160,9 @@ pub struct WebSocketSender<T> {
 
 /// The receiving half of a split [`WebSocketStream`]: a [`Stream`] of [`Message`]s. It
 /// answers pings and the peer's Close itself, so they go out even while the sender is idle.
+/// After the close reply the sender takes nothing more: messages a writer task of yours has
+/// not yet handed to the sender are refused with [`Error::AlreadyClosed`] (the server
+/// toolkit's [`Client`](crate::server::Client) queues its sends ahead of the reply instead).
 /// Made by [`WebSocketStream::into_split`]; [`reunite`](Self::reunite) joins the halves again.
 pub struct WebSocketReceiver<T> {
     shared: Arc<Shared<T>>,
@@ -234,6 +243,7 @@ impl<T: AsyncTransport> WebSocketStream<T> {
             waker: Waker::from(waiters.clone()),
             waiters,
             close_sent: AtomicBool::new(close_sent),
+            before_close_reply: OnceLock::new(),
         });
         let sender = WebSocketSender {
             shared: shared.clone(),
@@ -362,6 +372,26 @@ impl<T: AsyncTransport> WebSocketSender<T> {
     /// Whether `receiver` is this sender's other half.
     pub fn is_pair_of(&self, receiver: &WebSocketReceiver<T>) -> bool {
         Arc::ptr_eq(&self.shared, &receiver.shared)
+    }
+
+    /// The outgoing high-water mark (see [`set_high_water`](Self::set_high_water)).
+    pub(crate) fn high_water(&self) -> usize {
+        self.high_water
+    }
+
+    /// Waits until the outgoing buffer is under the high-water mark (writing to get there).
+    pub(crate) async fn ready(&mut self) -> Result<()> {
+        poll_fn(|cx| self.poll_ready_to_send(cx)).await
+    }
+
+    /// Runs `queue` on the sending engine with the write side locked: what it queues is in
+    /// order with the receiver's replies (see
+    /// [`WebSocketReceiver::before_close_reply`]).
+    pub(crate) fn queue_with<R>(&mut self, queue: impl FnOnce(&mut SendingHalf) -> R) -> R {
+        let mut writer = lock(&self.shared.writer);
+        let queued = queue(&mut writer.sending);
+        self.shared.note_sent(&writer);
+        queued
     }
 
     fn queue(&self, message: &Message) -> Result<()> {
@@ -517,6 +547,15 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
         self.receiving.set_heartbeat(interval, timeout);
     }
 
+    /// Sets what runs, with the write side locked, just before the reply to the peer's
+    /// Close is queued: an owner whose writer keeps a queue of its own in front of the
+    /// sender (the server toolkit) moves it into the `SendingHalf` there, so what it
+    /// accepted before the Close was read goes out ahead of the reply instead of being
+    /// refused after it. Set once; later calls are ignored.
+    pub(crate) fn before_close_reply(&self, hook: Box<BeforeCloseReply>) {
+        let _ = self.shared.before_close_reply.set(hook);
+    }
+
     /// Hands the replies made so far to the sending half and writes them (and whatever else
     /// is queued) out. Takes the lock only when there is something to write.
     fn poll_answer(&mut self, cx: &Context<'_>) -> Poll<Result<()>> {
@@ -524,7 +563,14 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
             return Poll::Ready(Ok(()));
         }
         let mut writer = lock(&self.shared.writer);
-        writer.sending.answer(self.receiving.take_replies());
+        let replies = self.receiving.take_replies();
+        if replies.echoes_close() {
+            if let Some(hook) = self.shared.before_close_reply.get() {
+                hook(&mut writer.sending);
+                self.shared.note_sent(&writer);
+            }
+        }
+        writer.sending.answer(replies);
         self.unflushed = true;
         let written = self.shared.poll_write_locked(&mut writer, Half::Receiver, cx);
         if written.is_ready() {
