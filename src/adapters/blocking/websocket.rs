@@ -137,8 +137,17 @@ impl<S: Socket> WebSocket<S> {
             if !self.conn.wants_read() {
                 continue; // a deadline ended the connection: the engine reports it
             }
-            self.flush()?;
-            self.fill()?;
+            let io = self.flush().and_then(|()| self.fill());
+            if let Err(e) = io {
+                // A failed transport fails every later call alike: the error is reported
+                // once and the connection ends without a closing handshake. A non-blocking
+                // socket's `WouldBlock` (or a timeout of the caller's) is not a failure:
+                // the next read goes on.
+                if !matches!(&e, Error::Io(io) if is_timeout(io)) {
+                    self.conn.terminate();
+                }
+                return Err(e);
+            }
         }
     }
 

@@ -155,8 +155,16 @@ where
                     return Err(e);
                 }
             }
-            self.flush().await?;
-            self.fill().await?;
+            // A failed transport fails every later call alike: the error is reported once
+            // and the connection ends without a closing handshake.
+            let io = match self.flush().await {
+                Ok(()) => self.fill().await,
+                failed => failed,
+            };
+            if let Err(e) = io {
+                self.conn.terminate();
+                return Err(e);
+            }
         }
     }
 

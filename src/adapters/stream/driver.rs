@@ -2,7 +2,8 @@
 //! and the split [`WebSocketReceiver`](super::WebSocketReceiver): take the engine's next
 //! event; when it has none, write its replies and read once more; after a failure, write its
 //! Close and discard input until the peer answers; at the end, shut the write side down when
-//! the engine says so and report the failure once. The engine's deadlines run on a timer of
+//! the engine says so and report the failure once. A transport that fails a read or a write
+//! ends the connection at once: its error is reported once, then the stream ends. The engine's deadlines run on a timer of
 //! the transport's runtime, armed for
 //! [`Connection::poll_timeout`](crate::Connection::poll_timeout).
 
@@ -250,7 +251,7 @@ fn poll_fresh_event<R: Reader>(reader: &mut R, cx: &mut Context<'_>) -> Poll<Opt
                         reader.engine().terminate(); // the peer is gone: nothing to wait for
                         continue;
                     }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(transport_failed(reader, e)))),
                     Poll::Ready(Ok(())) if draining && reader.engine().wants_shutdown() => {
                         ready!(reader.poll_shutdown(cx));
                     }
@@ -258,7 +259,7 @@ fn poll_fresh_event<R: Reader>(reader: &mut R, cx: &mut Context<'_>) -> Poll<Opt
                 }
                 match ready!(reader.poll_fill(cx)) {
                     Err(_) if draining => reader.engine().terminate(),
-                    Err(e) => return Poll::Ready(Some(Err(e))),
+                    Err(e) => return Poll::Ready(Some(Err(transport_failed(reader, e)))),
                     Ok(()) => {}
                 }
             }
@@ -273,6 +274,14 @@ fn poll_fresh_event<R: Reader>(reader: &mut R, cx: &mut Context<'_>) -> Poll<Opt
             }
         }
     }
+}
+
+/// The transport failed a read or a write: the connection ends without a closing handshake
+/// (a failed TLS stream fails every later call alike), so `e` is reported once and the
+/// stream ends after it rather than yielding it again on every poll.
+fn transport_failed<R: Reader>(reader: &mut R, e: Error) -> Error {
+    reader.engine().terminate();
+    e
 }
 
 /// The next message (skipping events that are not messages).
