@@ -76,11 +76,13 @@ fn is_bad_record(error: &Error) -> bool {
     matches!(error, Error::Io(e) if e.kind() == io::ErrorKind::InvalidData)
 }
 
+type Client = tws::WebSocketStream<tws::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// A server side accepted over a failing transport, and the client connected to it.
 async fn failing_pair() -> (
     tws::WebSocketStream<Failing<tokio::net::TcpStream>>,
     Arc<AtomicBool>,
-    tws::WebSocketStream<tws::MaybeTlsStream<tokio::net::TcpStream>>,
+    Client,
 ) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -100,6 +102,23 @@ async fn next_within<S: futures_util::Stream + Unpin>(stream: &mut S) -> Option<
         .expect("the stream answers")
 }
 
+/// `messages` yields the transport's failure once and then ends; `client`, its peer, sees
+/// the connection end without a closing handshake (1006).
+async fn reported_once_then_ended<S>(messages: &mut S, client: &mut Client)
+where
+    S: futures_util::Stream<Item = ferrosocket::Result<Message>> + Unpin,
+{
+    let failure = next_within(messages).await.unwrap().unwrap_err();
+    assert!(is_bad_record(&failure), "{failure:?}");
+    for _ in 0..3 {
+        assert!(next_within(messages).await.is_none(), "ended after the failure");
+    }
+    match next_within(client).await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, ferrosocket::CloseCode::ABNORMAL),
+        other => panic!("expected the abnormal end, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn the_stream_reports_a_read_failure_once_then_ends() {
     let (mut server, failing, mut client) = failing_pair().await;
@@ -109,20 +128,8 @@ async fn the_stream_reports_a_read_failure_once_then_ends() {
         Message::text("before")
     );
     failing.store(true, Ordering::SeqCst);
-    let failure = next_within(&mut server).await.unwrap().unwrap_err();
-    assert!(is_bad_record(&failure), "{failure:?}");
-    for _ in 0..3 {
-        assert!(
-            next_within(&mut server).await.is_none(),
-            "ended after the failure"
-        );
-    }
+    reported_once_then_ended(&mut server, &mut client).await;
     assert!(server.send(Message::text("after")).await.is_err());
-    // No closing handshake: the peer sees the connection end (1006).
-    match next_within(&mut client).await {
-        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, ferrosocket::CloseCode::ABNORMAL),
-        other => panic!("expected the abnormal end, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -130,19 +137,8 @@ async fn the_split_receiver_reports_a_read_failure_once_then_ends() {
     let (server, failing, mut client) = failing_pair().await;
     let (mut sender, mut receiver) = server.into_split();
     failing.store(true, Ordering::SeqCst);
-    let failure = next_within(&mut receiver).await.unwrap().unwrap_err();
-    assert!(is_bad_record(&failure), "{failure:?}");
-    for _ in 0..3 {
-        assert!(
-            next_within(&mut receiver).await.is_none(),
-            "ended after the failure"
-        );
-    }
+    reported_once_then_ended(&mut receiver, &mut client).await;
     assert!(sender.send(Message::text("after")).await.is_err());
-    match next_within(&mut client).await {
-        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, ferrosocket::CloseCode::ABNORMAL),
-        other => panic!("expected the abnormal end, got {other:?}"),
-    }
 }
 
 #[test]
