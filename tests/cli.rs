@@ -244,6 +244,25 @@ fn http2_and_http3_against_the_axum_example() {
         assert!(said.contains(&format!("connected over {over}")), "{over}: {said}");
         assert!(said.contains("permessage-deflate"), "{over}: {said}");
     }
+    // HTTP/2 through a SOCKS5 proxy (the tunnel, then TLS with ALPN h2 inside it).
+    if let Some(dante) = dante() {
+        let proxy = format!("socks5h://{}", dante.address);
+        let output = client(
+            &[&url, "--ca", &ca, "-v", "--http2", "--proxy", &proxy],
+            b"tunnelled\n",
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(stdout(&output), "tunnelled\n");
+        assert!(
+            stderr(&output).contains("connected over HTTP/2"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    // The proxy is really used: one that is not there is no connection.
+    let nowhere = format!("socks5h://127.0.0.1:{}", util::process::free_port());
+    let output = client(&[&url, "--ca", &ca, "--http2", "--proxy", &nowhere], b"");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let _ = axum.kill();
     let _ = axum.wait();
 }

@@ -150,6 +150,46 @@ fn every_connector_reaches_ws_and_wss_through_tinyproxy_with_credentials() {
     }
 }
 
+/// `Connector::dial` gives the tunnelled TCP connection alone, for a handshake the connector
+/// does not do itself (here the plain client handshake over it, as hyper's HTTP/2 would).
+#[test]
+fn dial_gives_the_tunnel_for_a_handshake_done_elsewhere() {
+    let (Some(dante), Some(tinyproxy)) = (dante(), tinyproxy()) else {
+        return;
+    };
+    let pki = Pki::new();
+    let (ws, _) = echo_servers(&pki);
+    let url = format!("ws://localhost:{ws}/dialled");
+    let with_credentials: Proxy = format!("http://user:secret@{}", tinyproxy.address)
+        .parse()
+        .unwrap();
+    for proxy in [
+        Proxy::socks5h(&dante.address),
+        Proxy::socks5(&dante.address),
+        with_credentials,
+    ] {
+        tokio_runtime().block_on(async {
+            let tcp = connector(&url, &pki).via(proxy.clone()).dial().await.unwrap();
+            let request = ferrosocket::ClientRequest::new(&url).unwrap();
+            let (mut ws, _) = ferrosocket::tokio::client(tcp, request, Default::default())
+                .await
+                .unwrap_or_else(|e| panic!("{proxy:?}: {e:?}"));
+            echo_async(&mut ws, &[Message::text("dialled")]).await.unwrap();
+        });
+    }
+    // A refusal is the same typed error as the connector's.
+    let closed = util::process::free_port();
+    let refused = tokio_runtime().block_on(
+        connector(&format!("ws://127.0.0.1:{closed}/"), &pki)
+            .via(Proxy::socks5h(&dante.address))
+            .dial(),
+    );
+    assert!(
+        matches!(refused, Err(Error::Proxy(ProxyError::Refused(5)))),
+        "{refused:?}"
+    );
+}
+
 #[test]
 fn socks5_credentials_are_sent_and_a_wrong_password_is_refused() {
     let pki = Pki::new();

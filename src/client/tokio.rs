@@ -10,7 +10,7 @@ use super::{dial_address, no_address, Connector, Step, Tunnel, MAX_WANTED};
 use crate::adapters::tokio::transport::TokioTransport;
 use crate::stream::{self, WebSocketStream};
 use crate::tls::tokio::MaybeTlsStream;
-use crate::{Response, Result};
+use crate::{ClientRequest, Response, Result};
 
 /// What the tokio connector returns (`tokio::WebSocketStream<MaybeTlsStream<TcpStream>>`).
 pub(crate) type TokioClient = WebSocketStream<TokioTransport<MaybeTlsStream<TcpStream>>>;
@@ -22,22 +22,49 @@ impl Connector {
         with_timeout(timeout, self.attempt()).await
     }
 
+    /// Opens the TCP connection to the request's host — through the proxy when one applies
+    /// ([`via`](Self::via), [`proxy_from_env`](Self::proxy_from_env)) — with no TLS and no
+    /// handshake: for a protocol the connector does not speak itself, such as HTTP/2 with
+    /// hyper ([`hyper::connect_http2`](crate::hyper::connect_http2)) through a proxy.
+    /// Bounded by the connector's [`timeout`](Self::timeout).
+    ///
+    /// ```no_run
+    /// use ferrosocket::client::{Connector, Proxy};
+    /// use ferrosocket::ClientRequest;
+    ///
+    /// # async fn run() -> ferrosocket::Result<()> {
+    /// let request = ClientRequest::new("wss://example.com/feed")?;
+    /// let proxy = Proxy::from_url("socks5h://127.0.0.1:1080")?;
+    /// let tcp = Connector::new(request).via(proxy).dial().await?;
+    /// // TLS with ALPN h2 over `tcp`, then the extended CONNECT.
+    /// # drop(tcp); Ok(()) }
+    /// ```
+    pub async fn dial(&self) -> Result<TcpStream> {
+        with_timeout(self.timeout, self.dial_for(&self.request)).await
+    }
+
+    /// The TCP connection for `request`, tunnelled through its proxy if one applies.
+    async fn dial_for(&self, request: &ClientRequest) -> Result<TcpStream> {
+        let proxy = self.proxy_for(request)?;
+        let address = dial_address(proxy.as_ref(), request);
+        let mut tcp = TcpStream::connect(address).await?;
+        tcp.set_nodelay(true)?;
+        if let Some(proxy) = proxy {
+            let resolved = match proxy.resolves_locally(request) {
+                true => Some(resolve(&request.authority()).await?),
+                false => None,
+            };
+            let (exchange, bytes) = proxy.tunnel(request, resolved)?;
+            tunnel(&mut tcp, exchange, bytes).await?;
+        }
+        Ok(tcp)
+    }
+
     async fn attempt(self) -> Result<(TokioClient, Response)> {
         let mut request = self.request.clone();
         for redirects in 0.. {
             crate::tls::check_enabled(&request)?;
-            let proxy = self.proxy_for(&request)?;
-            let address = dial_address(proxy.as_ref(), &request);
-            let mut tcp = TcpStream::connect(address).await?;
-            tcp.set_nodelay(true)?;
-            if let Some(proxy) = proxy {
-                let resolved = match proxy.resolves_locally(&request) {
-                    true => Some(resolve(&request.authority()).await?),
-                    false => None,
-                };
-                let (exchange, bytes) = proxy.tunnel(&request, resolved)?;
-                tunnel(&mut tcp, exchange, bytes).await?;
-            }
+            let tcp = self.dial_for(&request).await?;
             let stream = if request.is_secure() {
                 crate::tls::tokio::secure(tcp, request.host(), &self.tls).await?
             } else {

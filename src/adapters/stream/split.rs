@@ -374,16 +374,19 @@ impl<T: AsyncTransport> WebSocketSender<T> {
         Arc::ptr_eq(&self.shared, &receiver.shared)
     }
 
+    #[cfg(feature = "tokio")] // for the server toolkit
     /// The outgoing high-water mark (see [`set_high_water`](Self::set_high_water)).
     pub(crate) fn high_water(&self) -> usize {
         self.high_water
     }
 
+    #[cfg(feature = "tokio")] // for the server toolkit
     /// Waits until the outgoing buffer is under the high-water mark (writing to get there).
     pub(crate) async fn ready(&mut self) -> Result<()> {
         poll_fn(|cx| self.poll_ready_to_send(cx)).await
     }
 
+    #[cfg(feature = "tokio")] // for the server toolkit
     /// Runs `queue` on the sending engine with the write side locked: what it queues is in
     /// order with the receiver's replies (see
     /// [`WebSocketReceiver::before_close_reply`]).
@@ -547,6 +550,7 @@ impl<T: AsyncTransport> WebSocketReceiver<T> {
         self.receiving.set_heartbeat(interval, timeout);
     }
 
+    #[cfg(feature = "tokio")] // for the server toolkit
     /// Sets what runs, with the write side locked, just before the reply to the peer's
     /// Close is queued: an owner whose writer keeps a queue of its own in front of the
     /// sender (the server toolkit) moves it into the `SendingHalf` there, so what it

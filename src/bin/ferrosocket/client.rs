@@ -12,7 +12,6 @@ use ferrosocket::tls::rustls::pki_types::ServerName;
 use ferrosocket::tls::ClientTls;
 use ferrosocket::{ClientRequest, CloseCode, CloseFrame, Config, Error, HandshakeError, Message, Response};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
-use tokio::net::TcpStream;
 
 use crate::format::{line_from_message, message_from_line, Progress, Stats};
 use crate::{tls, ClientArgs, Exit};
@@ -94,18 +93,24 @@ async fn over_tcp(
     config: Config,
     timeout: Duration,
 ) -> Result<Exit, Failure> {
-    let mut connector = Connector::new(request)
+    let connector = Connector::new(request)
         .config(config)
         .timeout(Some(timeout))
         .tls(tls::client_config(args.ca.as_deref(), &[])?);
-    if let Some(url) = &args.proxy {
-        let proxy = Proxy::from_url(url).map_err(|e| Failure::Usage(format!("--proxy {url}: {e}")))?;
-        connector = connector.via(proxy);
-    } else if args.env_proxy {
-        connector = connector.proxy_from_env();
-    }
-    let (ws, response) = connector.connect().await?;
+    let (ws, response) = with_proxy(connector, args)?.connect().await?;
     Ok(session(ws, &response, "HTTP/1.1", args).await)
+}
+
+/// `connector` through `--proxy`, or the environment's proxy with `--env-proxy`.
+fn with_proxy(connector: Connector, args: &ClientArgs) -> Result<Connector, Failure> {
+    Ok(if let Some(url) = &args.proxy {
+        let proxy = Proxy::from_url(url).map_err(|e| Failure::Usage(format!("--proxy {url}: {e}")))?;
+        connector.via(proxy)
+    } else if args.env_proxy {
+        connector.proxy_from_env()
+    } else {
+        connector
+    })
 }
 
 async fn over_http2(
@@ -115,9 +120,11 @@ async fn over_http2(
     timeout: Duration,
 ) -> Result<Exit, Failure> {
     let tls = tls::client_config(args.ca.as_deref(), &[b"h2"])?;
+    // The TCP connection, through the proxy if one is set; the connector does the rest for
+    // HTTP/1.1 only.
+    let dialer = with_proxy(Connector::new(request.clone()), args)?;
     let connecting = async {
-        let tcp = TcpStream::connect(request.authority()).await?;
-        tcp.set_nodelay(true)?;
+        let tcp = dialer.dial().await?;
         if !request.is_secure() {
             return http2_handshake(tcp, &request, config).await; // h2c, prior knowledge
         }

@@ -103,9 +103,10 @@ pub struct ClientArgs {
     #[arg(long, conflicts_with = "proxy")]
     pub env_proxy: bool,
     /// Connects over HTTP/2 (RFC 8441): h2 by ALPN for wss://, prior knowledge for ws://.
-    #[arg(long, conflicts_with_all = ["http3", "proxy", "env_proxy"])]
+    #[arg(long, conflicts_with = "http3")]
     pub http2: bool,
-    /// Connects over HTTP/3 (RFC 9220): QUIC to the URL's port over UDP (wss:// only).
+    /// Connects over HTTP/3 (RFC 9220): QUIC to the URL's port over UDP (wss:// only; no
+    /// proxy: HTTP CONNECT and SOCKS5's TCP tunnels cannot carry it).
     #[arg(long, conflicts_with_all = ["proxy", "env_proxy"])]
     pub http3: bool,
     /// How lines and messages map to each other.
