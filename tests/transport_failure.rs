@@ -191,3 +191,63 @@ fn a_non_blocking_socket_goes_on_after_would_block() {
         }
     }
 }
+
+/// The compio socket: its reads through owned buffers fail alike, and end alike.
+#[cfg(feature = "compio")]
+mod on_compio {
+    use compio::buf::{BufResult, IoBufMut};
+    use compio::io::util::Splittable;
+
+    use super::*;
+
+    /// A read half whose reads fail with `InvalidData` once `failing` is set.
+    struct FailingRead<R> {
+        inner: R,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl<R: compio::io::AsyncRead> compio::io::AsyncRead for FailingRead<R> {
+        async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
+            if self.failing.load(Ordering::SeqCst) {
+                return BufResult(Err(bad_record()), buf);
+            }
+            self.inner.read(buf).await
+        }
+    }
+
+    #[test]
+    fn the_compio_socket_reports_a_read_failure_once_then_ends() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            compio::runtime::Runtime::new().unwrap().block_on(async move {
+                let listener = compio::net::TcpListener::from_std(listener).unwrap();
+                let (stream, _) = listener.accept().await.unwrap();
+                let (read, write) = stream.split();
+                let failing = Arc::new(AtomicBool::new(false));
+                let read = FailingRead {
+                    inner: read,
+                    failing: failing.clone(),
+                };
+                let mut ws = ferrosocket::compio::accept((read, write)).await.unwrap();
+                assert_eq!(ws.read().await.unwrap(), Message::text("before"));
+                failing.store(true, Ordering::SeqCst);
+                let mut errors = Vec::new();
+                for _ in 0..3 {
+                    errors.push(ws.read().await.unwrap_err());
+                }
+                errors
+            })
+        });
+        let (mut client, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
+        client.send(Message::text("before")).unwrap();
+        let errors = server.join().unwrap();
+        assert!(is_bad_record(&errors[0]), "{errors:?}");
+        assert!(matches!(errors[1], Error::ConnectionClosed), "{errors:?}");
+        assert!(matches!(errors[2], Error::AlreadyClosed), "{errors:?}");
+        match client.read() {
+            Ok(Message::Close(Some(frame))) => assert_eq!(frame.code, ferrosocket::CloseCode::ABNORMAL),
+            other => panic!("expected the abnormal end, got {other:?}"),
+        }
+    }
+}

@@ -59,7 +59,7 @@ run_checks() { "$@" 2>&1 | tee -a "$RESULTS" | grep -E '^(PASS|FAIL)' || true; }
 
 # Their clients against our echo server, on each runtime; checks are labelled by runtime.
 labelled() { local label=$1; shift; "$@" 2>&1 | sed -u "s/^\(PASS\|FAIL\) /\1 [$label] /"; }
-for runtime in tokio tokio-split smol async-std std compio; do
+for runtime in tokio tokio-split toolkit smol async-std std compio; do
   RT_PORT=$(free_port)
   start_server "$OUT/echo_server-$runtime.log" target/release/examples/echo_server "127.0.0.1:$RT_PORT" --runtime "$runtime" || exit 2
   log "our echo server ($runtime) at ws://127.0.0.1:$RT_PORT"
