@@ -3,8 +3,8 @@
 //! event; when it has none, write its replies and read once more; after a failure, write its
 //! Close and discard input until the peer answers; at the end, shut the write side down when
 //! the engine says so and report the failure once. A transport that fails a read or a write
-//! ends the connection at once: its error is reported once, then the stream ends. The engine's deadlines run on a timer of
-//! the transport's runtime, armed for
+//! ends the connection at once: its error is reported once, then the stream ends. The
+//! engine's deadlines run on a timer of the transport's runtime, armed for
 //! [`Connection::poll_timeout`](crate::Connection::poll_timeout).
 
 use std::future::Future;
