@@ -6,10 +6,12 @@
 # printed, and when a target fails (a finding, a build error, a kill) the log's tail with it.
 # Every target runs; the exit status is non-zero if any failed.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 SECONDS_EACH=${1:-60}; shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || mapfile -t TARGETS < <(cargo +nightly fuzz list)
+# Without `set -e` a failed listing would leave nothing to run and pass: it is an error.
+[ ${#TARGETS[@]} -gt 0 ] || { echo "no fuzz targets found (cargo +nightly fuzz list)"; exit 1; }
 mkdir -p target/logs
 failed=()
 for target in "${TARGETS[@]}"; do
